@@ -1,0 +1,271 @@
+/* Numeric kernels on contiguous float64 data, shared by every input kind of zixir._engine.
+ *
+ * Reductions spread element i over lane i % ZX_LANES and combine lanes in lane order, so
+ * results are bit-identical whatever the chunking, and equal to the pure-Python twin, which
+ * follows the same order. Independent lanes let gcc vectorize at -O3 without
+ * -fassociative-math, which would silently break the compensated sums below.
+ */
+#ifndef ZIXIR_KERNELS_H
+#define ZIXIR_KERNELS_H
+
+#include <Python.h>
+#include <math.h>
+#include <float.h>
+#include <string.h>
+
+#define ZX_LANES 16
+
+/* The hot reductions get an AVX2 clone picked at load time (glibc ifunc); lanes are
+ * computed alike on every ISA, so results do not depend on the machine. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define ZX_VECTORIZED __attribute__((target_clones("avx2", "default")))
+#else
+#define ZX_VECTORIZED
+#endif
+
+/* ---- reading Python sequences --------------------------------------------------------- */
+
+/* Converts items[0..m) to doubles. Returns -1 when every item converted, the index i of the
+ * first item that is not an int or a float, or -2 - i with a Python error set when item i
+ * is an int too large for a double. */
+static Py_ssize_t zx_load_items(PyObject *const *items, Py_ssize_t m, double *out)
+{
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *o = items[i];
+        if (PyFloat_CheckExact(o)) {
+            out[i] = PyFloat_AS_DOUBLE(o);
+        } else if (PyFloat_Check(o)) {
+            out[i] = PyFloat_AS_DOUBLE(o);
+        } else if (PyLong_Check(o)) {
+            double v = PyLong_AsDouble(o);
+            if (v == -1.0 && PyErr_Occurred()) return -2 - i;
+            out[i] = v;
+        } else {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Stores m new float objects into list[start..start+m). Returns -1 on MemoryError. */
+static int zx_list_store(PyObject *list, Py_ssize_t start, const double *v, Py_ssize_t m)
+{
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *f = PyFloat_FromDouble(v[i]);
+        if (f == NULL) return -1;
+        PyList_SET_ITEM(list, start + i, f);
+    }
+    return 0;
+}
+
+/* ---- lane reductions ------------------------------------------------------------------ */
+
+static double zx_lanes_total(const double *acc)
+{
+    double total = acc[0];
+    for (int k = 1; k < ZX_LANES; k++) total += acc[k];
+    return total;
+}
+
+/* acc[k] += a[i] * b[i] for i % ZX_LANES == k (callers feed chunks of multiples of ZX_LANES). */
+ZX_VECTORIZED static void zx_dot_feed(double *restrict acc, const double *restrict a,
+                        const double *restrict b, Py_ssize_t n)
+{
+    double lane[ZX_LANES];
+    memcpy(lane, acc, sizeof lane);
+    Py_ssize_t i = 0;
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) lane[k] += a[i + k] * b[i + k];
+    for (int k = 0; i + k < n; k++) lane[k] += a[i + k] * b[i + k];
+    memcpy(acc, lane, sizeof lane);
+}
+
+/* acc[k] += (x[i] - center)^2, lanes as in zx_dot_feed. */
+ZX_VECTORIZED static void zx_sqdev_feed(double *restrict acc, const double *restrict x, Py_ssize_t n,
+                          double center)
+{
+    double lane[ZX_LANES];
+    memcpy(lane, acc, sizeof lane);
+    Py_ssize_t i = 0;
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) {
+            double d = x[i + k] - center;
+            lane[k] += d * d;
+        }
+    for (int k = 0; i + k < n; k++) {
+        double d = x[i + k] - center;
+        lane[k] += d * d;
+    }
+    memcpy(acc, lane, sizeof lane);
+}
+
+/* ---- compensated sum with a certificate ------------------------------------------------
+ * Each lane keeps a running sum s, the exact rounding errors of its additions (TwoSum)
+ * summed into c, and err = sum |e| which bounds the error made while summing c.
+ * zx_sum_result() returns 1 and the correctly rounded total when the bound proves it,
+ * 0 when the caller must fall back to exact summation (or on inf/nan). */
+typedef struct {
+    double s[ZX_LANES];
+    double c[ZX_LANES];
+    double err[ZX_LANES];
+} zx_sum_state;
+
+ZX_VECTORIZED static void zx_sum_feed(zx_sum_state *st, const double *restrict x, Py_ssize_t n)
+{
+    double s[ZX_LANES], c[ZX_LANES], err[ZX_LANES];
+    memcpy(s, st->s, sizeof s);
+    memcpy(c, st->c, sizeof c);
+    memcpy(err, st->err, sizeof err);
+    Py_ssize_t i = 0;
+#define ZX_TWO_SUM_STEP(k, v)                        \
+    do {                                             \
+        double t = s[k] + (v);                       \
+        double z = t - s[k];                         \
+        double e = (s[k] - (t - z)) + ((v) - z);     \
+        s[k] = t;                                    \
+        c[k] += e;                                   \
+        err[k] += fabs(e);                           \
+    } while (0)
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) ZX_TWO_SUM_STEP(k, x[i + k]);
+    for (int k = 0; i + k < n; k++) ZX_TWO_SUM_STEP(k, x[i + k]);
+#undef ZX_TWO_SUM_STEP
+    memcpy(st->s, s, sizeof s);
+    memcpy(st->c, c, sizeof c);
+    memcpy(st->err, err, sizeof err);
+}
+
+static int zx_sum_result(const zx_sum_state *st, Py_ssize_t n, double *out)
+{
+    /* Fold the lane sums exactly (TwoSum again), collecting every error term into c. */
+    double hi = st->s[0], c = st->c[0], err = st->err[0];
+    for (int k = 1; k < ZX_LANES; k++) {
+        double v = st->s[k];
+        double t = hi + v;
+        double z = t - hi;
+        double e = (hi - (t - z)) + (v - z);
+        hi = t;
+        c += st->c[k] + e;
+        err += st->err[k] + fabs(e);
+    }
+    double total = hi + c;
+    if (!isfinite(total) || !isfinite(err)) return 0;
+    double z = total - hi;
+    double lo = (hi - (total - z)) + (c - z); /* hi + c == total + lo exactly */
+    /* Summing the error terms in floating point is off by at most (#terms) * u * err;
+     * double it for the rounding of this estimate itself. */
+    double terms = (double)n + 3.0 * ZX_LANES;
+    double bound = 2.0 * terms * (DBL_EPSILON / 2.0) * err;
+    double below = total - nextafter(total, -INFINITY);
+    double above = nextafter(total, INFINITY) - total;
+    double half_gap = 0.5 * (below < above ? below : above);
+    /* The exact sum lies within |lo| + bound of total; total is its rounding when that is
+     * under half the gap to either neighbour (half_gap is a power of two, so the strict
+     * comparison stays right after rounding). */
+    if (fabs(lo) + bound < half_gap) {
+        *out = total;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- element-wise and scans --------------------------------------------------------------- */
+
+enum { ZX_ADD, ZX_SUB, ZX_MUL, ZX_DIV };
+
+static void zx_vec_op(int op, const double *restrict a, const double *restrict b,
+                      double *restrict out, Py_ssize_t n)
+{
+    switch (op) {
+    case ZX_ADD: for (Py_ssize_t i = 0; i < n; i++) out[i] = a[i] + b[i]; break;
+    case ZX_SUB: for (Py_ssize_t i = 0; i < n; i++) out[i] = a[i] - b[i]; break;
+    case ZX_MUL: for (Py_ssize_t i = 0; i < n; i++) out[i] = a[i] * b[i]; break;
+    case ZX_DIV: for (Py_ssize_t i = 0; i < n; i++) out[i] = a[i] / b[i]; break;
+    }
+}
+
+static void zx_scalar_op(int op, const double *restrict a, double v, double *restrict out,
+                         Py_ssize_t n)
+{
+    switch (op) {
+    case ZX_ADD: for (Py_ssize_t i = 0; i < n; i++) out[i] = a[i] + v; break;
+    case ZX_MUL: for (Py_ssize_t i = 0; i < n; i++) out[i] = a[i] * v; break;
+    }
+}
+
+/* Sequential product (its order matters for overflow, so no lanes). */
+static double zx_product_feed(double acc, const double *x, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) acc *= x[i];
+    return acc;
+}
+
+/* Running min (sign -1) or max (sign +1); NaN wins, as in numpy. */
+static double zx_extreme_feed(double acc, const double *x, Py_ssize_t n, int sign)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (isnan(acc)) return acc;
+        if (isnan(v) || (sign > 0 ? v > acc : v < acc)) acc = v;
+    }
+    return acc;
+}
+
+static Py_ssize_t zx_filter_gt(const double *restrict x, Py_ssize_t n, double threshold,
+                               double *restrict out)
+{
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (x[i] > threshold) out[m++] = x[i];
+    return m;
+}
+
+static Py_ssize_t zx_find(const double *x, Py_ssize_t n, double value)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (x[i] == value) return i;
+    return -1;
+}
+
+static Py_ssize_t zx_count(const double *x, Py_ssize_t n, double value)
+{
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) m += (x[i] == value);
+    return m;
+}
+
+/* Ascending, NaN last. */
+static int zx_cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    if (isnan(a)) return isnan(b) ? 0 : 1;
+    if (isnan(b)) return -1;
+    return (a > b) - (a < b);
+}
+
+static void zx_sort(double *x, Py_ssize_t n) { qsort(x, (size_t)n, sizeof(double), zx_cmp_double); }
+
+/* out[rows_a x cols_b] = a[rows_a x inner] @ b[inner x cols_b], row-major. Each out element
+ * sums its products in k order, like the naive triple loop, while the j loop vectorizes. */
+static void zx_mat_mul(const double *restrict a, const double *restrict b, double *restrict out,
+                       Py_ssize_t rows_a, Py_ssize_t inner, Py_ssize_t cols_b)
+{
+    for (Py_ssize_t i = 0; i < rows_a; i++) {
+        double *row = out + i * cols_b;
+        for (Py_ssize_t j = 0; j < cols_b; j++) row[j] = 0.0;
+        for (Py_ssize_t k = 0; k < inner; k++) {
+            double aik = a[i * inner + k];
+            const double *brow = b + k * cols_b;
+            for (Py_ssize_t j = 0; j < cols_b; j++) row[j] += aik * brow[j];
+        }
+    }
+}
+
+static void zx_transpose(const double *restrict m, double *restrict out, Py_ssize_t rows,
+                         Py_ssize_t cols)
+{
+    for (Py_ssize_t i = 0; i < rows; i++)
+        for (Py_ssize_t j = 0; j < cols; j++) out[j * rows + i] = m[i * cols + j];
+}
+
+#endif

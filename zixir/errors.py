@@ -1,0 +1,79 @@
+"""Every error Zixir raises, in one place.
+
+Each error's name says the condition; each also inherits the builtin it resembles, so
+``except ValueError`` keeps working for callers that do not know Zixir.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmptyInputError",
+    "FormatVersionError",
+    "LengthMismatchError",
+    "NotNumericError",
+    "SerializationError",
+    "ShapeError",
+    "UnknownOperationError",
+    "ZeroVectorError",
+    "ZixirError",
+]
+
+
+class ZixirError(Exception):
+    """Base class of every error raised by Zixir."""
+
+
+class LengthMismatchError(ValueError, ZixirError):
+    """Two sequences that must have the same length do not.
+
+    Attributes:
+        lengths: The two lengths that differ.
+    """
+
+    def __init__(self, message: str, lengths: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.lengths = lengths
+
+
+class NotNumericError(TypeError, ZixirError):
+    """An element of a numeric input is not an int or a float.
+
+    Attributes:
+        index: Position of the offending element (``None`` for a scalar argument).
+    """
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class EmptyInputError(ValueError, ZixirError):
+    """An operation that has no answer for an empty input was given one."""
+
+
+class ShapeError(ValueError, ZixirError):
+    """Matrix dimensions do not match the data, or each other."""
+
+
+class ZeroVectorError(ValueError, ZixirError):
+    """A vector with no direction (all zeros, or empty) was given where one is needed."""
+
+
+class UnknownOperationError(ValueError, ZixirError):
+    """``engine.run`` was asked for an operation that does not exist."""
+
+
+class SerializationError(TypeError, ZixirError):
+    """A value cannot be serialized, or bytes cannot be deserialized."""
+
+
+class FormatVersionError(SerializationError):
+    """Stored bytes were written by a newer Zixir format than this one reads.
+
+    Attributes:
+        version: The format version found in the data.
+    """
+
+    def __init__(self, message: str, version: int) -> None:
+        super().__init__(message)
+        self.version = version
