@@ -10,8 +10,8 @@ from collections import deque
 import numpy as np
 import pytest
 
-from zixir import engine
 from tests.engine_support import implementations
+from zixir import engine
 
 
 def test_engine_reports_which_implementation_is_live() -> None:

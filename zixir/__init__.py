@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from loguru import logger
+from loguru import logger as _logger
 
-from zixir import errors
+from zixir import engine, errors, serialization
 from zixir.errors import ZixirError
+from zixir.observability import configure_logging
 
-__all__ = ["ZixirError", "errors"]
+__all__ = ["ZixirError", "configure_logging", "engine", "errors", "observability", "serialization"]
 
 # Libraries stay silent until the application opts in (loguru's advice for libraries).
-logger.disable("zixir")
+_logger.disable("zixir")

@@ -74,7 +74,7 @@ cdef class _Vec:
     cdef object source          # what the caller passed (decides the result's kind)
     cdef object seq             # the list or tuple, when not a buffer
     cdef PyObject** items
-    cdef object buffer          # the float64 memoryview, when a buffer
+    cdef object buffer          # the float64 buffer object, when a buffer
     cdef const double[::1] view
     cdef const double* data
     cdef bint is_buffer
@@ -94,7 +94,7 @@ cdef class _Vec:
 
     cdef object values(self):
         """The input as a Python sequence of numbers (for the exact fallbacks)."""
-        return self.buffer if self.is_buffer else self.seq
+        return memoryview(self.buffer) if self.is_buffer else self.seq
 
     cdef object result(self, array.array out):
         """Returns a vector result in this input's kind."""
@@ -106,17 +106,29 @@ cdef _Vec _vec(str op, str arg, object value):
     v.op = op
     v.arg = arg
     v.source = value
-    seq = value if type(value) is list or type(value) is tuple else as_sequence(op, arg, value)
-    if seq is None:
-        v.buffer = as_buffer(op, arg, value)
-        v.view = v.buffer
+    if type(value) is list or type(value) is tuple:
+        seq = value
+    else:
+        try:  # the common case, a contiguous float64 buffer, costs one buffer request
+            v.view = value
+            v.buffer = value
+        except (TypeError, ValueError, BufferError):
+            seq = as_sequence(op, arg, value)
+            if seq is not None:
+                return _from_sequence(v, seq)
+            v.buffer = as_buffer(op, arg, value)  # copies strided data, explains refusals
+            v.view = v.buffer
         v.is_buffer = True
         v.n = v.view.shape[0]
         v.data = &v.view[0] if v.n else NULL
-    else:
-        v.seq = seq
-        v.n = len(seq)
-        v.items = PySequence_Fast_ITEMS(seq)
+        return v
+    return _from_sequence(v, seq)
+
+
+cdef _Vec _from_sequence(_Vec v, object seq):
+    v.seq = seq
+    v.n = len(seq)
+    v.items = PySequence_Fast_ITEMS(seq)
     return v
 
 

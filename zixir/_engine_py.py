@@ -28,8 +28,8 @@ from zixir._engine_common import (
 from zixir.errors import ZeroVectorError
 
 __all__ = [
-    "count_value",
     "cosine_similarity",
+    "count_value",
     "dot_product",
     "filter_gt",
     "find_index",
@@ -56,7 +56,7 @@ __all__ = [
 class _Vec:
     """One numeric input as a list of floats, remembering the kind it came in."""
 
-    __slots__ = ("source", "is_buffer", "values")
+    __slots__ = ("is_buffer", "source", "values")
 
     def __init__(self, op: str, arg: str, value: Any) -> None:
         self.source = value

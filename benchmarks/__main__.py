@@ -1,0 +1,23 @@
+"""Runs every benchmark and prints the side-by-side table: ``python -m benchmarks``."""
+
+from __future__ import annotations
+
+import os
+
+# Before numpy loads: compare against single-threaded BLAS, as the targets say.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from benchmarks import bench_engine
+from benchmarks.harness import machine, print_table
+from zixir import engine
+
+
+def main() -> None:
+    """Runs the benchmarks and prints one table per component."""
+    print(f"machine: {machine()}; engine: {engine.IMPLEMENTATION}")
+    print("figures are medians of repeated runs; ratio = zixir time / peer time")
+    print_table("engine kernels", bench_engine.run())
+
+
+if __name__ == "__main__":
+    main()

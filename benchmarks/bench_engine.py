@@ -1,0 +1,103 @@
+"""Engine kernels against what a user would write instead: pure Python and numpy.
+
+Run with ``make bench`` (sets OPENBLAS_NUM_THREADS=1 so np.dot is single-threaded).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from array import array
+from collections.abc import Callable
+
+import numpy as np
+
+from benchmarks.harness import Comparison, compare, progress
+from zixir import engine
+
+N = 1_000_000
+THREAD_N = 100_000  # two such buffers stay in L2/L3
+THREAD_CALLS = 400
+
+
+def _two_threads(fn: Callable[[], object], calls: int) -> float:
+    """Seconds from the moment two started threads are released until both are done.
+
+    Thread start-up is excluded: a new thread can wait for the GIL for a whole switch
+    interval (5 ms) before it runs, which would measure the interpreter, not the kernel.
+    """
+    barrier = threading.Barrier(2)
+    spans: list[tuple[float, float]] = []
+
+    def work() -> None:
+        barrier.wait()
+        start = time.perf_counter()
+        for _ in range(calls // 2):
+            fn()
+        spans.append((start, time.perf_counter()))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return max(end for _, end in spans) - min(start for start, _ in spans)
+
+
+def run() -> list[Comparison]:
+    """Measures every engine target of the foundation; returns the table rows."""
+    progress(f"engine: {engine.IMPLEMENTATION}, building inputs of {N:,} floats")
+    rng = random.Random(1)
+    a = [rng.random() for _ in range(N)]
+    b = [rng.random() for _ in range(N)]
+    na, nb = np.array(a), np.array(b)
+    ta, tb = array("d", a[:THREAD_N]), array("d", b[:THREAD_N])
+
+    def serial_dots() -> float:
+        start = time.perf_counter()
+        for _ in range(THREAD_CALLS):
+            engine.dot_product(ta, tb)
+        return time.perf_counter() - start
+
+    return [
+        compare(
+            "dot_product(list, list) 1e6",
+            "sum(x*y for x, y in zip(a, b))",
+            lambda: engine.dot_product(a, b),
+            lambda: sum(x * y for x, y in zip(a, b)),
+            target=1 / 8,
+            repeats=5,
+        ),
+        compare(
+            "dot_product(list, list) 1e6",
+            "np.dot(np.asarray(a), np.asarray(b))",
+            lambda: engine.dot_product(a, b),
+            lambda: np.dot(np.asarray(a), np.asarray(b)),
+            target=1 / 10,
+            repeats=5,
+        ),
+        compare(
+            "list_sum(list) 1e6, exact",
+            "builtin sum(list), naive",
+            lambda: engine.list_sum(a),
+            lambda: sum(a),
+            target=1 / 1.5,
+        ),
+        compare(
+            "dot_product(float64 buffers) 1e6",
+            "np.dot (one BLAS thread)",
+            lambda: engine.dot_product(na, nb),
+            lambda: np.dot(na, nb),
+            target=1.5,
+            repeats=21,
+        ),
+        compare(
+            f"{THREAD_CALLS} dot_product 1e5 on 2 threads",
+            "the same calls one after the other",
+            lambda: _two_threads(lambda: engine.dot_product(ta, tb), THREAD_CALLS),
+            serial_dots,
+            target=0.6,
+            self_timed=True,
+        ),
+    ]
