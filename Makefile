@@ -28,10 +28,17 @@ bench: $(INSTALLED)
 docs: $(INSTALLED)
 	$(PY) -m mkdocs build --strict --site-dir site
 
-# Builds the sdist, then the wheel from it, as a release would.
+# Builds the sdist, then the wheel from it, as a release would; then installs the wheel
+# into a fresh venv and checks that every module imports and the engine is compiled.
 dist: $(INSTALLED)
-	rm -rf dist
+	rm -rf dist build/wheel-check
 	$(PY) -m build --outdir dist
+	$(PYTHON) -m venv build/wheel-check
+	build/wheel-check/bin/python -m pip install --quiet dist/*.whl
+	cd build && wheel-check/bin/python -c "import importlib, pkgutil, zixir; \
+	[importlib.import_module(m.name) for m in pkgutil.walk_packages(zixir.__path__, 'zixir.')]; \
+	assert zixir.engine.IMPLEMENTATION == 'cython', zixir.engine.IMPLEMENTATION; \
+	print('wheel OK:', zixir.__file__)"
 
 clean:
 	rm -rf $(VENV) build dist site zixir/_engine.c zixir/*.so .pytest_cache .mypy_cache .hypothesis

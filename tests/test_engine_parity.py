@@ -146,3 +146,60 @@ def test_large_inputs_agree_across_chunks_and_kinds() -> None:
         assert_all_same("dot_product", as_kind(a, kind), b)
         assert_all_same("cosine_similarity", a, as_kind(b, kind))
         assert_all_same("vec_div", as_kind(a, kind), b)
+
+
+def _numpy_reference(op: str, a: np.ndarray, b: np.ndarray, value: float) -> Any:
+    """What numpy computes for each op, on the same float64 data."""
+    return {
+        "list_sum": lambda: float(np.sum(a)),
+        "list_product": lambda: float(np.prod(a[:8])),
+        "list_mean": lambda: float(np.mean(a)),
+        "list_min": lambda: float(np.min(a)),
+        "list_max": lambda: float(np.max(a)),
+        "list_variance": lambda: float(np.var(a)),
+        "list_std": lambda: float(np.std(a)),
+        "dot_product": lambda: float(np.dot(a, b)),
+        "cosine_similarity": lambda: float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))),
+        "vec_add": lambda: a + b,
+        "vec_sub": lambda: a - b,
+        "vec_mul": lambda: a * b,
+        "vec_div": lambda: a / b,
+        "vec_scale": lambda: a * value,
+        "map_add": lambda: a + value,
+        "map_mul": lambda: a * value,
+        "filter_gt": lambda: a[a > value],
+        "sort_asc": lambda: np.sort(a),
+        "find_index": lambda: int(np.flatnonzero(a == value)[0]) if (a == value).any() else -1,
+        "count_value": lambda: int(np.count_nonzero(a == value)),
+    }[op]()
+
+
+def _engine_call(impl: Any, op: str, a: np.ndarray, b: np.ndarray, value: float) -> Any:
+    if op in BINARY:
+        return getattr(impl, op)(a, b)
+    if op in WITH_SCALAR:
+        return getattr(impl, op)(a, value)
+    return getattr(impl, op)(a[:8] if op == "list_product" else a)
+
+
+@pytest.mark.parametrize("op", UNARY + BINARY + WITH_SCALAR)
+@given(data=st.data())
+def test_every_op_matches_numpy_on_well_scaled_input(op: str, data: st.DataObject) -> None:
+    n = data.draw(st.integers(min_value=1, max_value=60))
+    finite = st.one_of(st.floats(-1e6, 1e6), st.integers(-1000, 1000).map(float))
+    a = np.array(data.draw(st.lists(finite, min_size=n, max_size=n)))
+    b = np.array(data.draw(st.lists(finite.filter(lambda x: abs(x) > 1e-3), min_size=n, max_size=n)))
+    if op == "cosine_similarity" and not (a.any() and b.any()):
+        return
+    value = data.draw(st.sampled_from([0.0, 1.5, float(a[0])]))
+    expected = _numpy_reference(op, a, b, value)
+    for impl in IMPLS:
+        got = _engine_call(impl, op, a, b, value)
+        if isinstance(expected, np.ndarray):
+            assert isinstance(got, np.ndarray)
+            np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)
+        elif isinstance(expected, int):
+            assert got == expected
+        else:
+            scale = float(np.sum(np.abs(a * b))) if op == "dot_product" else float(np.max(np.abs(a)) ** 2)
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12 * (scale + 1))
