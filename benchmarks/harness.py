@@ -21,22 +21,23 @@ __all__ = ["Comparison", "compare", "machine", "print_table", "progress"]
 class Comparison:
     """One row of the table: Zixir's median time against the peer's.
 
-    `target` is the largest acceptable ``zixir / peer`` time ratio.
+    `target` is the largest acceptable ``zixir / peer`` time ratio; None for a row
+    shown for reference only.
     """
 
     case: str
     peer: str
     zixir_seconds: float
     peer_seconds: float
-    target: float
+    target: float | None
 
     @property
     def ratio(self) -> float:
         return self.zixir_seconds / self.peer_seconds
 
     @property
-    def met(self) -> bool:
-        return self.ratio <= self.target
+    def met(self) -> bool | None:
+        return None if self.target is None else self.ratio <= self.target
 
 
 def progress(message: str) -> None:
@@ -50,7 +51,7 @@ def compare(
     zixir: Callable[[], object],
     baseline: Callable[[], object],
     *,
-    target: float,
+    target: float | None,
     repeats: int = 9,
     self_timed: bool = False,
 ) -> Comparison:
@@ -95,8 +96,10 @@ def print_table(title: str, rows: list[Comparison]) -> None:
     print(header)
     print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
     for row in rows:
+        target = "—" if row.target is None else f"<= {row.target:.3g}"
+        met = {None: "—", True: "yes", False: "NO"}[row.met]
         print(
             f"| {row.case:<44} | {_format_seconds(row.zixir_seconds):>10} | {row.peer:<36} "
-            f"| {_format_seconds(row.peer_seconds):>10} | {row.ratio:>6.3f} | <= {row.target:<4.3g} "
-            f"| {'yes' if row.met else 'NO ':<3} |"
+            f"| {_format_seconds(row.peer_seconds):>10} | {row.ratio:>6.3f} | {target:>7} "
+            f"| {met:<3} |"
         )

@@ -6,11 +6,20 @@ conversion); float64 buffers are read in place with the GIL released.
 """
 
 from libc.math cimport isfinite, sqrt
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memset, strcmp
 from cpython cimport array
+from cpython.buffer cimport (
+    PyBUF_C_CONTIGUOUS,
+    PyBUF_FORMAT,
+    PyBuffer_Release,
+    PyObject_CheckBuffer,
+    PyObject_GetBuffer,
+)
 from cpython.exc cimport PyErr_Clear
 from cpython.list cimport PyList_New
 from cpython.ref cimport PyObject
+
+import sys
 
 from zixir._engine_common import (
     LANES,
@@ -65,6 +74,7 @@ cdef enum:
     NOGIL_FROM = 4096     # below this, releasing the GIL costs more than it frees
 
 cdef array.array _DOUBLES = array.array("d")
+cdef bytes _NATIVE_DOUBLE = b"<d" if sys.byteorder == "little" else b">d"
 
 
 cdef class _Vec:
@@ -75,10 +85,35 @@ cdef class _Vec:
     cdef object seq             # the list or tuple, when not a buffer
     cdef PyObject** items
     cdef object buffer          # the float64 buffer object, when a buffer
-    cdef const double[::1] view
+    cdef Py_buffer view         # held while the _Vec lives, so the data cannot move
+    cdef bint has_view
     cdef const double* data
     cdef bint is_buffer
     cdef Py_ssize_t n
+
+    def __dealloc__(self):
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+
+    cdef bint take_float64_buffer(self, object value) except -1:
+        """Holds value's buffer if it is contiguous, one-dimensional float64; else False."""
+        try:
+            PyObject_GetBuffer(value, &self.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+        except (BufferError, TypeError, ValueError):
+            return False
+        self.has_view = True
+        cdef const char* fmt = self.view.format
+        if (self.view.ndim != 1 or self.view.itemsize != 8 or not (
+                strcmp(fmt, b"d") == 0 or strcmp(fmt, b"=d") == 0 or strcmp(fmt, b"@d") == 0
+                or strcmp(fmt, _NATIVE_DOUBLE) == 0)):
+            PyBuffer_Release(&self.view)
+            self.has_view = False
+            return False
+        self.buffer = value
+        self.is_buffer = True
+        self.n = self.view.shape[0]
+        self.data = <const double*>self.view.buf
+        return True
 
     cdef const double* chunk(self, Py_ssize_t start, Py_ssize_t m, double* buf) except NULL:
         """Returns m values from `start`: in place for buffers, converted into buf for lists."""
@@ -107,22 +142,14 @@ cdef _Vec _vec(str op, str arg, object value):
     v.arg = arg
     v.source = value
     if type(value) is list or type(value) is tuple:
-        seq = value
-    else:
-        try:  # the common case, a contiguous float64 buffer, costs one buffer request
-            v.view = value
-            v.buffer = value
-        except (TypeError, ValueError, BufferError):
-            seq = as_sequence(op, arg, value)
-            if seq is not None:
-                return _from_sequence(v, seq)
-            v.buffer = as_buffer(op, arg, value)  # copies strided data, explains refusals
-            v.view = v.buffer
-        v.is_buffer = True
-        v.n = v.view.shape[0]
-        v.data = &v.view[0] if v.n else NULL
+        return _from_sequence(v, value)
+    if PyObject_CheckBuffer(value) and v.take_float64_buffer(value):
         return v
-    return _from_sequence(v, seq)
+    seq = as_sequence(op, arg, value)
+    if seq is not None:
+        return _from_sequence(v, seq)
+    v.take_float64_buffer(as_buffer(op, arg, value))  # copies strided data, explains refusals
+    return v
 
 
 cdef _Vec _from_sequence(_Vec v, object seq):
