@@ -23,16 +23,18 @@ THREAD_CALLS = 400
 
 
 def _two_threads(fn: Callable[[], object], calls: int) -> float:
-    """Seconds from the moment two started threads are released until both are done.
+    """Seconds from the moment both threads are running until both are done.
 
-    Thread start-up is excluded: a new thread can wait for the GIL for a whole switch
-    interval (5 ms) before it runs, which would measure the interpreter, not the kernel.
+    Thread start-up is excluded: a thread woken by a barrier can wait for the GIL until
+    the other has done all its calls, which would measure the interpreter, not the kernel.
     """
-    barrier = threading.Barrier(2)
+    running = [0]
     spans: list[tuple[float, float]] = []
 
     def work() -> None:
-        barrier.wait()
+        running[0] += 1
+        while running[0] < 2:
+            time.sleep(0)  # lets the other thread take the GIL
         start = time.perf_counter()
         for _ in range(calls // 2):
             fn()
