@@ -7,10 +7,12 @@ Each error's name says the condition; each also inherits the builtin it resemble
 from __future__ import annotations
 
 __all__ = [
+    "CircuitOpenError",
     "EmptyInputError",
     "FormatVersionError",
     "LengthMismatchError",
     "NotNumericError",
+    "RetryError",
     "SerializationError",
     "ShapeError",
     "UnknownOperationError",
@@ -61,6 +63,32 @@ class ZeroVectorError(ValueError, ZixirError):
 
 class UnknownOperationError(ValueError, ZixirError):
     """``engine.run`` was asked for an operation that does not exist."""
+
+
+class CircuitOpenError(RuntimeError, ZixirError):
+    """A circuit breaker is open: the call was refused without being made.
+
+    Attributes:
+        breaker: The breaker's name.
+        retry_after: Seconds until the breaker lets a probe call through.
+    """
+
+    def __init__(self, message: str, breaker: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.breaker = breaker
+        self.retry_after = retry_after
+
+
+class RetryError(RuntimeError, ZixirError):
+    """A retry policy gave up.
+
+    Attributes:
+        errors: Every attempt's exception, in order (the last is also ``__cause__``).
+    """
+
+    def __init__(self, message: str, errors: list[BaseException]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class SerializationError(TypeError, ZixirError):
