@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pykka
 import pytest
 from hypothesis import settings
 
@@ -22,3 +24,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             f"this run expects the {expected} engine but {engine.IMPLEMENTATION} is live; "
             "rebuild the extension with `pip install -e .`"
         )
+
+
+@pytest.fixture(autouse=True)
+def _stop_all_actors() -> Iterator[None]:
+    """Every test leaves no actor running (pykka's own suite does the same)."""
+    yield
+    pykka.ActorRegistry.stop_all(timeout=10)

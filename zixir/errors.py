@@ -7,14 +7,21 @@ Each error's name says the condition; each also inherits the builtin it resemble
 from __future__ import annotations
 
 __all__ = [
+    "ActorCrashedError",
+    "ChildStartError",
     "CircuitOpenError",
+    "DeadlockError",
+    "DuplicateNameError",
     "EmptyInputError",
     "FormatVersionError",
     "LengthMismatchError",
+    "MailboxFullError",
     "NotNumericError",
+    "RestartIntensityError",
     "RetryError",
     "SerializationError",
     "ShapeError",
+    "UnknownChildError",
     "UnknownOperationError",
     "ZeroVectorError",
     "ZixirError",
@@ -89,6 +96,73 @@ class RetryError(RuntimeError, ZixirError):
     def __init__(self, message: str, errors: list[BaseException]) -> None:
         super().__init__(message)
         self.errors = errors
+
+
+class MailboxFullError(RuntimeError, ZixirError):
+    """A message could not be delivered because the actor's bounded mailbox stayed full.
+
+    Attributes:
+        actor: The actor's description.
+        size: The mailbox's bound.
+    """
+
+    def __init__(self, message: str, actor: str, size: int) -> None:
+        super().__init__(message)
+        self.actor = actor
+        self.size = size
+
+
+class DeadlockError(RuntimeError, ZixirError):
+    """An actor waited for an answer that only its own thread could give."""
+
+
+class ActorCrashedError(RuntimeError, ZixirError):
+    """An actor stopped because an actor it is linked to crashed.
+
+    Attributes:
+        origin: Description of the actor whose crash propagated.
+    """
+
+    def __init__(self, message: str, origin: str) -> None:
+        super().__init__(message)
+        self.origin = origin
+
+
+class DuplicateNameError(ValueError, ZixirError):
+    """A name for an actor or child is already taken in this process."""
+
+
+class ChildStartError(RuntimeError, ZixirError):
+    """A supervisor could not start a child (its ``on_start`` failed).
+
+    Attributes:
+        child: The child's name.
+    """
+
+    def __init__(self, message: str, child: str) -> None:
+        super().__init__(message)
+        self.child = child
+
+
+class RestartIntensityError(RuntimeError, ZixirError):
+    """A supervisor gave up: its children crashed more often than its restart intensity allows.
+
+    Attributes:
+        restarts: The allowed number of restarts.
+        within: The window, in seconds.
+    """
+
+    def __init__(self, message: str, restarts: int, within: float) -> None:
+        super().__init__(message)
+        self.restarts = restarts
+        self.within = within
+
+
+class UnknownChildError(KeyError, ZixirError):
+    """A supervisor has no child of that name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class SerializationError(TypeError, ZixirError):
