@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from zixir.actors.actor import Actor
 from zixir.actors.messages import Down, ExitReason
+from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef, Future
 from zixir.actors.registry import whereis
+from zixir.actors.spec import ChildSpec, RestartBackoff
+from zixir.actors.supervisor import Supervisor
 
-__all__ = ["Actor", "ActorRef", "Down", "ExitReason", "Future", "whereis"]
+__all__ = [
+    "Actor",
+    "ActorRef",
+    "ChildCounts",
+    "ChildInfo",
+    "ChildSpec",
+    "Down",
+    "ExitReason",
+    "Future",
+    "RestartBackoff",
+    "Supervisor",
+    "SupervisorStatistics",
+    "whereis",
+]

@@ -67,6 +67,11 @@ class Actor(pykka.ThreadingActor):
         self._started = threading.Event()
         self._name: str | None = None
 
+    @property
+    def actor_ref(self) -> ActorRef[Any]:
+        """The actor's `zixir.ActorRef` (a `pykka.ActorRef`)."""
+        return self._actor_ref
+
     # ---- pykka hooks replaced -----------------------------------------------------------
 
     @classmethod

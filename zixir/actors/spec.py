@@ -1,0 +1,124 @@
+"""What a supervisor needs to know to start, restart and stop a child.
+
+`ChildSpec` names the child and its class; `RestartBackoff` spaces out restarts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from zixir.actors.actor import Actor
+
+__all__ = ["ChildSpec", "RestartBackoff", "RestartType"]
+
+#: permanent: always restarted; transient: after a crash only; temporary: never.
+RestartType = Literal["permanent", "transient", "temporary"]
+_RESTART_TYPES = ("permanent", "transient", "temporary")
+_DEFAULT = object()
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class ChildSpec:
+    """A child of a supervisor.
+
+    Args:
+        name: Unique in the process; `zixir.whereis(name)` finds the running child.
+        actor_class: A `zixir.Actor` subclass (a `Supervisor` for a subtree).
+        args: Positional arguments for the class.
+        kwargs: Keyword arguments for the class.
+        restart: ``"permanent"`` (always restarted), ``"transient"`` (restarted after a
+            crash only) or ``"temporary"`` (never restarted).
+        shutdown: Seconds to wait for the child to stop before abandoning it; None waits
+            without limit. Defaults to 5.0 for workers and None for supervisors, as OTP.
+
+    Raises:
+        ValueError: an empty name, an unknown restart type or a negative shutdown.
+        TypeError: `actor_class` is not a `zixir.Actor` subclass.
+    """
+
+    name: str
+    actor_class: type[Actor]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    restart: RestartType
+    shutdown: float | None
+
+    def __init__(
+        self,
+        name: str,
+        actor_class: type[Actor],
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        restart: RestartType = "permanent",
+        shutdown: float | None | Any = _DEFAULT,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"ChildSpec name must be a non-empty str, got {name!r}")
+        if not (isinstance(actor_class, type) and issubclass(actor_class, Actor)):
+            raise TypeError(
+                f"ChildSpec {name!r}: actor_class must be a zixir.Actor subclass, got {actor_class!r}; "
+                "subclass zixir.Actor instead of pykka.ThreadingActor so exits are reported"
+            )
+        if restart not in _RESTART_TYPES:
+            raise ValueError(
+                f"ChildSpec {name!r}: restart must be one of {', '.join(_RESTART_TYPES)}, got {restart!r}"
+            )
+        if shutdown is _DEFAULT:
+            from zixir.actors.supervisor import Supervisor
+
+            shutdown = None if issubclass(actor_class, Supervisor) else 5.0
+        if shutdown is not None and (not isinstance(shutdown, (int, float)) or shutdown < 0):
+            raise ValueError(f"ChildSpec {name!r}: shutdown must be None or seconds >= 0, got {shutdown!r}")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "actor_class", actor_class)
+        object.__setattr__(self, "args", tuple(args))
+        object.__setattr__(self, "kwargs", MappingProxyType(dict(kwargs or {})))
+        object.__setattr__(self, "restart", restart)
+        object.__setattr__(self, "shutdown", None if shutdown is None else float(shutdown))
+
+    def __repr__(self) -> str:
+        return (
+            f"ChildSpec({self.name!r}, {self.actor_class.__name__}, restart={self.restart!r}, "
+            f"shutdown={self.shutdown!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RestartBackoff:
+    """Exponential delay between restarts of the same child (Akka's BackoffSupervisor).
+
+    The n-th consecutive restart waits ``min(max_delay, initial_delay * multiplier**n)``,
+    varied by ±`jitter` (a fraction). A child that has run for `reset_after` seconds
+    since its last start counts as healthy again: its next restart waits `initial_delay`.
+
+    Raises:
+        ValueError: a negative delay, a multiplier below 1, or jitter outside [0, 1).
+    """
+
+    initial_delay: float = 0.1
+    max_delay: float = 10.0
+    multiplier: float = 2.0
+    jitter: float = 0.1
+    reset_after: float = 30.0
+    random: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.initial_delay < 0 or self.max_delay < self.initial_delay:
+            raise ValueError(
+                f"RestartBackoff needs 0 <= initial_delay <= max_delay, got {self.initial_delay} and {self.max_delay}"
+            )
+        if self.multiplier < 1:
+            raise ValueError(f"RestartBackoff multiplier must be >= 1, got {self.multiplier}")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"RestartBackoff jitter must be a fraction in [0, 1), got {self.jitter}")
+        if self.reset_after < 0:
+            raise ValueError(f"RestartBackoff reset_after must be >= 0, got {self.reset_after}")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before restart number `attempt` (0 for the first)."""
+        base = min(self.max_delay, self.initial_delay * self.multiplier**attempt)
+        return base * (1 + self.jitter * self.random.uniform(-1, 1))

@@ -1,0 +1,420 @@
+"""`zixir.Supervisor`: OTP supervision on pykka - strategies, restart intensity, ordered shutdown.
+
+A supervisor is an actor; it monitors its children, restarts them by their restart type
+and its strategy, and gives up (crashing, so its own parent sees it) when they crash more
+than `max_restarts` times within `max_seconds`.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pykka
+from loguru import logger
+
+from zixir.actors import registry
+from zixir.actors.actor import Actor
+from zixir.actors.health import HealthChecker, Unresponsive
+from zixir.actors.messages import Down, ExitReason
+from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
+from zixir.actors.ref import ActorRef
+from zixir.actors.spec import ChildSpec, RestartBackoff
+from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
+
+__all__ = ["Strategy", "Supervisor"]
+
+#: one_for_one: restart the child; one_for_all: restart every child; rest_for_one: the
+#: child and those started after it.
+Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
+_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
+
+
+@dataclass(eq=False)
+class _Child:
+    """A child's mutable record, touched only in the supervisor's thread."""
+
+    spec: ChildSpec
+    ref: ActorRef[Any] | None = None
+    restarts: int = 0
+    attempt: int = 0  # consecutive restarts, for the backoff
+    started_at: float = 0.0
+    last_crash: ExitReason | None = None
+    last_crash_at: float | None = None
+    waiting: bool = False  # a restart is scheduled
+    timer: threading.Timer | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _RestartDue:
+    names: tuple[str, ...]
+
+
+class Supervisor(Actor):
+    """Starts children in order, restarts them when they exit, stops them in reverse order.
+
+    Start one with `Supervisor.start(...)`, which returns once every child's ``on_start``
+    has run (OTP's ``start_link``) and raises ChildStartError if one failed.
+
+    Args:
+        children: The children, started in this order.
+        strategy: ``"one_for_one"``, ``"one_for_all"`` or ``"rest_for_one"``.
+        max_restarts: Restarts allowed within `max_seconds`; one more and the supervisor
+            stops its children and crashes (RestartIntensityError).
+        max_seconds: The window for `max_restarts`.
+        backoff: Delay between restarts of the same child; None restarts at once.
+        health_check_interval: Seconds between pings of every child; a child that does not
+            answer within `health_check_timeout` is abandoned and restarted. None: off.
+        health_check_timeout: Seconds a child has to answer a ping.
+        clock: Monotonic clock (seconds), injectable for tests.
+
+    Raises:
+        ValueError: an unknown strategy, negative limits, or two children with one name.
+    """
+
+    def __init__(
+        self,
+        children: Iterable[ChildSpec] = (),
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        backoff: RestartBackoff | None = None,
+        health_check_interval: float | None = None,
+        health_check_timeout: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        specs = list(children)
+        if strategy not in _STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(_STRATEGIES)}, got {strategy!r}")
+        if not isinstance(max_restarts, int) or max_restarts < 0:
+            raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
+        if max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
+        if health_check_interval is not None and (health_check_interval <= 0 or health_check_timeout <= 0):
+            raise ValueError("health_check_interval and health_check_timeout must be > 0 seconds")
+        names = [spec.name for spec in specs]
+        for spec in specs:
+            if not isinstance(spec, ChildSpec):
+                raise TypeError(f"children must be ChildSpec objects, got {spec!r}")
+            if names.count(spec.name) > 1:
+                raise DuplicateNameError(f"two children are named {spec.name!r}; child names are unique per process")
+        self._specs = specs
+        self._strategy = strategy
+        self._max_restarts = max_restarts
+        self._max_seconds = max_seconds
+        self._backoff = backoff
+        self._clock = clock
+        self._children: list[_Child] = []
+        self._restart_times: collections.deque[float] = collections.deque()
+        self._restarts = 0
+        self._abandoned = 0
+        self._stopping = False
+        self._started_at = clock()
+        self._health = (
+            HealthChecker(self.actor_ref, health_check_interval, health_check_timeout)
+            if health_check_interval is not None
+            else None
+        )
+
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Any]:
+        """Starts the supervisor and its children; returns once all have started.
+
+        Raises:
+            ChildStartError: a child's ``on_start`` failed; the started ones were stopped.
+            DuplicateNameError: a child's name is taken in this process.
+        """
+        ref: ActorRef[Any] = super().start(*args, **kwargs)  # type: ignore[assignment]
+        actor = ref._actor_weakref()
+        if actor is not None:
+            actor._started.wait()
+        if actor is not None and actor._crash is not None:
+            ref.wait_exit()
+            error = actor._crash.exception
+            raise error if isinstance(error, (ChildStartError, DuplicateNameError)) else ChildStartError(
+                f"{cls.__name__} failed to start: {actor._crash}", "?"
+            )
+        return ref
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        for spec in self._specs:
+            child = _Child(spec)
+            registry.reserve(spec.name, child)
+            self._children.append(child)
+        for child in self._children:
+            failure = self._start(child)
+            if failure is not None:
+                raise ChildStartError(
+                    f"child {child.spec.name!r} failed to start: {failure}; "
+                    "the children started before it were stopped",
+                    child.spec.name,
+                ) from failure.exception
+        if self._health is not None:
+            self._health.start()
+        logger.debug("{} started {} children", self, len(self._children))
+
+    def on_stop(self) -> None:
+        """Stops the children in reverse start order, before `stop()` returns."""
+        self._shutdown()
+
+    def on_exit(self, reason: ExitReason) -> None:
+        """Also stops the children when the supervisor itself crashed or gave up."""
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Stops the children in reverse start order and frees their names (idempotent)."""
+        self._stopping = True
+        if self._health is not None:
+            self._health.stop()
+        for child in reversed(self._children):
+            if child.timer is not None:
+                child.timer.cancel()
+            self._terminate(child)
+        for child in self._children:
+            registry.release(child.spec.name, child)
+
+    def on_down(self, down: Down) -> None:
+        child = self._child_by_ref(down.ref)
+        if child is None or self._stopping:
+            return  # an incarnation this supervisor already stopped, or replaced
+        child.ref = None
+        self._handle_exit(child, down.reason)
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _RestartDue):
+            return self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
+        if isinstance(message, Unresponsive):
+            return self._abandon_hung(message.ref)
+        if message == "__child_refs__":
+            return [(c.spec.name, c.ref) for c in self._children if c.ref is not None]
+        return super().on_receive(message)
+
+    # ---- restarts -----------------------------------------------------------------------
+
+    def _handle_exit(self, child: _Child, reason: ExitReason) -> None:
+        spec = child.spec
+        logger.debug("{}: child {!r} exited: {}", self, spec.name, reason)
+        if reason.abnormal:
+            child.last_crash, child.last_crash_at = reason, self._clock()
+        if spec.restart == "temporary":
+            self._remove(child)
+            return
+        deliberate = reason.kind == "shutdown"  # stopped from outside: like terminate_child
+        if deliberate or (spec.restart == "transient" and not reason.abnormal):
+            return
+        self._restart(child, reason)
+
+    def _restart(self, child: _Child, reason: ExitReason) -> None:
+        now = self._clock()
+        self._restart_times.append(now)
+        while self._restart_times and self._restart_times[0] <= now - self._max_seconds:
+            self._restart_times.popleft()
+        if len(self._restart_times) > self._max_restarts:
+            self._give_up(child, reason)
+        self._restarts += 1
+        index = self._children.index(child)
+        group = {
+            "one_for_one": [child],
+            "one_for_all": list(self._children),
+            "rest_for_one": self._children[index:],
+        }[self._strategy]
+        for other in reversed(group):
+            if other is not child:
+                self._terminate(other)
+        for other in [c for c in group if c.spec.restart == "temporary" and c is not child]:
+            self._remove(other)  # temporary children are never restarted
+        group = [c for c in group if c in self._children]
+        if self._backoff is not None and now - child.started_at >= self._backoff.reset_after:
+            child.attempt = 0
+        delay = self._backoff.delay(child.attempt) if self._backoff is not None else 0.0
+        child.attempt += 1
+        if delay <= 0:
+            self._restart_now(group)
+            return
+        for c in group:
+            c.waiting = True
+        timer = threading.Timer(delay, _tell_quietly, (self.actor_ref, _RestartDue(tuple(c.spec.name for c in group))))
+        timer.daemon = True
+        child.timer = timer
+        timer.start()
+
+    def _restart_now(self, group: list[_Child]) -> None:
+        for c in group:
+            c.waiting, c.timer = False, None
+        for c in group:
+            if c.ref is not None or c not in self._children:
+                continue
+            failure = self._start(c)
+            c.restarts += 1
+            if failure is not None:  # a failed restart is a crash, against the intensity
+                c.last_crash, c.last_crash_at = failure, self._clock()
+                self._restart(c, failure)
+                return
+
+    def _give_up(self, child: _Child, reason: ExitReason) -> None:
+        self._stopping = True
+        logger.warning(
+            "{} gives up: {} restarts within {} s (last: child {!r}, {})",
+            self, self._max_restarts, self._max_seconds, child.spec.name, reason,
+        )  # fmt: skip
+        raise RestartIntensityError(
+            f"{type(self).__name__} gave up: its children needed more than {self._max_restarts} "
+            f"restarts within {self._max_seconds} s (last: {child.spec.name!r}, {reason})",
+            self._max_restarts,
+            self._max_seconds,
+        )
+
+    # ---- starting and stopping children ---------------------------------------------------
+
+    def _start(self, child: _Child) -> ExitReason | None:
+        """Starts `child` and waits for its on_start; returns the failure, if any."""
+        spec = child.spec
+        try:
+            actor = spec.actor_class(*spec.args, **spec.kwargs)
+        except Exception as exc:  # noqa: BLE001 - a failing __init__ is a failed start
+            return ExitReason.crash(exc)
+        actor._name = spec.name
+        actor._monitors.append(self.actor_ref)
+        pykka.ActorRegistry.register(actor.actor_ref)
+        actor._start_actor_loop()
+        actor._started.wait()
+        if actor._crash is not None or actor.actor_stopped.is_set():
+            actor.actor_ref.wait_exit()
+            return actor._crash or ExitReason("normal")
+        child.ref = actor.actor_ref
+        child.started_at = self._clock()
+        registry.assign(spec.name, actor.actor_ref)
+        return None
+
+    def _terminate(self, child: _Child) -> None:
+        """Stops `child`, waiting up to its shutdown timeout; abandons it after that."""
+        ref, child.ref = child.ref, None
+        if ref is None:
+            return
+        ref.stop(block=False)
+        if ref.wait_exit(child.spec.shutdown) is None:
+            self._abandon(child.spec.name, ref, f"did not stop within {child.spec.shutdown} s")
+
+    def _abandon(self, name: str, ref: pykka.ActorRef[Any], why: str) -> None:
+        # A Python thread cannot be killed: forget it, so nothing waits on it again.
+        self._abandoned += 1
+        pykka.ActorRegistry.unregister(ref)
+        registry.vacate(name, ref)
+        logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)
+
+    def _abandon_hung(self, ref: pykka.ActorRef[Any]) -> None:
+        child = self._child_by_ref(ref)
+        if child is None or self._stopping:
+            return
+        child.ref = None
+        ref.tell(pykka.messages._ActorStop())  # if it ever wakes up, it stops
+        self._abandon(child.spec.name, ref, "did not answer a health check")
+        reason = ExitReason("crash", "Unresponsive", "did not answer a health check")
+        self._handle_exit(child, reason)
+
+    def _remove(self, child: _Child) -> None:
+        self._children.remove(child)
+        registry.release(child.spec.name, child)
+
+    def _child_by_ref(self, ref: pykka.ActorRef[Any]) -> _Child | None:
+        return next((c for c in self._children if c.ref is ref), None)
+
+    def _child_by_name(self, name: str) -> _Child:
+        for child in self._children:
+            if child.spec.name == name:
+                return child
+        raise UnknownChildError(f"{self} has no child named {name!r}")
+
+    # ---- public API (call through the proxy) -----------------------------------------------
+
+    def start_child(self, spec: ChildSpec) -> ActorRef[Any]:
+        """Adds and starts a child; returns its ref.
+
+        Raises:
+            DuplicateNameError: the name is taken.
+            ChildStartError: its ``on_start`` failed (the spec is not kept).
+        """
+        child = _Child(spec)
+        registry.reserve(spec.name, child)
+        self._children.append(child)
+        failure = self._start(child)
+        if failure is not None:
+            self._remove(child)
+            raise ChildStartError(f"child {spec.name!r} failed to start: {failure}", spec.name)
+        assert child.ref is not None
+        return child.ref
+
+    def terminate_child(self, name: str) -> None:
+        """Stops a child and keeps its spec (and its name) for `restart_child`."""
+        child = self._child_by_name(name)
+        if child.timer is not None:
+            child.timer.cancel()
+        child.waiting = False
+        self._terminate(child)
+        if child.spec.restart == "temporary":
+            self._remove(child)
+
+    def restart_child(self, name: str) -> ActorRef[Any]:
+        """Starts a terminated child again.
+
+        Raises:
+            ValueError: the child is running.
+            ChildStartError: its ``on_start`` failed.
+        """
+        child = self._child_by_name(name)
+        if child.ref is not None:
+            raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
+        failure = self._start(child)
+        if failure is not None:
+            raise ChildStartError(f"child {name!r} failed to start: {failure}", name)
+        assert child.ref is not None
+        return child.ref
+
+    def delete_child(self, name: str) -> None:
+        """Forgets a terminated child's spec and frees its name.
+
+        Raises:
+            ValueError: the child is running.
+        """
+        child = self._child_by_name(name)
+        if child.ref is not None:
+            raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
+        self._remove(child)
+
+    def which_children(self) -> list[ChildInfo]:
+        """One record per child, in start order."""
+        now = self._clock()
+        return [
+            ChildInfo(
+                c.spec.name, c.ref, c.ref is not None and c.ref.is_alive(), c.spec.restart,
+                issubclass(c.spec.actor_class, Supervisor), c.restarts, c.last_crash,
+                c.last_crash_at, now - c.started_at if c.ref is not None else 0.0,
+            )  # fmt: skip
+            for c in self._children
+        ]
+
+    def count_children(self) -> ChildCounts:
+        """Specs held, children running, and how many are supervisors or workers."""
+        supervisors = sum(issubclass(c.spec.actor_class, Supervisor) for c in self._children)
+        active = sum(c.ref is not None and c.ref.is_alive() for c in self._children)
+        return ChildCounts(len(self._children), active, supervisors, len(self._children) - supervisors)
+
+    def statistics(self) -> SupervisorStatistics:
+        """Restarts, abandoned children, uptime and every child's record."""
+        return SupervisorStatistics(
+            self._restarts, self._abandoned, self._clock() - self._started_at, tuple(self.which_children())
+        )
+
+
+def _tell_quietly(ref: pykka.ActorRef[Any], message: object) -> None:
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        pass  # the supervisor stopped while the timer ran
