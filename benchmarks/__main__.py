@@ -17,6 +17,7 @@ def main() -> None:
     print(f"machine: {machine()}; engine: {engine.IMPLEMENTATION}")
     print("figures are medians of repeated runs; ratio = zixir time / peer time")
     print_table("engine kernels", bench_engine.run())
+    print_table("resilience", bench_resilience.run())
 
 
 if __name__ == "__main__":

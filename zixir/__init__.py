@@ -4,11 +4,49 @@ from __future__ import annotations
 
 from loguru import logger as _logger
 
-from zixir import engine, errors, serialization
-from zixir.errors import ZixirError
+from zixir import actors, engine, errors, resilience, serialization
+from zixir.actors import (
+    Actor,
+    ActorRef,
+    ChildSpec,
+    Down,
+    DynamicSupervisor,
+    ExitReason,
+    RestartBackoff,
+    Supervisor,
+    ensure_started,
+    handle,
+    whereis,
+)
+from zixir.errors import CircuitOpenError, RetryError, ZixirError
 from zixir.observability import configure_logging
+from zixir.resilience import CircuitBreaker, RetryPolicy
 
-__all__ = ["ZixirError", "configure_logging", "engine", "errors", "observability", "serialization"]
+__all__ = [
+    "Actor",
+    "ActorRef",
+    "ChildSpec",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "Down",
+    "DynamicSupervisor",
+    "ExitReason",
+    "RestartBackoff",
+    "RetryError",
+    "RetryPolicy",
+    "Supervisor",
+    "ZixirError",
+    "actors",
+    "configure_logging",
+    "engine",
+    "ensure_started",
+    "errors",
+    "handle",
+    "observability",
+    "resilience",
+    "serialization",
+    "whereis",
+]
 
 # Libraries stay silent until the application opts in (loguru's advice for libraries).
 _logger.disable("zixir")

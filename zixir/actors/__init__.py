@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from zixir.actors.actor import Actor
+from zixir.actors.dynamic import DynamicSupervisor
+from zixir.actors.handle import Handle, ensure_started, handle
 from zixir.actors.messages import Down, ExitReason
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef, Future
@@ -17,10 +19,14 @@ __all__ = [
     "ChildInfo",
     "ChildSpec",
     "Down",
+    "DynamicSupervisor",
     "ExitReason",
     "Future",
+    "Handle",
     "RestartBackoff",
     "Supervisor",
     "SupervisorStatistics",
+    "ensure_started",
+    "handle",
     "whereis",
 ]

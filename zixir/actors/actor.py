@@ -66,6 +66,7 @@ class Actor(pykka.ThreadingActor):
         self._links: list[pykka.ActorRef[Any]] = []
         self._started = threading.Event()
         self._name: str | None = None
+        self._release_name_on_exit = False  # started by name, outside any supervisor
 
     @property
     def actor_ref(self) -> ActorRef[Any]:
@@ -178,6 +179,8 @@ class Actor(pykka.ThreadingActor):
             monitors, links = list(self._monitors), list(self._links)
         if self._name is not None:
             registry.vacate(self._name, self.actor_ref)
+            if self._release_name_on_exit:
+                registry.release(self._name, self)
         self._started.set()
         self._actor_ref._set_exit(reason)
         for ref in monitors:

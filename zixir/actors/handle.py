@@ -1,0 +1,110 @@
+"""Stable handles and idempotent start-up: reach an actor by name across its restarts.
+
+`handle(name)` resolves the current incarnation on every call; `ensure_started(spec)`
+returns the running actor of a name or starts it, once, however many threads race.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pykka
+
+from zixir.actors import registry
+from zixir.actors.ref import ActorRef
+from zixir.actors.spec import ChildSpec
+
+__all__ = ["Handle", "ensure_started", "handle"]
+
+_start_lock = threading.Lock()
+
+
+class Handle:
+    """Reaches whichever incarnation of a named actor is running now.
+
+    Every `tell`, `ask` and `proxy` looks the name up again, waiting up to `timeout`
+    seconds while a restart is in progress, so callers never hold a dead ref.
+
+    Args:
+        name: The actor's (or child's) name.
+        timeout: Seconds to wait for a running incarnation.
+    """
+
+    __slots__ = ("name", "timeout")
+
+    def __init__(self, name: str, timeout: float = 5.0) -> None:
+        self.name = name
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Handle({self.name!r}, now {registry.whereis(self.name)})"
+
+    @property
+    def ref(self) -> pykka.ActorRef[Any]:
+        """The running incarnation's ref.
+
+        Raises:
+            pykka.ActorDeadError: nothing ran under the name within `timeout`.
+        """
+        current = registry.whereis(self.name)
+        if current is None:
+            current = registry.wait_for(self.name, self.timeout)
+        if current is None:
+            raise pykka.ActorDeadError(f"no actor named {self.name!r} was running within {self.timeout} s")
+        return current
+
+    def tell(self, message: Any) -> None:
+        """Tells the current incarnation `message`."""
+        self.ref.tell(message)
+
+    def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
+        """Asks the current incarnation, as `pykka.ActorRef.ask`."""
+        return self.ref.ask(message, block=block, timeout=timeout)
+
+    def proxy(self) -> pykka.ActorProxy[Any]:
+        """A proxy for the current incarnation (look it up again after a restart)."""
+        return self.ref.proxy()
+
+
+def handle(name: str, timeout: float = 5.0) -> Handle:
+    """A stable `Handle` for the actor named `name`."""
+    return Handle(name, timeout)
+
+
+def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = None) -> ActorRef[Any]:
+    """Returns the running actor named ``spec.name``, starting it if none runs.
+
+    Safe when many threads race: the actor starts once. Under `supervisor` (a
+    `Supervisor` ref) it is started as that supervisor's child; otherwise unsupervised,
+    holding its name until it exits.
+
+    Raises:
+        ChildStartError: it had to be started and its ``on_start`` failed.
+    """
+    with _start_lock:
+        current = registry.whereis(spec.name)
+        if current is not None:
+            return current  # type: ignore[return-value]
+        if supervisor is not None:
+            ref: ActorRef[Any] = supervisor.proxy().start_child(spec).get()
+            return ref
+        return _start_named(spec)
+
+
+def _start_named(spec: ChildSpec) -> ActorRef[Any]:
+    from zixir.errors import ChildStartError
+
+    actor = spec.actor_class(*spec.args, **spec.kwargs)
+    registry.reserve(spec.name, actor)
+    actor._name = spec.name
+    actor._release_name_on_exit = True
+    ref = actor.actor_ref
+    pykka.ActorRegistry.register(ref)
+    registry.assign(spec.name, ref)
+    actor._start_actor_loop()
+    actor._started.wait()
+    if actor._crash is not None:
+        ref.wait_exit()
+        raise ChildStartError(f"{spec.name!r} failed to start: {actor._crash}", spec.name)
+    return ref

@@ -1,0 +1,414 @@
+"""Retry policies: call again after a failure, waiting longer each time, within set limits.
+
+`RetryPolicy` retries functions and coroutines with backoff and jitter (docs/resilience.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from random import Random
+from types import CoroutineType
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
+
+from loguru import logger
+
+from zixir.errors import CircuitOpenError, RetryError
+from zixir.resilience._checks import _counter, _error_filter, _number, _whole
+from zixir.resilience.breaker import ErrorFilter
+
+__all__ = ["DecorrelatedJitter", "FullJitter", "JitterStrategy", "RetryPolicy"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Failed attempts only, by what followed: counting every success too would double the cost
+# of a policy on the common path (the caller's own request metrics count calls).
+_ATTEMPTS = _counter(
+    "zixir_retry_attempts", "Failed attempts under retry policies, by what followed", ("outcome",)
+)
+_RETRIED = _ATTEMPTS.labels(outcome="retried")
+_GAVE_UP = _ATTEMPTS.labels(outcome="gave_up")
+_NOT_RETRIED = _ATTEMPTS.labels(outcome="not_retried")
+
+
+@runtime_checkable
+class JitterStrategy(Protocol):
+    """Turns the backoff schedule's delay into the delay actually waited."""
+
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
+              rng: Random) -> float:
+        """The wait before the next attempt.
+
+        Args:
+            backoff: The schedule's delay for this retry: ``base * multiplier**n``, capped.
+            previous: The previous wait (`base` before the first retry).
+            base: The policy's `initial_delay`.
+            cap: The policy's `max_delay`.
+            rng: The policy's random source; draw from it only, so a seeded policy repeats.
+
+        Returns:
+            Seconds to wait (>= 0).
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FullJitter:
+    """AWS's "full jitter": a uniform wait between 0 and the backoff delay.
+
+    Spreads clients the most; on average waits half the schedule.
+    """
+
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
+              rng: Random) -> float:
+        """A uniform draw from ``[0, backoff]``; see `JitterStrategy.delay`."""
+        return rng.uniform(0.0, backoff)
+
+
+@dataclass(frozen=True, slots=True)
+class DecorrelatedJitter:
+    """AWS's "decorrelated jitter": ``min(cap, uniform(base, previous * growth))``.
+
+    Each wait grows from the previous wait rather than from the attempt number, so the
+    policy's `multiplier` does not apply (a policy rejects one alongside it).
+
+    Args:
+        growth: How much larger than the previous wait the next may be (AWS uses 3).
+
+    Raises:
+        ValueError: `growth` is below 1.
+    """
+
+    growth: float = 3.0
+
+    def __post_init__(self) -> None:
+        _number("growth", self.growth, at_least=1)
+
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
+              rng: Random) -> float:
+        """A uniform draw from ``[base, previous * growth]``, capped; see `JitterStrategy.delay`."""
+        return min(cap, rng.uniform(base, previous * self.growth))
+
+
+@dataclass(frozen=True, slots=True)
+class _FractionJitter:
+    """``jitter=0.1``: the backoff delay, plus or minus up to that fraction of it."""
+
+    fraction: float
+
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
+              rng: Random) -> float:
+        if not self.fraction:
+            return backoff  # draws nothing, so an unjittered schedule leaves the rng alone
+        return backoff * (1.0 + rng.uniform(-self.fraction, self.fraction))
+
+
+def _describe(fn: object) -> str:
+    return str(getattr(fn, "__qualname__", None) or repr(fn))
+
+
+class RetryPolicy:
+    """Calls a function again after a retryable failure, with exponential backoff and jitter.
+
+    The wait after the n-th failure (n from 0) is ``initial_delay * multiplier**n``, capped
+    at `max_delay`, then jittered. Attempts stop at `max_attempts`, or when the next wait
+    would end after `max_total_time`; the policy then raises RetryError. A non-retryable
+    error propagates unchanged at once. Policies hold no per-call state: share them freely.
+
+    Args:
+        max_attempts: Attempts in all, the first included; None for no limit but
+            `max_total_time`.
+        initial_delay: Seconds waited after the first failure.
+        multiplier: Growth of the wait per failure (2.0 if omitted; >= 1).
+        max_delay: Cap on the wait before jitter.
+        jitter: A fraction (0.1: each wait is off by up to ±10%, so it may pass `max_delay`
+            by as much), or a strategy: `FullJitter()`, `DecorrelatedJitter()`, or your own.
+        retry_on: Exception types, or a predicate, for retryable errors; every Exception
+            except CircuitOpenError by default. CircuitOpenError is retried only if a
+            listed type is CircuitOpenError (or a subclass), or if the predicate says so.
+        giveup: A predicate: when it returns True for an error, that error propagates at once.
+        max_total_time: Seconds from the first attempt beyond which no wait may end.
+        attempt_timeout: Seconds each attempt of an async call may take (``asyncio.timeout``);
+            sync calls cannot honour it (a thread cannot be interrupted), so they refuse it.
+        clock: Monotonic seconds, for `max_total_time`; ``time.monotonic`` by default.
+        sleep: Waits between sync attempts; ``time.sleep`` by default.
+        async_sleep: Awaited between async attempts; ``asyncio.sleep`` by default.
+        random: The jitter's random source; a fresh ``random.Random()`` by default.
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An argument is out of range, or arguments contradict each other.
+    """
+
+    def __init__(self, max_attempts: int | None = 3, *, initial_delay: float = 1.0,
+                 multiplier: float | None = None, max_delay: float = 30.0,
+                 jitter: float | JitterStrategy = 0.1, retry_on: ErrorFilter | None = None,
+                 giveup: Callable[[Exception], bool] | None = None,
+                 max_total_time: float | None = None, attempt_timeout: float | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] = time.sleep,
+                 async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                 random: Random | None = None) -> None:
+        self._max_attempts = None if max_attempts is None else _whole("max_attempts", max_attempts)
+        self._max_total_time = (None if max_total_time is None else
+                                _number("max_total_time", max_total_time, above=0))
+        if self._max_attempts is None and self._max_total_time is None:
+            raise ValueError("max_attempts=None needs max_total_time, or retries would never stop")
+        self._initial_delay = _number("initial_delay", initial_delay, at_least=0)
+        self._max_delay = _number("max_delay", max_delay, at_least=self._initial_delay)
+        if isinstance(jitter, (int, float)) and not isinstance(jitter, bool):
+            fraction = _number("jitter", jitter, at_least=0, at_most=1)
+            self._jitter: JitterStrategy = _FractionJitter(fraction)
+        elif isinstance(jitter, JitterStrategy):
+            self._jitter = jitter
+        else:
+            raise TypeError("jitter must be a fraction such as 0.1, or a strategy such as "
+                            f"FullJitter(), got {jitter!r}")
+        if isinstance(jitter, DecorrelatedJitter):
+            if multiplier is not None:
+                raise ValueError("DecorrelatedJitter grows each wait from the previous one, so "
+                                 "multiplier does not apply: drop multiplier=, or set "
+                                 "DecorrelatedJitter(growth=...)")
+            if self._initial_delay == 0:
+                raise ValueError("DecorrelatedJitter needs initial_delay > 0: "
+                                 "it draws waits of at least it")
+        self._multiplier = (2.0 if multiplier is None
+                            else _number("multiplier", multiplier, at_least=1))
+        self._retryable = _error_filter("retry_on", (Exception,) if retry_on is None else retry_on)
+        # CircuitOpenError is retried only when asked for: retrying an open breaker defeats it.
+        # A predicate asks for itself; listed types ask only by naming CircuitOpenError.
+        kinds = (retry_on,) if isinstance(retry_on, type) else retry_on
+        self._retries_open = (
+            any(issubclass(kind, CircuitOpenError) for kind in kinds)
+            if isinstance(kinds, (tuple, list)) else kinds is not None
+        )
+        if giveup is not None and not callable(giveup):
+            raise TypeError(f"giveup must be a predicate on the exception, got {giveup!r}")
+        self._giveup = giveup
+        self._attempt_timeout = (None if attempt_timeout is None else
+                                 _number("attempt_timeout", attempt_timeout, above=0))
+        for label, fn in (("clock", clock), ("sleep", sleep), ("async_sleep", async_sleep)):
+            if not callable(fn):
+                raise TypeError(f"{label} must be callable, got {fn!r}")
+        self._clock, self._sleep, self._async_sleep = clock, sleep, async_sleep
+        if random is not None and not isinstance(random, Random):
+            raise TypeError(f"random must be a random.Random, got {random!r}")
+        self._random = Random() if random is None else random
+
+    # -- public surface -------------------------------------------------------------------
+
+    def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Calls ``fn(*args, **kwargs)`` until it returns or the policy stops.
+
+        Returns:
+            What `fn` returns.
+
+        Raises:
+            RetryError: The attempts ran out; ``.errors`` holds each attempt's error.
+            Exception: A non-retryable error (or one `giveup` accepts), unchanged.
+            TypeError: The policy has `attempt_timeout` (async only), or `fn` is async.
+        """
+        if self._attempt_timeout is not None:
+            self._refuse_sync(fn)
+        started = self._clock()
+        run: _Run | None = None  # built at the first failure: a first-try success stays cheap
+        while True:
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as error:
+                if run is None:
+                    run = _Run(self, fn, started)
+                outcome = run.failed(error)
+                if outcome is None:
+                    raise
+                if isinstance(outcome, RetryError):
+                    raise outcome from error
+                self._sleep(outcome)
+                continue
+            if isinstance(result, CoroutineType):
+                result.close()
+                raise TypeError(f"{_describe(fn)} is async: use `await policy.call_async(...)`")
+            if run is not None:
+                run.recovered()
+            return result
+
+    async def call_async(self, fn: Callable[P, Awaitable[T]], /,
+                         *args: P.args, **kwargs: P.kwargs) -> T:
+        """Awaits ``fn(*args, **kwargs)`` until it returns or the policy stops.
+
+        With `attempt_timeout`, an attempt still running after it is cancelled and fails
+        with TimeoutError, which is retried if `retry_on` accepts TimeoutError.
+
+        Returns:
+            What the awaitable returns.
+
+        Raises:
+            RetryError: The attempts ran out; ``.errors`` holds each attempt's error.
+            Exception: A non-retryable error (or one `giveup` accepts), unchanged.
+        """
+        run = _Run(self, fn, self._clock())
+        while True:
+            try:
+                result = await self._attempt(fn, args, kwargs, run)
+            except Exception as error:
+                outcome = run.failed(error)
+                if outcome is None:
+                    raise
+                if isinstance(outcome, RetryError):
+                    raise outcome from error
+                await self._async_sleep(outcome)
+                continue
+            if run.errors:
+                run.recovered()
+            return result
+
+    def __call__(self, fn: F) -> F:
+        """Decorates a function or an ``async def`` function: each call is retried by the policy.
+
+        Raises:
+            TypeError: `fn` is a sync function and the policy has `attempt_timeout`.
+        """
+        if not callable(fn):
+            raise TypeError(f"a RetryPolicy decorates callables, got {fn!r}")
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def retried_async(*args: Any, **kwargs: Any) -> Any:
+                return await self.call_async(fn, *args, **kwargs)
+            return cast(F, retried_async)
+        self._refuse_sync(fn)
+
+        @functools.wraps(fn)
+        def retried(*args: Any, **kwargs: Any) -> Any:
+            return self.call(fn, *args, **kwargs)
+        return cast(F, retried)
+
+    def delays(self, count: int | None = None) -> list[float]:
+        """The waits a call would make (jitter drawn from the policy's random source), unwaited.
+
+        `max_total_time` is not applied: it depends on how long the attempts take.
+
+        Args:
+            count: How many waits; ``max_attempts - 1`` (every wait a call can make) if omitted.
+
+        Returns:
+            The waits in seconds, in order.
+
+        Raises:
+            ValueError: `count` is omitted and the policy has no `max_attempts`.
+        """
+        if count is None:
+            if self._max_attempts is None:
+                raise ValueError("this policy has no max_attempts: pass delays(count=...)")
+            count = self._max_attempts - 1
+        return list(itertools.islice(self._schedule(), _whole("count", count, at_least=0)))
+
+    def __repr__(self) -> str:
+        jitter = self._jitter
+        if isinstance(jitter, _FractionJitter):
+            shown = f"jitter ±{jitter.fraction:.0%}" if jitter.fraction else "no jitter"
+        else:
+            shown = f"jitter {jitter!r}"
+        growth = "" if isinstance(jitter, DecorrelatedJitter) else f" x{self._multiplier}"
+        extra = "".join(
+            f", {label}={value}s" for label, value in
+            (("max_total_time", self._max_total_time), ("attempt_timeout", self._attempt_timeout))
+            if value is not None
+        )
+        return (f"RetryPolicy(max_attempts={self._max_attempts}, delays {self._initial_delay}s"
+                f"{growth} up to {self._max_delay}s, {shown}{extra})")
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _schedule(self) -> Iterator[float]:
+        """Endless jittered waits: the n-th follows the n-th failure."""
+        base = self._initial_delay
+        backoff = previous = base
+        while True:
+            wait = max(0.0, self._jitter.delay(backoff, previous=previous, base=base,
+                                               cap=self._max_delay, rng=self._random))
+            yield wait
+            previous = wait
+            backoff = min(backoff * self._multiplier, self._max_delay)
+
+    def _refuse_sync(self, fn: object) -> None:
+        if self._attempt_timeout is not None:
+            raise TypeError(
+                f"attempt_timeout={self._attempt_timeout} applies to async calls only "
+                f"({_describe(fn)} is sync, and a thread cannot be interrupted): use call_async "
+                "with an async function, or a policy without attempt_timeout"
+            )
+
+    async def _attempt(self, fn: Callable[..., Awaitable[T]], args: tuple[Any, ...],
+                       kwargs: dict[str, Any], run: _Run) -> T:
+        if self._attempt_timeout is None:
+            return await fn(*args, **kwargs)
+        scope = asyncio.timeout(self._attempt_timeout)
+        try:
+            async with scope:
+                return await fn(*args, **kwargs)
+        except TimeoutError as error:
+            if not scope.expired():
+                raise  # the function's own TimeoutError
+            raise TimeoutError(
+                f"attempt {len(run.errors) + 1} of {_describe(fn)} took longer than "
+                f"attempt_timeout={self._attempt_timeout}s and was cancelled"
+            ) from error
+
+
+class _Run:
+    """The state of one call under a policy: its start, its errors and its wait schedule."""
+
+    __slots__ = ("errors", "policy", "schedule", "started", "target")
+
+    def __init__(self, policy: RetryPolicy, target: object, started: float) -> None:
+        self.policy = policy
+        self.target = target
+        self.started = started
+        self.errors: list[BaseException] = []
+        self.schedule: Iterator[float] | None = None  # built at the first failure only
+
+    def recovered(self) -> None:
+        logger.info("{} succeeded on attempt {}", _describe(self.target), len(self.errors) + 1)
+
+    def failed(self, error: Exception) -> float | RetryError | None:
+        """The wait before the next attempt, the RetryError to raise, or None to re-raise."""
+        policy = self.policy
+        self.errors.append(error)
+        attempt = len(self.errors)
+        retryable = policy._retryable(error) and (
+            policy._retries_open or not isinstance(error, CircuitOpenError))
+        if not retryable or (policy._giveup is not None and policy._giveup(error)):
+            _NOT_RETRIED.inc()
+            return None
+        if policy._max_attempts is not None and attempt >= policy._max_attempts:
+            return self._give_up(f"max_attempts={policy._max_attempts} reached")
+        if self.schedule is None:
+            self.schedule = policy._schedule()
+        wait = next(self.schedule)
+        if isinstance(error, CircuitOpenError):
+            wait = max(wait, error.retry_after)  # no sooner than the breaker will listen
+        elapsed = policy._clock() - self.started
+        if policy._max_total_time is not None and elapsed + wait > policy._max_total_time:
+            return self._give_up(f"waiting {wait:.1f}s more would pass "
+                                 f"max_total_time={policy._max_total_time}s")
+        _RETRIED.inc()
+        logger.info("{} failed on attempt {} with {!r}; retrying in {:.3f}s",
+                    _describe(self.target), attempt, error, wait)
+        return wait
+
+    def _give_up(self, reason: str) -> RetryError:
+        _GAVE_UP.inc()
+        attempts = len(self.errors)
+        elapsed = self.policy._clock() - self.started
+        message = (f"{_describe(self.target)} failed {attempts} time{'s' if attempts > 1 else ''} "
+                   f"in {elapsed:.1f}s and the retry policy gave up ({reason}); "
+                   f"last error: {self.errors[-1]!r}")
+        logger.warning("{}", message)
+        return RetryError(message, list(self.errors))
