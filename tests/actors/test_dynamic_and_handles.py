@@ -24,6 +24,9 @@ class Counter(Probe):
         self.value += self.step
         return self.value
 
+    def crash_asked(self) -> None:
+        raise RuntimeError(f"{self.label} crashed")
+
 
 def test_a_dynamic_supervisor_starts_children_of_its_template_with_extra_arguments() -> None:
     sup = DynamicSupervisor.start(template=ChildSpec("counter", Counter, kwargs={"step": 2}), max_children=2)
@@ -130,3 +133,31 @@ def test_a_hung_child_is_abandoned_and_restarted_by_the_health_check() -> None:
     finally:
         release.set()
     assert hung.wait_exit(WAIT) is not None  # once released, the abandoned one stops
+
+
+def test_a_breaker_on_a_handle_fails_fast_once_the_actor_keeps_failing() -> None:
+    from zixir import CircuitBreaker, CircuitOpenError
+
+    Supervisor.start(children=[ChildSpec("c", Counter, kwargs={"name": "c"})])
+    now = [0.0]
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=10.0, name="c-handle", clock=lambda: now[0])
+    h = handle("c", breaker=breaker)
+    assert h.call("bump") == 1
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="c crashed"):
+            h.call("crash_asked")
+    assert breaker.state == "open"
+    with pytest.raises(CircuitOpenError):
+        h.call("bump")
+    now[0] = 11.0
+    assert h.call("bump") == 2 and breaker.state == "closed"
+
+
+def test_metrics_count_exits_and_restarts() -> None:
+    from zixir.observability.metrics import exposition
+
+    Supervisor.start(children=[ChildSpec("m", Counter, kwargs={"name": "m"})])
+    crash_and_wait("m")
+    text = exposition()
+    assert 'zixir_actor_exits_total{actor_class="Counter",kind="crash"}' in text
+    assert 'zixir_supervisor_restarts_total{child="m"}' in text

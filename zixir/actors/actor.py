@@ -23,6 +23,9 @@ from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping
 from zixir.actors.ref import ActorRef, Future
 from zixir.errors import ActorCrashedError
+from zixir.observability.metrics import counter
+
+_EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 
 if TYPE_CHECKING:
     from pykka._actor import ActorInbox
@@ -170,6 +173,7 @@ class Actor(pykka.ThreadingActor):
             reason = ExitReason("shutdown" if self._stopped_from_outside else "normal")
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
+        _EXITS.labels(type(self).__name__, reason.kind).inc()
         try:
             self.on_exit(reason)
         except BaseException as exc:  # noqa: BLE001 - reports must still go out

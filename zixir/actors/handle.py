@@ -7,13 +7,16 @@ returns the running actor of a name or starts it, once, however many threads rac
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 
 from zixir.actors import registry
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec
+
+if TYPE_CHECKING:
+    from zixir.resilience import CircuitBreaker
 
 __all__ = ["Handle", "ensure_started", "handle"]
 
@@ -23,19 +26,23 @@ _start_lock = threading.Lock()
 class Handle:
     """Reaches whichever incarnation of a named actor is running now.
 
-    Every `tell`, `ask` and `proxy` looks the name up again, waiting up to `timeout`
-    seconds while a restart is in progress, so callers never hold a dead ref.
+    Every `tell`, `ask`, `call` and `proxy` looks the name up again, waiting up to
+    `timeout` seconds while a restart is in progress, so callers never hold a dead ref.
+    With a `breaker`, `tell`, `ask` and `call` go through it: an actor that keeps failing
+    (or is gone) makes callers fail fast with CircuitOpenError.
 
     Args:
         name: The actor's (or child's) name.
         timeout: Seconds to wait for a running incarnation.
+        breaker: A circuit breaker guarding every call through this handle.
     """
 
-    __slots__ = ("name", "timeout")
+    __slots__ = ("breaker", "name", "timeout")
 
-    def __init__(self, name: str, timeout: float = 5.0) -> None:
+    def __init__(self, name: str, timeout: float = 5.0, breaker: CircuitBreaker | None = None) -> None:
         self.name = name
         self.timeout = timeout
+        self.breaker = breaker
 
     def __repr__(self) -> str:
         return f"Handle({self.name!r}, now {registry.whereis(self.name)})"
@@ -56,20 +63,31 @@ class Handle:
 
     def tell(self, message: Any) -> None:
         """Tells the current incarnation `message`."""
-        self.ref.tell(message)
+        self._guarded(lambda: self.ref.tell(message))
 
-    def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
-        """Asks the current incarnation, as `pykka.ActorRef.ask`."""
-        return self.ref.ask(message, block=block, timeout=timeout)
+    def ask(self, message: Any, *, timeout: float | None = None) -> Any:
+        """Asks the current incarnation and waits for the answer (`pykka.ActorRef.ask`)."""
+        return self._guarded(lambda: self.ref.ask(message, timeout=timeout))
+
+    def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Calls `method` on the current incarnation through its proxy and waits.
+
+        Raises:
+            CircuitOpenError: the handle's breaker is open.
+        """
+        return self._guarded(lambda: getattr(self.ref.proxy(), method)(*args, **kwargs).get(timeout=timeout))
+
+    def _guarded(self, fn: Any) -> Any:
+        return fn() if self.breaker is None else self.breaker.call(fn)
 
     def proxy(self) -> pykka.ActorProxy[Any]:
         """A proxy for the current incarnation (look it up again after a restart)."""
         return self.ref.proxy()
 
 
-def handle(name: str, timeout: float = 5.0) -> Handle:
-    """A stable `Handle` for the actor named `name`."""
-    return Handle(name, timeout)
+def handle(name: str, timeout: float = 5.0, breaker: CircuitBreaker | None = None) -> Handle:
+    """A stable `Handle` for the actor named `name`, optionally guarded by `breaker`."""
+    return Handle(name, timeout, breaker)
 
 
 def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = None) -> ActorRef[Any]:

@@ -25,6 +25,11 @@ from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
 from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
+from zixir.observability.metrics import counter
+
+_RESTARTS = counter("zixir_supervisor_restarts", "Restarts made by supervisors, by child name", ("child",))
+_GIVE_UPS = counter("zixir_supervisor_give_ups", "Supervisors that exceeded their restart intensity", ("supervisor",))
+_ABANDONED = counter("zixir_supervisor_abandoned", "Children abandoned (did not stop, or hung)", ("child",))
 
 __all__ = ["Strategy", "Supervisor"]
 
@@ -219,6 +224,7 @@ class Supervisor(Actor):
         if len(self._restart_times) > self._max_restarts:
             self._give_up(child, reason)
         self._restarts += 1
+        _RESTARTS.labels(child.spec.name).inc()
         index = self._children.index(child)
         group = {
             "one_for_one": [child],
@@ -260,6 +266,7 @@ class Supervisor(Actor):
 
     def _give_up(self, child: _Child, reason: ExitReason) -> None:
         self._stopping = True
+        _GIVE_UPS.labels(type(self).__name__).inc()
         logger.warning(
             "{} gives up: {} restarts within {} s (last: child {!r}, {})",
             self, self._max_restarts, self._max_seconds, child.spec.name, reason,
@@ -305,6 +312,7 @@ class Supervisor(Actor):
     def _abandon(self, name: str, ref: pykka.ActorRef[Any], why: str) -> None:
         # A Python thread cannot be killed: forget it, so nothing waits on it again.
         self._abandoned += 1
+        _ABANDONED.labels(name).inc()
         pykka.ActorRegistry.unregister(ref)
         registry.vacate(name, ref)
         logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)

@@ -5,38 +5,13 @@ Private to `zixir.resilience`: each check returns the value it accepts, or raise
 
 from __future__ import annotations
 
+
 import math
 from collections.abc import Callable
 from typing import cast
 
-from prometheus_client import REGISTRY, Counter
 
-__all__ = ["_counter", "_error_filter", "_number", "_whole"]
-
-
-def _counter(name: str, documentation: str, labels: tuple[str, ...]) -> Counter:
-    """Creates a Prometheus counter, or returns the one already registered under `name`.
-
-    A second import of a module (importlib.reload) must find its metric, not fail on it.
-
-    Args:
-        name: The metric's name, without the ``_total`` suffix.
-        documentation: The metric's help text.
-        labels: The metric's label names.
-
-    Returns:
-        The new counter, or the registered counter of that name.
-
-    Raises:
-        ValueError: `name` clashes with a registered metric that is not a counter of that name.
-    """
-    try:
-        return Counter(name, documentation, labels)
-    except ValueError:
-        existing = REGISTRY._names_to_collectors.get(f"{name}_total")
-        if isinstance(existing, Counter):
-            return existing
-        raise
+__all__ = ["_error_filter", "_number", "_whole"]
 
 
 def _number(name: str, value: object, *, above: float | None = None,

@@ -20,7 +20,8 @@ from typing import Any, Literal, ParamSpec, Self, TypeAlias, TypeVar, cast
 from loguru import logger
 
 from zixir.errors import CircuitOpenError
-from zixir.resilience._checks import _counter, _error_filter, _number, _whole
+from zixir.observability.metrics import counter as _counter
+from zixir.resilience._checks import _error_filter, _number, _whole
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]
 

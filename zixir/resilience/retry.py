@@ -19,7 +19,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from loguru import logger
 
 from zixir.errors import CircuitOpenError, RetryError
-from zixir.resilience._checks import _counter, _error_filter, _number, _whole
+from zixir.observability.metrics import counter as _counter
+from zixir.resilience._checks import _error_filter, _number, _whole
 from zixir.resilience.breaker import ErrorFilter
 
 __all__ = ["DecorrelatedJitter", "FullJitter", "JitterStrategy", "RetryPolicy"]
