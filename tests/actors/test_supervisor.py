@@ -254,3 +254,19 @@ def test_exit_reasons_reach_the_supervisor_for_every_crash_phase() -> None:
     Watching.start(children=specs("a"))
     crash_and_wait("a")
     assert seen[0].error_type == "RuntimeError" and "a crashed" in (seen[0].traceback or "")
+
+
+def test_thousands_of_failed_restarts_end_in_give_up_not_in_recursion_error() -> None:
+    class NeverAgain(Probe):
+        starts = 0
+
+        def on_start(self) -> None:
+            type(self).starts += 1
+            if type(self).starts > 1:
+                raise RuntimeError("cannot start again")
+
+    root = Supervisor.start(children=[ChildSpec("n", NeverAgain)], max_restarts=1500, max_seconds=600)
+    running("n").proxy().crash.defer()
+    reason = root.wait_exit(60)  # type: ignore[attr-defined]
+    assert isinstance(reason.exception, RestartIntensityError)
+    assert NeverAgain.starts == 1501

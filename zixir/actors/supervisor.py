@@ -194,7 +194,10 @@ class Supervisor(Actor):
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, _RestartDue):
-            return self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
+            failed = self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
+            if failed is not None:
+                self._restart(*failed)
+            return None
         if isinstance(message, Unresponsive):
             return self._abandon_hung(message.ref)
         if message == "__child_refs__":
@@ -217,14 +220,31 @@ class Supervisor(Actor):
         self._restart(child, reason)
 
     def _restart(self, child: _Child, reason: ExitReason) -> None:
-        now = self._clock()
-        self._restart_times.append(now)
-        while self._restart_times and self._restart_times[0] <= now - self._max_seconds:
-            self._restart_times.popleft()
-        if len(self._restart_times) > self._max_restarts:
-            self._give_up(child, reason)
-        self._restarts += 1
-        _RESTARTS.labels(child.spec.name).inc()
+        # A loop, not recursion: every failed restart is counted until intensity stops it.
+        while True:
+            now = self._clock()
+            self._restart_times.append(now)
+            while self._restart_times and self._restart_times[0] <= now - self._max_seconds:
+                self._restart_times.popleft()
+            if len(self._restart_times) > self._max_restarts:
+                self._give_up(child, reason)
+            self._restarts += 1
+            _RESTARTS.labels(child.spec.name).inc()
+            group = self._restart_group(child)
+            if self._backoff is not None and now - child.started_at >= self._backoff.reset_after:
+                child.attempt = 0
+            delay = self._backoff.delay(child.attempt) if self._backoff is not None else 0.0
+            child.attempt += 1
+            if delay > 0:
+                self._schedule(child, group, delay)
+                return
+            failed = self._restart_now(group)
+            if failed is None:
+                return
+            child, reason = failed
+
+    def _restart_group(self, child: _Child) -> list[_Child]:
+        """Stops the children the strategy restarts with `child`; returns them in order."""
         index = self._children.index(child)
         group = {
             "one_for_one": [child],
@@ -236,22 +256,19 @@ class Supervisor(Actor):
                 self._terminate(other)
         for other in [c for c in group if c.spec.restart == "temporary" and c is not child]:
             self._remove(other)  # temporary children are never restarted
-        group = [c for c in group if c in self._children]
-        if self._backoff is not None and now - child.started_at >= self._backoff.reset_after:
-            child.attempt = 0
-        delay = self._backoff.delay(child.attempt) if self._backoff is not None else 0.0
-        child.attempt += 1
-        if delay <= 0:
-            self._restart_now(group)
-            return
+        return [c for c in group if c in self._children]
+
+    def _schedule(self, child: _Child, group: list[_Child], delay: float) -> None:
         for c in group:
             c.waiting = True
-        timer = threading.Timer(delay, _tell_quietly, (self.actor_ref, _RestartDue(tuple(c.spec.name for c in group))))
+        due = _RestartDue(tuple(c.spec.name for c in group))
+        timer = threading.Timer(delay, _tell_quietly, (self.actor_ref, due))
         timer.daemon = True
         child.timer = timer
         timer.start()
 
-    def _restart_now(self, group: list[_Child]) -> None:
+    def _restart_now(self, group: list[_Child]) -> tuple[_Child, ExitReason] | None:
+        """Starts the group in order; returns the first child that failed, and why."""
         for c in group:
             c.waiting, c.timer = False, None
         for c in group:
@@ -261,8 +278,8 @@ class Supervisor(Actor):
             c.restarts += 1
             if failure is not None:  # a failed restart is a crash, against the intensity
                 c.last_crash, c.last_crash_at = failure, self._clock()
-                self._restart(c, failure)
-                return
+                return c, failure
+        return None
 
     def _give_up(self, child: _Child, reason: ExitReason) -> None:
         self._stopping = True
