@@ -7,17 +7,18 @@ import os
 # Before numpy loads: compare against single-threaded BLAS, as the targets say.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from benchmarks import bench_engine
-from benchmarks.harness import machine, print_table
-from zixir import engine
+from benchmarks import bench_actors, bench_engine, bench_resilience  # noqa: E402
+from benchmarks.harness import machine, print_table  # noqa: E402
+from zixir import engine  # noqa: E402
 
 
 def main() -> None:
     """Runs the benchmarks and prints one table per component."""
     print(f"machine: {machine()}; engine: {engine.IMPLEMENTATION}")
     print("figures are medians of repeated runs; ratio = zixir time / peer time")
-    print_table("engine kernels", bench_engine.run())
+    print_table("actors and supervision", bench_actors.run())
     print_table("resilience", bench_resilience.run())
+    print_table("engine kernels", bench_engine.run())
 
 
 if __name__ == "__main__":
