@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pykka
 import pytest
 from hypothesis import settings
+from loguru import logger
 
 from zixir import engine
 
@@ -31,3 +33,14 @@ def _stop_all_actors() -> Iterator[None]:
     """Every test leaves no actor running (pykka's own suite does the same)."""
     yield
     pykka.ActorRegistry.stop_all(timeout=10)
+
+
+@pytest.fixture
+def records() -> Iterator[list[dict[str, Any]]]:
+    """Zixir's log records while the test runs (Zixir is silent by default)."""
+    out: list[dict[str, Any]] = []
+    logger.enable("zixir")
+    handler = logger.add(lambda message: out.append(message.record), level="DEBUG")
+    yield out
+    logger.remove(handler)
+    logger.disable("zixir")

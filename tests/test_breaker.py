@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from loguru import logger
 from prometheus_client import REGISTRY
 
 from zixir.errors import CircuitOpenError
@@ -63,17 +62,6 @@ def tripped(clock: FakeClock, **options: Any) -> CircuitBreaker:
             breaker.call(fail)
     assert breaker.state == "open"
     return breaker
-
-
-@pytest.fixture
-def records() -> Iterator[list[dict[str, Any]]]:
-    """Zixir's log records while the test runs (Zixir is silent by default)."""
-    out: list[dict[str, Any]] = []
-    logger.enable("zixir")
-    handler = logger.add(lambda message: out.append(message.record), level="DEBUG")
-    yield out
-    logger.remove(handler)
-    logger.disable("zixir")
 
 
 def test_a_closed_breaker_passes_calls_and_their_results_through() -> None:

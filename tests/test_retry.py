@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import given, register_random
 from hypothesis import strategies as st
-from loguru import logger
 from prometheus_client import REGISTRY
 
 from zixir.errors import CircuitOpenError, RetryError
@@ -69,17 +68,6 @@ def flaky(
 
     call.__qualname__ = "fetch"
     return call
-
-
-@pytest.fixture
-def records() -> Iterator[list[dict[str, Any]]]:
-    """Zixir's log records while the test runs."""
-    out: list[dict[str, Any]] = []
-    logger.enable("zixir")
-    handler = logger.add(lambda message: out.append(message.record), level="DEBUG")
-    yield out
-    logger.remove(handler)
-    logger.disable("zixir")
 
 
 def test_a_first_success_returns_at_once_without_waiting() -> None:

@@ -63,3 +63,17 @@ def crash_and_wait(name: str) -> pykka.ActorRef[Any]:
     new = running(name)
     assert new is not old
     return new
+
+
+def starts_once() -> type[Probe]:
+    """A fresh Probe class whose every start after the first fails; `.starts` counts them."""
+
+    class StartsOnce(Probe):
+        starts = 0
+
+        def on_start(self) -> None:
+            type(self).starts += 1
+            if type(self).starts > 1:
+                raise RuntimeError("cannot start again")
+
+    return StartsOnce

@@ -8,7 +8,7 @@ from typing import Any
 import pykka
 import pytest
 
-from tests.actors.support import WAIT, Probe, crash_and_wait, journal, running
+from tests.actors.support import WAIT, Probe, crash_and_wait, journal, running, starts_once
 from zixir.actors import Actor, ChildSpec, ExitReason, Supervisor, whereis
 from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
 
@@ -147,14 +147,7 @@ def test_a_failed_start_names_the_child_and_stops_the_started_siblings() -> None
 
 
 def test_a_start_failure_during_a_restart_counts_against_the_intensity() -> None:
-    class FlakyStart(Probe):
-        starts = 0
-
-        def on_start(self) -> None:
-            type(self).starts += 1
-            if type(self).starts > 1:
-                raise RuntimeError("cannot start again")
-
+    FlakyStart = starts_once()
     root = Supervisor.start(children=[ChildSpec("f", FlakyStart)], max_restarts=3, max_seconds=60)
     running("f").proxy().crash.defer()
     reason = root.wait_exit(WAIT)  # type: ignore[attr-defined]
@@ -257,14 +250,7 @@ def test_exit_reasons_reach_the_supervisor_for_every_crash_phase() -> None:
 
 
 def test_thousands_of_failed_restarts_end_in_give_up_not_in_recursion_error() -> None:
-    class NeverAgain(Probe):
-        starts = 0
-
-        def on_start(self) -> None:
-            type(self).starts += 1
-            if type(self).starts > 1:
-                raise RuntimeError("cannot start again")
-
+    NeverAgain = starts_once()
     root = Supervisor.start(children=[ChildSpec("n", NeverAgain)], max_restarts=1500, max_seconds=600)
     running("n").proxy().crash.defer()
     reason = root.wait_exit(60)  # type: ignore[attr-defined]
