@@ -186,12 +186,13 @@ class Actor(pykka.ThreadingActor):
             if self._release_name_on_exit:
                 registry.release(self._name, self)
         self._started.set()
-        self._actor_ref._set_exit(reason)
         for ref in monitors:
             _deliver(ref, Down(self.actor_ref, reason))
         if reason.abnormal:
             for ref in links:
                 _deliver(ref, _LinkedExit(self.actor_ref, reason))
+        # Last: whoever waits on wait_exit() may rely on the reports being queued already.
+        self._actor_ref._set_exit(reason)
         logger.debug("{} exited: {}", self, reason)
 
     def _on_linked_exit_signal(self, signal: _LinkedExit) -> None:

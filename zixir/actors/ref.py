@@ -79,7 +79,8 @@ class ActorRef(pykka.ActorRef[A]):
     def wait_exit(self, timeout: float | None = None) -> ExitReason | None:
         """Waits until the actor's thread has run its cleanup and reported its exit.
 
-        `stop()` returns once the actor has *stopped*; this returns once it has *exited*.
+        `stop()` returns once the actor has *stopped*; this returns once it has *exited*:
+        its cleanup has run and its `Down` reports are already in its monitors' mailboxes.
 
         Returns:
             The exit reason, or None if the actor was still running after `timeout`.
