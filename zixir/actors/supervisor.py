@@ -18,7 +18,7 @@ import pykka
 from loguru import logger
 
 from zixir.actors import registry
-from zixir.actors.actor import Actor
+from zixir.actors.actor import Actor, _deliver
 from zixir.actors.health import HealthChecker, Unresponsive
 from zixir.actors.messages import Down, ExitReason
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
@@ -262,7 +262,7 @@ class Supervisor(Actor):
         for c in group:
             c.waiting = True
         due = _RestartDue(tuple(c.spec.name for c in group))
-        timer = threading.Timer(delay, _tell_quietly, (self.actor_ref, due))
+        timer = threading.Timer(delay, _deliver, (self.actor_ref, due))
         timer.daemon = True
         child.timer = timer
         timer.start()
@@ -436,10 +436,3 @@ class Supervisor(Actor):
         return SupervisorStatistics(
             self._restarts, self._abandoned, self._clock() - self._started_at, tuple(self.which_children())
         )
-
-
-def _tell_quietly(ref: pykka.ActorRef[Any], message: object) -> None:
-    try:
-        ref.tell(message)
-    except pykka.ActorDeadError:
-        pass  # the supervisor stopped while the timer ran
