@@ -5,16 +5,14 @@ restart intensity, failed restarts counting as crashes) to the same steps the re
 `Supervisor` goes through; after every step `which_children()`, `count_children()`,
 `statistics()` and `zixir.whereis` must agree with it.
 
-Waiting is deterministic: a child reports its exit (the `Down` to its supervisor) from
-its own thread after `wait_exit` is released, so each step joins the exited child's
-thread; the `Down` is then in the supervisor's mailbox ahead of the next question.
+Waiting is deterministic: `wait_exit` returns only once the child's `Down` is in its
+supervisor's mailbox, and the supervisor handles messages in order, so a question asked
+after `wait_exit` is answered after the exit was handled (restarts included).
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +30,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.actors.support import WAIT
-from zixir.actors import Actor, ChildSpec, ExitReason, Supervisor, registry, whereis
+from tests.actors.support import WAIT, Probe
+from zixir.actors import ChildSpec, ExitReason, Supervisor, registry, whereis
 from zixir.actors.spec import RestartType
 from zixir.actors.supervisor import Strategy
 from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
@@ -50,27 +48,14 @@ failing_starts: dict[str, int] = {}
 give_ups: list[Strategy] = []
 
 
-class Worker(Actor):
-    """A child that can crash, stop itself, or be made to fail its next starts."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.label = name
+class Worker(Probe):
+    """A Probe that can also be made to fail its next starts."""
 
     def on_start(self) -> None:
         left = failing_starts.get(self.label, 0)
         if left:
             failing_starts[self.label] = left - 1
             raise RuntimeError(f"{self.label} cannot start")
-
-    def ping(self) -> str:
-        return self.label
-
-    def crash(self) -> None:
-        raise RuntimeError(f"{self.label} crashed")
-
-    def stop_self(self) -> None:
-        self.stop()
 
 
 # ---- the model ---------------------------------------------------------------------------
@@ -162,18 +147,10 @@ class Model:
 # ---- waiting and calling -------------------------------------------------------------------
 
 
-def thread_of(ref: pykka.ActorRef[Any]) -> threading.Thread:
-    actor = ref._actor_weakref()
-    assert actor is not None and actor._thread is not None, f"{ref} is not running"
-    return actor._thread  # type: ignore[no-any-return]
-
-
-def exited(ref: pykka.ActorRef[Any], thread: threading.Thread) -> ExitReason:
-    """Waits until `ref` has exited and its thread has sent its Down and ended."""
+def exited(ref: pykka.ActorRef[Any]) -> ExitReason:
+    """Waits until `ref` has exited, its Down already queued at its supervisor."""
     reason = ref.wait_exit(WAIT)  # type: ignore[attr-defined]
     assert reason is not None, f"{ref} did not exit"
-    thread.join(WAIT)
-    assert not thread.is_alive(), f"{ref}'s thread did not end"
     return reason  # type: ignore[no-any-return]
 
 
@@ -257,11 +234,11 @@ class SupervisorMachine(RuleBasedStateMachine):
     def running(self) -> list[Child]:
         return [c for c in self.model.children if c.running] if self.model is not None else []
 
-    def pick(self, index: int) -> tuple[Child, pykka.ActorRef[Any], threading.Thread]:
+    def pick(self, index: int) -> tuple[Child, pykka.ActorRef[Any]]:
         child = self.running()[index % len(self.running())]
         ref = whereis(child.name)
         assert ref is not None, f"{child.name} should be running"
-        return child, ref, thread_of(ref)
+        return child, ref
 
     def apply(self, change: Callable[[], None]) -> None:
         """Applies a step to the model; if the model gives up, the supervisor must have too."""
@@ -293,25 +270,25 @@ class SupervisorMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.running())
     @rule(index=st.integers(0, 4))
     def crash_a_child(self, index: int) -> None:
-        child, ref, thread = self.pick(index)
+        child, ref = self.pick(index)
         ref.proxy().crash.defer()
-        assert exited(ref, thread).kind == "crash"
+        assert exited(ref).kind == "crash"
         self.apply(lambda: self.model.exited(child, "crash", self.now))  # type: ignore[union-attr]
 
     @precondition(lambda self: self.running())
     @rule(index=st.integers(0, 4))
     def a_child_stops_itself(self, index: int) -> None:
-        child, ref, thread = self.pick(index)
+        child, ref = self.pick(index)
         ref.proxy().stop_self().get(timeout=WAIT)
-        assert exited(ref, thread).kind == "normal"
+        assert exited(ref).kind == "normal"
         self.apply(lambda: self.model.exited(child, "normal", self.now))  # type: ignore[union-attr]
 
     @precondition(lambda self: self.running())
     @rule(index=st.integers(0, 4))
     def stop_a_child_from_outside(self, index: int) -> None:
-        child, ref, thread = self.pick(index)
+        child, ref = self.pick(index)
         assert ref.stop(timeout=WAIT) is True
-        assert exited(ref, thread).kind == "shutdown"
+        assert exited(ref).kind == "shutdown"
         self.apply(lambda: self.model.exited(child, "shutdown", self.now))  # type: ignore[union-attr]
 
     # ---- the dynamic API ----
