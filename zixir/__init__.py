@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loguru import logger as _logger
 
-from zixir import actors, engine, errors, resilience, serialization
+from zixir import actors, cache, engine, errors, resilience, serialization
 from zixir.actors import (
     Actor,
     ActorRef,
@@ -18,6 +18,7 @@ from zixir.actors import (
     handle,
     whereis,
 )
+from zixir.cache import Cache
 from zixir.errors import CircuitOpenError, RetryError, ZixirError
 from zixir.observability import configure_logging
 from zixir.resilience import CircuitBreaker, RetryPolicy
@@ -25,6 +26,7 @@ from zixir.resilience import CircuitBreaker, RetryPolicy
 __all__ = [
     "Actor",
     "ActorRef",
+    "Cache",
     "ChildSpec",
     "CircuitBreaker",
     "CircuitOpenError",
@@ -37,6 +39,7 @@ __all__ = [
     "Supervisor",
     "ZixirError",
     "actors",
+    "cache",
     "configure_logging",
     "engine",
     "ensure_started",

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 __all__ = [
     "ActorCrashedError",
+    "CacheError",
     "ChildStartError",
     "CircuitOpenError",
+    "CorruptRecordError",
     "DeadlockError",
     "DuplicateNameError",
     "EmptyInputError",
+    "EmptyKeyError",
     "FormatVersionError",
+    "KeyTypeError",
     "LengthMismatchError",
     "MailboxFullError",
     "NotNumericError",
@@ -163,6 +167,30 @@ class UnknownChildError(KeyError, ZixirError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class CacheError(RuntimeError, ZixirError):
+    """The cache's storage failed (cannot open, disk full...); nothing committed is lost."""
+
+
+class CorruptRecordError(CacheError):
+    """A stored record cannot be read back; every other key stays readable.
+
+    Attributes:
+        key: The key whose record is corrupt.
+    """
+
+    def __init__(self, message: str, key: str | bytes) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class KeyTypeError(TypeError, ZixirError):
+    """A cache key is neither str nor bytes."""
+
+
+class EmptyKeyError(ValueError, ZixirError):
+    """A cache key is empty."""
 
 
 class SerializationError(TypeError, ZixirError):

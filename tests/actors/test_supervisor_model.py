@@ -34,7 +34,12 @@ from tests.actors.support import WAIT, Probe
 from zixir.actors import ChildSpec, ExitReason, Supervisor, registry, whereis
 from zixir.actors.spec import RestartType
 from zixir.actors.supervisor import Strategy
-from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
+from zixir.errors import (
+    ChildStartError,
+    DuplicateNameError,
+    RestartIntensityError,
+    UnknownChildError,
+)
 
 POOL = tuple(f"model-{letter}" for letter in "abcde")
 RESTART_TYPES: tuple[RestartType, ...] = ("permanent", "transient", "temporary")
@@ -44,7 +49,7 @@ STRATEGIES: tuple[Strategy, ...] = ("one_for_one", "one_for_all", "rest_for_one"
 #: the child's thread (`on_start`) while the test waits for the supervisor's answer.
 failing_starts: dict[str, int] = {}
 
-#: the strategy of every supervisor seen giving up, so the intensity test is not vacuous
+#: the strategy of every supervisor seen giving up: the intensity test is not vacuous
 give_ups: list[Strategy] = []
 
 
@@ -164,6 +169,16 @@ def outcome(call: Callable[[], Any], expected: type[Exception] | None) -> Any:
 
 # ---- the machine ---------------------------------------------------------------------------
 
+#: a supervisor: its strategy, its first children, and limits (used by IntensityMachine)
+A_STRATEGY = st.sampled_from(STRATEGIES)
+FIRST_CHILDREN = st.lists(
+    st.tuples(st.sampled_from(POOL), st.sampled_from(RESTART_TYPES)),
+    max_size=4,
+    unique_by=lambda c: c[0],
+)
+INTENSITY = st.integers(0, 3)
+WINDOW = st.integers(1, 4)
+
 
 class SupervisorMachine(RuleBasedStateMachine):
     """Intensity never trips here: 1000 restarts within 60 s on the real clock."""
@@ -179,7 +194,13 @@ class SupervisorMachine(RuleBasedStateMachine):
     def limits(self, intensity: int, window: int) -> tuple[int, float, dict[str, Any]]:
         return 1000, 60.0, {}
 
-    def launch(self, strategy: Strategy, initial: list[tuple[str, RestartType]], intensity: int, window: int) -> None:
+    def launch(
+        self,
+        strategy: Strategy,
+        initial: list[tuple[str, RestartType]],
+        intensity: int,
+        window: int,
+    ) -> None:
         max_restarts, max_seconds, extra = self.limits(intensity, window)
         failing_starts.clear()
         self.model = Model(strategy, max_restarts, max_seconds)
@@ -194,25 +215,24 @@ class SupervisorMachine(RuleBasedStateMachine):
             **extra,
         )
 
-    launch_args = {
-        "strategy": st.sampled_from(STRATEGIES),
-        "initial": st.lists(
-            st.tuples(st.sampled_from(POOL), st.sampled_from(RESTART_TYPES)), max_size=4, unique_by=lambda c: c[0]
-        ),
-        "intensity": st.integers(0, 3),
-        "window": st.integers(1, 4),
-    }
-
-    @initialize(**launch_args)
+    @initialize(strategy=A_STRATEGY, initial=FIRST_CHILDREN, intensity=INTENSITY, window=WINDOW)
     def start_a_supervisor(
-        self, strategy: Strategy, initial: list[tuple[str, RestartType]], intensity: int, window: int
+        self,
+        strategy: Strategy,
+        initial: list[tuple[str, RestartType]],
+        intensity: int,
+        window: int,
     ) -> None:
         self.launch(strategy, initial, intensity, window)
 
     @precondition(lambda self: self.root is None)
-    @rule(**launch_args)
+    @rule(strategy=A_STRATEGY, initial=FIRST_CHILDREN, intensity=INTENSITY, window=WINDOW)
     def start_a_new_supervisor_after_one_gave_up(
-        self, strategy: Strategy, initial: list[tuple[str, RestartType]], intensity: int, window: int
+        self,
+        strategy: Strategy,
+        initial: list[tuple[str, RestartType]],
+        intensity: int,
+        window: int,
     ) -> None:
         self.launch(strategy, initial, intensity, window)
 
@@ -315,7 +335,10 @@ class SupervisorMachine(RuleBasedStateMachine):
     def terminate_child(self, name: str) -> None:
         assert self.model is not None
         child = self.model.child(name)
-        outcome(lambda: self.proxy.terminate_child(name).get(timeout=WAIT), None if child else UnknownChildError)
+        outcome(
+            lambda: self.proxy.terminate_child(name).get(timeout=WAIT),
+            None if child else UnknownChildError,
+        )
         if child is not None:
             child.running = False
             if child.restart == "temporary":
@@ -326,7 +349,10 @@ class SupervisorMachine(RuleBasedStateMachine):
     def restart_child(self, name: str) -> None:
         assert self.model is not None
         child = self.model.child(name)
-        call = lambda: self.proxy.restart_child(name).get(timeout=WAIT)  # noqa: E731
+
+        def call() -> Any:
+            return self.proxy.restart_child(name).get(timeout=WAIT)
+
         if child is None:
             outcome(call, UnknownChildError)
         elif child.running:
@@ -341,7 +367,10 @@ class SupervisorMachine(RuleBasedStateMachine):
     def delete_child(self, name: str) -> None:
         assert self.model is not None
         child = self.model.child(name)
-        call = lambda: self.proxy.delete_child(name).get(timeout=WAIT)  # noqa: E731
+
+        def call() -> Any:
+            return self.proxy.delete_child(name).get(timeout=WAIT)
+
         if child is None:
             outcome(call, UnknownChildError)
         elif child.running:
@@ -389,10 +418,15 @@ class SupervisorMachine(RuleBasedStateMachine):
         counts = self.proxy.count_children().get(timeout=WAIT)
         running = sum(c.running for c in model.children)
         assert (counts.specs, counts.active, counts.supervisors, counts.workers) == (
-            len(held), running, 0, len(held)
+            len(held),
+            running,
+            0,
+            len(held),
         )
         assert self.proxy.statistics().get(timeout=WAIT).restarts == model.restarts
-        assert {n: k for n, k in failing_starts.items() if k} == {n: k for n, k in model.failing.items() if k}
+        assert {n: k for n, k in failing_starts.items() if k} == {
+            n: k for n, k in model.failing.items() if k
+        }
 
 
 class IntensityMachine(SupervisorMachine):
@@ -418,7 +452,38 @@ def test_the_supervisor_gives_up_exactly_when_the_model_exceeds_the_restart_inte
     run_state_machine_as_test(
         IntensityMachine, settings=settings(max_examples=80, stateful_step_count=30, deadline=None)
     )
-    assert set(give_ups) == set(STRATEGIES)  # the limit was reached, under every strategy
+    assert give_ups, "no supervisor reached its restart intensity"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(("pause", "gives_up"), [(1.0, True), (2.0, False)])
+def test_a_failed_restart_counts_and_old_restarts_leave_the_window(
+    strategy: Strategy, pause: float, gives_up: bool
+) -> None:
+    """Two restarts allowed within 2 s: a crash at 0 s, then at `pause` s a crash whose restart fails."""
+    machine = IntensityMachine()
+    try:
+        initial: list[tuple[str, RestartType]] = [
+            ("model-a", "permanent"),
+            ("model-b", "transient"),
+            ("model-c", "temporary"),
+        ]
+        machine.start_a_supervisor(strategy, initial, intensity=2, window=2)
+        steps: list[Callable[[], None]] = [
+            lambda: machine.crash_a_child(1),  # model-b, at 0 s
+            lambda: machine.time_passes(pause),
+            lambda: machine.make_the_next_starts_of_a_name_fail("model-a", 1),
+            lambda: machine.crash_a_child(0),  # model-a; its restart fails and is retried
+        ]
+        for step in steps:
+            machine.the_supervisor_agrees_with_the_model()
+            step()
+        machine.the_supervisor_agrees_with_the_model()
+        assert (
+            machine.root is None
+        ) == gives_up  # gave up at 1 s; at 2 s the first restart expired
+    finally:
+        machine.teardown()
 
 
 def test_the_model_restarts_groups_and_gives_up_as_otp_does() -> None:
@@ -427,6 +492,9 @@ def test_the_model_restarts_groups_and_gives_up_as_otp_does() -> None:
         model.add(name, restart)  # type: ignore[arg-type]
     a, _, c = model.children
     model.exited(c, "crash", now=0.0)
-    assert [(x.name, x.running, x.restarts) for x in model.children] == [("a", True, 1), ("c", True, 1)]
+    assert [(x.name, x.running, x.restarts) for x in model.children] == [
+        ("a", True, 1),
+        ("c", True, 1),
+    ]
     with pytest.raises(GaveUp):
         model.exited(a, "normal", now=1.0)

@@ -1,0 +1,200 @@
+"""Cache: key-value storage with TTL, a memory tier, sharing and crash safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zixir.cache import Cache
+from zixir.errors import CorruptRecordError, EmptyKeyError, KeyTypeError, SerializationError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Any:
+    with Cache(tmp_path / "c") as c:
+        yield c
+
+
+def test_values_keep_their_types_across_a_reopen(tmp_path: Path) -> None:
+    value = {"when": dt.date(2026, 11, 22), "pair": (1, 2), "tags": {"a"}, 3: b"x"}
+    with Cache(tmp_path) as c:
+        c.put("k", value)
+    with Cache(tmp_path) as c:
+        assert c.get("k") == value and type(c.get("k")["pair"]) is tuple
+
+
+def test_str_and_bytes_keys_are_different_and_long_keys_work(cache: Cache) -> None:
+    cache.put("k", 1)
+    cache.put(b"k", 2)
+    long_key = "x" * 2000
+    cache.put(long_key, 3)
+    assert (cache.get("k"), cache.get(b"k"), cache.get(long_key)) == (1, 2, 3)
+    assert cache.get("x" * 1999 + "y") is None
+    assert sorted(map(repr, cache.keys())) == sorted(map(repr, ["k", b"k", long_key]))
+
+
+def test_bad_keys_get_typed_errors(cache: Cache) -> None:
+    with pytest.raises(KeyTypeError, match=r"^cache keys are str or bytes, got int 5$"):
+        cache.put(5, 1)  # type: ignore[arg-type]
+    with pytest.raises(EmptyKeyError, match=r"^cache keys cannot be empty$"):
+        cache.get("")
+
+
+def test_a_returned_value_is_the_callers_own(cache: Cache) -> None:
+    cache.put("k", {"list": [1]})
+    for _ in range(2):  # from LMDB, then from the memory tier
+        got = cache.get("k")
+        got["list"].append(2)
+    assert cache.get("k") == {"list": [1]}
+
+
+def test_ttl_expires_entries_and_survives_a_reopen(tmp_path: Path) -> None:
+    clock = Clock()
+    with Cache(tmp_path, default_ttl=10, clock=clock) as c:
+        c.put("default", 1)
+        c.put("short", 2, ttl=0.5)
+        c.put("forever", 3, ttl=None)
+        clock.now += 0.6
+        assert c.get("short") is None and "short" not in c and c.get("default") == 1
+    clock.now += 10
+    with Cache(tmp_path, clock=clock) as c:
+        assert c.get("default") is None and c.get("forever") == 3
+        assert c.keys() == ["forever"]
+    with Cache(tmp_path) as c, pytest.raises(ValueError, match=r"ttl must be None or > 0 seconds, got -1"):
+        c.put("k", 1, ttl=-1)
+
+
+def test_get_many_put_many_delete_invalidate_and_clear(cache: Cache) -> None:
+    cache.put_many({"a:1": 1, "a:2": 2, "b:1": 3})
+    assert cache.get_many(["a:1", "b:1", "zz"]) == {"a:1": 1, "b:1": 3}
+    assert cache.delete("a:1") and not cache.delete("a:1")
+    assert cache.invalidate(prefix="a:") == 1
+    assert cache.invalidate(predicate=lambda k: k == "b:1") == 1
+    cache.put("c", 1)
+    cache.clear()
+    assert cache.keys() == [] and cache.stats().entries == 0
+
+
+def test_put_many_is_all_or_nothing(cache: Cache) -> None:
+    with pytest.raises(SerializationError):
+        cache.put_many({"ok": 1, "bad": object()})
+    assert "ok" not in cache
+
+
+def test_get_or_compute_runs_fn_once_for_concurrent_callers(cache: Cache) -> None:
+    calls = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def compute() -> str:
+        calls.append(1)
+        inside.set()
+        release.wait(5)
+        return "value"
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", compute))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    assert inside.wait(5)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert calls == [1] and results == ["value"] * 6
+
+
+def test_two_caches_on_one_path_share_the_environment_and_never_serve_stale(tmp_path: Path) -> None:
+    a, b = Cache(tmp_path), Cache(tmp_path)
+    a.put("k", 1)
+    assert b.get("k") == 1 and b.get("k") == 1  # now in b's memory tier
+    a.put("k", 2)
+    assert b.get("k") == 2
+    a.close()
+    assert b.get("k") == 2
+    b.close()
+
+
+def _run(code: str, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60, check=True,
+        cwd=ROOT,
+    )  # fmt: skip
+
+
+def test_another_processs_write_is_seen_even_through_the_memory_tier(tmp_path: Path) -> None:
+    with Cache(tmp_path) as c:
+        c.put("k", "mine")
+        assert c.get("k") == "mine"
+        _run("import sys; from zixir.cache import Cache; Cache(sys.argv[1]).put('k', 'theirs')", tmp_path)
+        assert c.get("k") == "theirs"
+
+
+def test_every_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys\nfrom zixir.cache import Cache\nc = Cache(sys.argv[1])\n"
+         "for i in range(1_000_000):\n    c.put(f'k{i}', i)\n    print(i, flush=True)\n",
+         str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert writer.stdout is not None
+    acknowledged = -1
+    for line in writer.stdout:
+        acknowledged = int(line)
+        if acknowledged >= 300:
+            break
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(10)
+    writer.stdout.close()
+    with Cache(tmp_path) as c:
+        missing = [i for i in range(acknowledged + 1) if c.get(f"k{i}") != i]
+        assert missing == []
+
+
+def test_the_map_grows_when_full(tmp_path: Path) -> None:
+    with Cache(tmp_path, map_size=1 << 20) as c:
+        c.put_many({f"k{i}": "x" * 1000 for i in range(3000)})
+        for i in range(3000):
+            c.put(f"more{i}", i)
+        assert c.get("k2999") == "x" * 1000 and c.get("more2999") == 2999
+        assert c.stats().map_size > 1 << 20
+
+
+def test_a_corrupt_record_names_its_key_and_leaves_the_rest_readable(cache: Cache) -> None:
+    cache.put("good", 1)
+    cache.put("bad", 2)
+    with cache._env.begin(write=True, db=cache._db) as txn:
+        txn.put(b"sbad", b"\x00\x01garbage")
+    with Cache(cache.path, memory_items=0) as fresh, pytest.raises(
+        CorruptRecordError, match=r"^the record of key 'bad' in the cache at .* is corrupt"
+    ) as info:
+        fresh.get("bad")
+    assert info.value.key == "bad"
+    assert cache.get("good") == 1
+
+
+def test_stats_report_real_figures(cache: Cache) -> None:
+    cache.put("k", 1)
+    cache.get("k")
+    cache.get("missing")
+    stats = cache.stats()
+    assert (stats.hits, stats.misses, stats.hit_rate, stats.entries) == (1, 1, 0.5, 1)
+    assert stats.bytes_on_disk > 0 and stats.map_size >= 1 << 20
