@@ -1,0 +1,104 @@
+"""CacheActor in a supervision tree, expiry sweeps, and cache warming."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.actors.support import WAIT, running
+from zixir.actors import ChildSpec, Supervisor
+from zixir.cache import Cache, env
+from zixir.cache.actor import CacheActor
+from zixir.cache.sweep import sweep
+from zixir.cache.warming import warm
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 5_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_proxy_offers_the_cache_operations(tmp_path: Path) -> None:
+    ref = CacheActor.start(path=tmp_path)
+    proxy = ref.proxy()
+    proxy.put("k", {"v": 1}).get()
+    assert proxy.get("k").get() == {"v": 1}
+    assert proxy.keys().get() == ["k"] and proxy.stats().get().entries == 1
+    ref.stop()
+
+
+def test_clients_keep_working_across_a_crash_and_restart_of_the_actor(tmp_path: Path) -> None:
+    Supervisor.start(children=[ChildSpec("cache", CacheActor, kwargs={"path": tmp_path})])
+    with Cache(tmp_path) as client:
+        client.put("before", 1)
+        old = running("cache")
+        old.proxy().put.defer(12345, "not a valid key")  # a told message that raises: a crash
+        assert old.wait_exit(WAIT).kind == "crash"  # type: ignore[attr-defined]
+        new = running("cache")
+        assert new.proxy().get("before").get() == 1
+        client.put("after", 2)
+        assert new.proxy().get("after").get() == 2 and client.get("before") == 1
+
+
+def test_the_environment_is_closed_when_the_last_user_leaves(tmp_path: Path) -> None:
+    ref = CacheActor.start(path=tmp_path, sweep_interval=None)
+    ref.proxy().put("k", 1).get()
+    path = ref.proxy().stats().get()  # the actor is up and holds the environment
+    assert path.entries == 1 and len([s for s in env._open.values() if s.path.endswith(tmp_path.name)]) == 1
+    ref.stop()
+    ref.wait_exit(WAIT)  # type: ignore[attr-defined]
+    assert not [s for s in env._open.values() if s.path.endswith(tmp_path.name)]
+
+
+def test_a_sweep_deletes_only_expired_entries(tmp_path: Path) -> None:
+    clock = Clock()
+    with Cache(tmp_path, clock=clock) as c:
+        c.put("short", 1, ttl=1)
+        c.put("long", 2, ttl=100)
+        c.put("forever", 3)
+        clock.now += 2
+        assert sweep(c) == 1
+        assert c.stats().entries == 2 and c.get("long") == 2
+
+
+def test_the_actor_sweeps_on_its_interval(tmp_path: Path) -> None:
+    clock = Clock()
+    swept = threading.Event()
+
+    class Watched(CacheActor):
+        def sweep(self) -> int:
+            count = super().sweep()
+            if count:
+                swept.set()
+            return count
+
+    ref = Watched.start(path=tmp_path, sweep_interval=0.01, clock=clock)
+    ref.proxy().put("k", 1, ttl=1).get()
+    clock.now += 5
+    assert swept.wait(WAIT)
+    assert ref.proxy().stats().get().entries == 0
+    ref.stop()
+
+
+def test_warming_loads_concurrently_and_one_failure_never_stops_the_rest(tmp_path: Path) -> None:
+    def loader(key: str) -> int:
+        if key == "k3":
+            raise LookupError("no such row")
+        return int(key[1:]) * 10
+
+    with Cache(tmp_path) as c:
+        summary = warm(c, [f"k{i}" for i in range(50)], loader, workers=4)
+        assert summary.loaded == 49 and summary.failed == {"k3": "LookupError: no such row"}
+        assert summary.seconds >= 0 and c.get("k49") == 490 and "k3" not in c
+        with pytest.raises(ValueError, match=r"^workers must be >= 1, got 0$"):
+            warm(c, ["k"], loader, workers=0)
+
+
+def test_bad_options_are_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^sweep_interval must be None or > 0 seconds, got 0$"):
+        CacheActor(path=tmp_path, sweep_interval=0)

@@ -1,0 +1,36 @@
+"""Removing expired entries, so that a cache's disk use follows its live data.
+
+Expired entries are never returned anyway; `sweep` reclaims their space. CacheActor runs
+it on an interval.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from zixir.cache.record import expiry_of
+
+if TYPE_CHECKING:
+    from zixir.cache.cache import Cache
+
+__all__ = ["sweep"]
+
+
+def sweep(cache: Cache) -> int:
+    """Deletes every expired entry of `cache` in one transaction; returns how many."""
+    now = cache._clock()
+    with cache._reader() as txn:
+        doomed = [bytes(k) for k, record in txn.cursor() if expiry_of(record) <= now]
+    deleted = [0]
+
+    def delete_still_expired(txn: Any) -> None:
+        deleted[0] = 0
+        for key in doomed:  # rewritten since the read? then it is fresh: keep it
+            record = txn.get(key)
+            if record is not None and expiry_of(record) <= now:
+                deleted[0] += txn.delete(key)
+
+    if doomed:
+        cache._write(delete_still_expired)
+    return deleted[0]
+
