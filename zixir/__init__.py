@@ -18,7 +18,7 @@ from zixir.actors import (
     handle,
     whereis,
 )
-from zixir.cache import Cache
+from zixir.cache import Cache, CacheActor
 from zixir.errors import CircuitOpenError, RetryError, ZixirError
 from zixir.observability import configure_logging
 from zixir.resilience import CircuitBreaker, RetryPolicy
@@ -27,6 +27,7 @@ __all__ = [
     "Actor",
     "ActorRef",
     "Cache",
+    "CacheActor",
     "ChildSpec",
     "CircuitBreaker",
     "CircuitOpenError",

@@ -102,3 +102,17 @@ def test_warming_loads_concurrently_and_one_failure_never_stops_the_rest(tmp_pat
 def test_bad_options_are_refused_at_once(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^sweep_interval must be None or > 0 seconds, got 0$"):
         CacheActor(path=tmp_path, sweep_interval=0)
+
+
+def test_cache_figures_are_exported_to_prometheus(tmp_path: Path) -> None:
+    from zixir.observability.metrics import exposition
+
+    ref = CacheActor.start(path=tmp_path, sweep_interval=None)
+    ref.proxy().put("k", 1).get()
+    ref.proxy().get("k").get()
+    ref.proxy().get("missing").get()
+    text = exposition()
+    path = ref.proxy().stats().get() and str(tmp_path.resolve())
+    assert f'zixir_cache_hits_total{{path="{path}"}} 1.0' in text
+    assert f'zixir_cache_misses_total{{path="{path}"}} 1.0' in text
+    ref.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zixir.cache.actor import CacheActor
 from zixir.cache.cache import Cache, CacheStats
+from zixir.cache.warming import WarmSummary
 
-__all__ = ["Cache", "CacheStats"]
+__all__ = ["Cache", "CacheActor", "CacheStats", "WarmSummary"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from zixir.actors.actor import Actor
 from zixir.actors.messages import ExitReason
+from zixir.cache import metrics
 from zixir.cache.cache import Cache
 from zixir.cache.sweep import sweep
 
@@ -49,6 +50,7 @@ class CacheActor(Actor):
 
     def on_start(self) -> None:
         self._cache = Cache(self._path, **self._options)
+        metrics.track(self._cache)
         if self._sweep_interval is not None:
             self._sweeper = threading.Thread(target=self._sweep_loop, name=f"sweep-{self._cache.path}", daemon=True)
             self._sweeper.start()
