@@ -7,7 +7,7 @@ import os
 # Before numpy loads: compare against single-threaded BLAS, as the targets say.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from benchmarks import bench_actors, bench_engine, bench_resilience  # noqa: E402
+from benchmarks import bench_actors, bench_cache, bench_engine, bench_resilience, bench_tables  # noqa: E402
 from benchmarks.harness import machine, print_table  # noqa: E402
 from zixir import engine  # noqa: E402
 
@@ -19,6 +19,8 @@ def main() -> None:
     print_table("actors and supervision", bench_actors.run())
     print_table("resilience", bench_resilience.run())
     print_table("engine kernels", bench_engine.run())
+    print_table("cache", bench_cache.run())
+    print_table("cache tables", bench_tables.run())
 
 
 if __name__ == "__main__":

@@ -100,6 +100,6 @@ def print_table(title: str, rows: list[Comparison]) -> None:
         met = {None: "—", True: "yes", False: "NO"}[row.met]
         print(
             f"| {row.case:<44} | {_format_seconds(row.zixir_seconds):>10} | {row.peer:<36} "
-            f"| {_format_seconds(row.peer_seconds):>10} | {row.ratio:>6.3f} | {target:>7} "
+            f"| {_format_seconds(row.peer_seconds):>10} | {row.ratio:>6.3g} | {target:>7} "
             f"| {met:<3} |"
         )

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zixir.errors import FormatVersionError, SerializationError
-from zixir.serialization import FORMAT_VERSION, dumps, loads, register
+from zixir.serialization import FORMAT_VERSION, dumps, loads, loads_body, register
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 HEADER = bytes((0xC1, FORMAT_VERSION))
@@ -669,3 +669,11 @@ def test_concurrent_dumps_and_loads_do_not_interfere() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(work, range(8)))
+
+
+def test_loads_body_decodes_what_follows_a_checked_header_and_refuses_corrupt_bodies() -> None:
+    value = {"when": dt.date(2026, 11, 28), "pair": (1, {2, 3})}
+    record = b"own framing" + dumps(value)
+    assert loads_body(record, len(b"own framing") + 2) == value
+    with pytest.raises(SerializationError, match="corrupt"):
+        loads_body(record[:-3], len(b"own framing") + 2)

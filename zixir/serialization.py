@@ -22,7 +22,7 @@ import msgpack
 
 from zixir.errors import FormatVersionError, SerializationError
 
-__all__ = ["FORMAT_VERSION", "dumps", "loads", "register"]
+__all__ = ["FORMAT_VERSION", "dumps", "loads", "loads_body", "register"]
 
 FORMAT_VERSION = 1
 """The format `dumps` writes. `loads` reads it and every older one."""
@@ -487,9 +487,37 @@ def loads(data: bytes | bytearray | memoryview, *, allow_pickle: bool = False) -
     """
     if type(data) is not bytes or data[:2] != _HEADER:  # current-format bytes skip this
         data = _checked(data)
+    return _unpack(data, 2, allow_pickle)
+
+
+def loads_body(data: bytes, start: int) -> Any:
+    """Decodes the value whose msgpack body begins at ``data[start]``: the bytes after the
+    2-byte header of current-format `dumps` output, which the caller has checked.
+
+    For hot paths that keep such data inside records of their own (the cache's reads):
+    it skips the header checks and the thread lookup of `loads` (pickles are refused).
+
+    Raises:
+        SerializationError: the body is corrupt or truncated.
+    """
+    try:
+        body = data[start:] if len(data) <= 4096 else memoryview(data)[start:]
+        return msgpack.unpackb(body, ext_hook=_top_ext_hook, strict_map_key=False)
+    except SerializationError:
+        raise
+    except Exception as exc:  # msgpack's errors, or bad values reaching constructors
+        raise SerializationError(_corrupt(f"{type(exc).__name__}: {exc}")) from exc
+
+
+def _top_ext_hook(code: int, data: bytes) -> Any:
+    # Only values holding Zixir types pay for finding this thread's decoder.
+    return _codecs.decoder.ext_hook(code, data)
+
+
+def _unpack(data: bytes | bytearray | memoryview, start: int, allow_pickle: bool) -> Any:
     decoder = _codecs.unpickling_decoder if allow_pickle else _codecs.decoder
     # Slicing copies; a memoryview does not, which matters once payloads get big.
-    payload = data[2:] if len(data) <= 4096 else memoryview(data)[2:]
+    payload = data[start:] if len(data) <= 4096 else memoryview(data)[start:]
     try:
         return msgpack.unpackb(payload, ext_hook=decoder.ext_hook, strict_map_key=False)
     except SerializationError:

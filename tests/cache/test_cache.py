@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from zixir.cache import Cache
+from zixir.cache.flight import in_flight
 from zixir.errors import CorruptRecordError, EmptyKeyError, KeyTypeError, SerializationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,6 +120,62 @@ def test_get_or_compute_runs_fn_once_for_concurrent_callers(cache: Cache) -> Non
     for t in threads:
         t.join(5)
     assert calls == [1] and results == ["value"] * 6
+    assert in_flight() == 0  # flights are forgotten once done
+
+
+def test_a_put_is_served_by_the_memory_tier_and_still_copied(cache: Cache) -> None:
+    value = {"tags": ["a"]}
+    cache.put("k", value)
+    value["tags"].append("changed after the put")
+    assert cache.stats().memory_entries == 1
+    got = cache.get("k")
+    assert got == {"tags": ["a"]}
+    got["tags"].append("mine")
+    assert cache.get("k") == {"tags": ["a"]}
+
+
+def test_a_write_that_changes_nothing_never_hides_a_later_commit(tmp_path: Path) -> None:
+    a, b = Cache(tmp_path), Cache(tmp_path)
+    a.put("k", 1)
+    assert a.get("k") == 1  # remembered by a
+    assert a.delete("absent") is False  # LMDB commits nothing for this...
+    a.invalidate(prefix="absent")
+    b.put("k", 2)  # ...so this commit must not look like a's own
+    assert a.get("k") == 2
+    a.close()
+    b.close()
+
+
+def test_readers_never_keep_a_value_older_than_the_last_write(cache: Cache) -> None:
+    done = threading.Event()
+    stale: list[tuple[int, int]] = []
+
+    def read() -> None:  # values only go up: a reader seeing one go down saw a stale tier
+        last = -1
+        while not done.is_set():
+            got = cache.get("n", -1)
+            if got < last:
+                stale.append((last, got))
+            last = got
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for n in range(2_000):
+        cache.put("n", n)
+    done.set()
+    for reader in readers:
+        reader.join(10)
+    assert stale == [] and cache.get("n") == 1_999
+
+
+def test_deleting_an_expired_entry_reports_it_absent(tmp_path: Path) -> None:
+    clock = Clock()
+    with Cache(tmp_path, clock=clock) as c:
+        c.put("k", 1, ttl=1.0)
+        clock.now += 2.0
+        assert c.delete("k") is False
+        assert c.stats().entries == 0
 
 
 def test_two_caches_on_one_path_share_the_environment_and_never_serve_stale(tmp_path: Path) -> None:

@@ -116,3 +116,29 @@ def test_cache_figures_are_exported_to_prometheus(tmp_path: Path) -> None:
     assert f'zixir_cache_hits_total{{path="{path}"}} 1.0' in text
     assert f'zixir_cache_misses_total{{path="{path}"}} 1.0' in text
     ref.stop()
+
+
+def test_cache_warm_runs_loaders_at_once_and_applies_the_default_ttl(tmp_path: Path) -> None:
+    together = threading.Barrier(4, timeout=10)  # breaks unless 4 loaders run at once
+
+    def loader(key: str) -> str:
+        together.wait()
+        return key.upper()
+
+    now = [1_000.0]
+    with Cache(tmp_path, default_ttl=10.0, clock=lambda: now[0]) as c:
+        summary = c.warm([f"k{i}" for i in range(8)], loader, workers=4)
+        assert summary.loaded == 8 and summary.failed == {} and c.get("k7") == "K7"
+        now[0] += 11.0
+        assert c.get("k7") is None
+        with pytest.raises(ValueError, match=r"^ttl must be None or > 0 seconds, got -1$"):
+            c.warm(["k"], loader, ttl=-1)
+
+
+def test_the_proxy_offers_the_table_operations(tmp_path: Path) -> None:
+    ref = CacheActor.start(path=tmp_path, sweep_interval=None)
+    proxy = ref.proxy()
+    rid = proxy.insert("users", {"name": "ada", "age": 36}).get()
+    proxy.update("users", rid, {"age": 37}).get()
+    assert proxy.query("users", where={"age": (">", 30)}).get() == [{"name": "ada", "age": 37, "_id": rid}]
+    ref.stop()

@@ -13,7 +13,6 @@ from typing import Any
 
 from zixir.actors.actor import Actor
 from zixir.actors.messages import ExitReason
-from zixir.cache import metrics
 from zixir.cache.cache import Cache
 from zixir.cache.sweep import sweep
 
@@ -21,7 +20,8 @@ __all__ = ["CacheActor"]
 
 _OPERATIONS = (
     "put", "get", "delete", "get_many", "put_many", "get_or_compute", "invalidate", "clear",
-    "keys", "stats", "warm",
+    "keys", "stats", "warm", "insert", "get_record", "update", "delete_record", "query",
+    "create_index",
 )  # fmt: skip
 
 
@@ -50,7 +50,6 @@ class CacheActor(Actor):
 
     def on_start(self) -> None:
         self._cache = Cache(self._path, **self._options)
-        metrics.track(self._cache)
         if self._sweep_interval is not None:
             self._sweeper = threading.Thread(target=self._sweep_loop, name=f"sweep-{self._cache.path}", daemon=True)
             self._sweeper.start()

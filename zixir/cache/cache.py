@@ -20,7 +20,12 @@ import lmdb
 
 from zixir import serialization
 from zixir.cache import env as envs
-from zixir.cache.keys import decode_key, encode_key
+from zixir.cache import metrics, warming
+from zixir.cache.flight import single_flight
+from zixir.cache.keys import MAX_DIRECT, decode_key, encode_key
+from zixir.cache.record import RECORD_HEADER
+from zixir.cache.table_methods import TableMethods
+from zixir.cache.tables import Tables
 from zixir.errors import CacheError, CorruptRecordError, SerializationError
 
 __all__ = ["Cache", "CacheStats"]
@@ -28,15 +33,35 @@ __all__ = ["Cache", "CacheStats"]
 T = TypeVar("T")
 Key = str | bytes
 _DEFAULT: Any = object()
-_HEADER = struct.Struct(">dI")  # expiry (wall-clock seconds, inf: never), full-key length
-_IMMUTABLE = (str, bytes, int, float, bool, type(None), complex)
-_flights_lock = threading.Lock()
-_flights: dict[tuple[str, bytes], threading.Lock] = {}
+_HEADER_SIZE = RECORD_HEADER.size
+_unpack_header = RECORD_HEADER.unpack_from
+_pack_header = RECORD_HEADER.pack
+_loads_body = serialization.loads_body
+_CURRENT_FORMAT = serialization.dumps(None)[:2]  # what every value written now starts with
+_STR_TAG = b"s"  # keys.py's tag for str keys, inlined on the read path
+_SHORT_STR = (MAX_DIRECT - 1) // 4  # str keys this short never need hashing (<= 4 bytes/char)
+_IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None), complex})
+_FOREVER = math.inf
+# How a never-expiring value under a short key, in the current format, starts: such a
+# record needs no expiry check and no key check, so `get` decodes it inline.
+_PLAIN = RECORD_HEADER.pack(_FOREVER, 0) + _CURRENT_FORMAT
+_PLAIN_BODY = len(_PLAIN)
+_COMMITS = b"commits"  # named database every write touches, so each commit gets a new id
 
 
 @dataclass(frozen=True, slots=True)
 class CacheStats:
-    """A cache's counters and sizes (this Cache object's hits and misses)."""
+    """A cache's counters and sizes.
+
+    Attributes:
+        hits: Gets (and get_many keys) of this Cache object that found a live entry.
+        misses: Those that found none.
+        hit_rate: hits / (hits + misses), 0.0 before the first get.
+        entries: Key-value records stored, counting expired ones not yet swept.
+        memory_entries: Entries in this object's memory tier.
+        bytes_on_disk: Size of the LMDB data file.
+        map_size: The LMDB map size now (it grows when full).
+    """
 
     hits: int
     misses: int
@@ -47,14 +72,19 @@ class CacheStats:
     map_size: int
 
 
-class Cache:
+# A memory-tier entry: expiry, then either the value itself (immutable: shared) or the
+# stored record and the offset of the value in it (decoded afresh on every hit: a copy).
+_Entry = tuple[float, Any, bytes | None, int]
+
+
+class Cache(TableMethods):
     """A key-value cache stored in an LMDB environment, with an LRU memory tier.
 
     Args:
         path: Directory of the LMDB environment (created if missing). Several `Cache`
             objects for one path share one environment.
         default_ttl: Seconds an entry lives when `put` gets no `ttl`; None: forever.
-        memory_items: Entries kept decoded in memory (LRU); 0 turns the tier off.
+        memory_items: Entries kept in memory (LRU); 0 turns the tier off.
         durable: Also survive power loss (fsync every commit); by default every committed
             write survives a crash of the process, not of the machine.
         map_size: Initial LMDB map size in bytes; it grows by itself when full.
@@ -75,10 +105,10 @@ class Cache:
         map_size: int = 64 << 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if default_ttl is not None and default_ttl <= 0:
+        if default_ttl is not None and (not isinstance(default_ttl, (int, float)) or default_ttl <= 0):
             raise ValueError(f"default_ttl must be None or > 0 seconds, got {default_ttl!r}")
-        if memory_items < 0:
-            raise ValueError(f"memory_items must be >= 0, got {memory_items!r}")
+        if not isinstance(memory_items, int) or memory_items < 0:
+            raise ValueError(f"memory_items must be an int >= 0, got {memory_items!r}")
         if map_size < 1 << 20:
             raise ValueError(f"map_size must be at least 1 MiB, got {map_size!r}")
         self._shared = envs.acquire(path, map_size, durable)
@@ -88,14 +118,18 @@ class Cache:
         self._default_ttl = default_ttl
         self._clock = clock
         self._memory_items = memory_items
-        self._memory: OrderedDict[bytes, tuple[float, Any, bytes | None]] = OrderedDict()
+        self._memory: OrderedDict[Key, _Entry] = OrderedDict()
         self._memory_lock = threading.Lock()
-        self._seen_txn = -1  # LMDB transaction the memory tier is known to match
-        self._hits = 0
+        self._hits = 0  # plain ints on the hot path; metrics.py exports them on scrape
         self._misses = 0
         self._closed = False
         with self._shared.write_lock:
             self._db = self._env.open_db(b"kv")
+            self._commits_db = self._env.open_db(_COMMITS)
+        with self._reader() as txn:  # the empty tier matches the state of now
+            self._seen_txn: int = txn.id()  # the LMDB transaction whose state the tier matches
+        self._tables = Tables(self)
+        metrics.track(self)
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -105,21 +139,55 @@ class Cache:
         The value is the caller's own: mutating it never changes the cache.
 
         Raises:
+            KeyTypeError: `key` is not str or bytes.
+            EmptyKeyError: `key` is empty.
             CorruptRecordError: the record cannot be decoded (other keys stay readable).
         """
-        lkey, full = encode_key(key)
-        now = self._clock()
-        with self._reader() as txn:
-            if self._memory_items:  # checked against the snapshot's transaction id
-                hit = self._from_memory(lkey, txn.id(), now)
-                if hit is not _DEFAULT:
-                    self._hits += 1
-                    return hit
-            record = txn.get(lkey)
-        value = self._decode(key, lkey, full, record, now, remember=True)
-        if value is _DEFAULT:
+        if type(key) is str and 0 < len(key) <= _SHORT_STR:  # the common case, inlined
+            try:
+                lkey, full = _STR_TAG + key.encode(), None
+            except UnicodeEncodeError:  # a lone surrogate: keys.py passes it through
+                lkey, full = encode_key(key)
+        else:
+            lkey, full = encode_key(key)
+            key = _memory_key(key)
+        shared = self._shared
+        next(shared.entered)  # the resize gate of env.py, inlined
+        try:
+            try:
+                txn = self._env.begin(db=self._db) if not shared.resizing else self._begin_slowly()
+            except lmdb.Error:  # the map was grown by another process, or the cache is closed
+                txn = self._begin_slowly()
+            with txn:
+                snapshot = txn.id() if self._memory_items else None
+                if snapshot is not None:
+                    with self._memory_lock:
+                        entry = self._memory_entry(key, snapshot)
+                    if entry is not None:
+                        expires, value, record, offset = entry
+                        if expires != _FOREVER and expires <= self._clock():
+                            self._misses += 1
+                            return default  # the stored record has the same expiry
+                        self._hits += 1
+                        return value if record is None else _loads_body(record, offset)
+                record = txn.get(lkey)
+        finally:
+            next(shared.left)
+        if record is None:
             self._misses += 1
             return default
+        if record.startswith(_PLAIN):
+            try:
+                value = _loads_body(record, _PLAIN_BODY)
+            except SerializationError:
+                value = self._decode(key, full, record, snapshot)  # raises CorruptRecordError
+            if snapshot is not None:
+                self._remember(key, snapshot, (_FOREVER, value, record, _PLAIN_BODY))
+        else:
+            value = self._decode(key, full, record, snapshot)
+            if value is _DEFAULT:
+                self._misses += 1
+                return default
         self._hits += 1
         return value
 
@@ -132,9 +200,9 @@ class Cache:
         found: dict[Key, Any] = {}
         encoded = [(key, *encode_key(key)) for key in keys]
         with self._reader() as txn:
-            records = [(key, lkey, full, txn.get(lkey)) for key, lkey, full in encoded]
-        for key, lkey, full, record in records:
-            value = self._decode(key, lkey, full, record, now, remember=False)
+            records = [(key, full, txn.get(lkey)) for key, lkey, full in encoded]
+        for key, full, record in records:
+            value = self._decode(key, full, record, None)
             if value is _DEFAULT:
                 self._misses += 1
             else:
@@ -146,12 +214,12 @@ class Cache:
         """Every unexpired key (starting with `prefix`, of the same type, if given)."""
         now = self._clock()
         result: list[Key] = []
-        with self._reader() as txn:
+        with self._reader(buffers=True) as txn:  # buffers: no value copies
             for lkey, record in txn.cursor():
-                expires, klen = _HEADER.unpack_from(record)
+                expires, klen = _unpack_header(record)
                 if expires <= now:
                     continue
-                full = bytes(record[_HEADER.size : _HEADER.size + klen]) if klen else bytes(lkey)
+                full = bytes(record[_HEADER_SIZE : _HEADER_SIZE + klen]) if klen else bytes(lkey)
                 key = decode_key(full)
                 if prefix is None or (type(key) is type(prefix) and key.startswith(prefix)):  # type: ignore[arg-type]
                     result.append(key)
@@ -173,31 +241,37 @@ class Cache:
         self.put_many({key: value}, ttl)
 
     def put_many(self, items: Mapping[Key, Any], ttl: float | None = _DEFAULT) -> None:
-        """Stores every item in one transaction (all or nothing)."""
+        """Stores every item in one transaction (all or nothing); `ttl` as in `put`."""
         expires = self._expiry(ttl)
-        rows = []
+        rows: list[tuple[bytes, bytes]] = []
+        entries: list[tuple[Key, _Entry | None]] = []
         for key, value in items.items():
             lkey, full = encode_key(key)
-            payload = serialization.dumps(value)
-            rows.append((lkey, _HEADER.pack(expires, len(full or b"")) + (full or b"") + payload))
+            head = _pack_header(expires, len(full)) + full if full else _pack_header(expires, 0)
+            record = head + serialization.dumps(value)
+            rows.append((lkey, record))
+            shared = type(value) in _IMMUTABLE
+            body = len(head) + len(_CURRENT_FORMAT)
+            entries.append((_memory_key(key), (expires, value if shared else None, None if shared else record, body)))
 
         def write(txn: Any) -> None:
             for lkey, record in rows:
                 txn.put(lkey, record)
 
-        self._write(write)
-        with self._memory_lock:
-            for lkey, _ in rows:
-                self._memory.pop(lkey, None)
+        self._write(write, entries)
 
     def delete(self, key: Key) -> bool:
-        """Removes `key`; returns whether it was there."""
+        """Removes `key`; returns whether a live (unexpired) entry was there."""
         lkey, _ = encode_key(key)
-        deleted: list[bool] = []
-        self._write(lambda txn: deleted.append(bool(txn.delete(lkey))))
-        with self._memory_lock:
-            self._memory.pop(lkey, None)
-        return deleted[-1]
+        now = self._clock()
+        live = [False]
+
+        def write(txn: Any) -> None:
+            record = txn.pop(lkey)
+            live[0] = record is not None and _unpack_header(record)[0] > now
+
+        self._write(write, [(_memory_key(key), None)])
+        return live[0]
 
     def get_or_compute(self, key: Key, fn: Callable[[], T], ttl: float | None = _DEFAULT) -> T:
         """The cached value of `key`, or ``fn()`` stored under it if missing.
@@ -208,10 +282,7 @@ class Cache:
         value = self.get(key, _DEFAULT)
         if value is not _DEFAULT:
             return value  # type: ignore[no-any-return]
-        lkey, _ = encode_key(key)
-        with _flights_lock:
-            flight = _flights.setdefault((self.path, lkey), threading.Lock())
-        with flight:
+        with single_flight((self.path, encode_key(key)[0])):
             value = self.get(key, _DEFAULT)
             if value is _DEFAULT:
                 value = fn()
@@ -231,17 +302,46 @@ class Cache:
             raise ValueError("invalidate needs prefix= or predicate=; use clear() to remove everything")
         doomed = [k for k in self.keys(prefix) if predicate is None or predicate(k)]
         lkeys = [encode_key(k)[0] for k in doomed]
-        self._write(lambda txn: [txn.delete(lkey) for lkey in lkeys])
-        with self._memory_lock:
-            for lkey in lkeys:
-                self._memory.pop(lkey, None)
-        return len(doomed)
+        deleted = [0]
+
+        def write(txn: Any) -> None:
+            deleted[0] = sum(bool(txn.delete(lkey)) for lkey in lkeys)
+
+        if doomed:
+            self._write(write, [(k, None) for k in doomed])
+        return deleted[0]
 
     def clear(self) -> None:
-        """Removes every entry."""
-        self._write(lambda txn: txn.drop(self._db, delete=False))
-        with self._memory_lock:
-            self._memory.clear()
+        """Removes every entry (table records stay)."""
+        self._write(lambda txn: txn.drop(self._db, delete=False), everything=True)
+
+    def warm(
+        self,
+        keys: Iterable[Key],
+        loader: Callable[[Key], Any],
+        *,
+        workers: int = 8,
+        ttl: float | None = _DEFAULT,
+        progress: bool | None = None,
+    ) -> warming.WarmSummary:
+        """Calls ``loader(key)`` for every key on `workers` threads and stores the values.
+
+        Args:
+            keys: The keys to load.
+            loader: Returns the value of one key; an exception marks that key failed
+                without stopping the others.
+            workers: Threads running the loader.
+            ttl: As in `put`.
+            progress: Show a progress bar; by default only when stderr is a terminal.
+
+        Returns:
+            The summary: loaded count, failures with reasons, seconds.
+
+        Raises:
+            ValueError: `workers` below 1, or a bad `ttl`.
+        """
+        self._expiry(ttl)  # a bad ttl fails here, not once per key
+        return warming.warm(self, keys, loader, workers=workers, ttl=ttl, progress=progress)
 
     # ---- housekeeping -----------------------------------------------------------------
 
@@ -260,6 +360,7 @@ class Cache:
         """Releases the environment (closed when its last user releases it)."""
         if not self._closed:
             self._closed = True
+            self._env = _ClosedEnv()  # reads through a shared environment stop too
             envs.release(self._shared)
 
     def __enter__(self) -> Cache:
@@ -278,19 +379,30 @@ class Cache:
             ttl = self._default_ttl
         if ttl is None:
             return math.inf
-        if not isinstance(ttl, (int, float)) or ttl <= 0:
+        if not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or not ttl > 0:
             raise ValueError(f"ttl must be None or > 0 seconds, got {ttl!r}")
         return self._clock() + ttl
 
-    def _reader(self) -> Any:
-        try:
-            return self._env.begin(db=self._db)
-        except lmdb.MapResizedError:  # another process grew the map
-            with self._shared.write_lock:
-                self._shared.adopt_growth()
-            return self._env.begin(db=self._db)
+    def _reader(self, **begin: Any) -> Any:
+        """A read transaction on the key-value database, inside the resize gate."""
+        if self._closed:
+            raise CacheError(f"{self!r} is closed")
+        return self._shared.reading(db=self._db, **begin)
 
-    def _write(self, write: Callable[[Any], Any]) -> None:
+    def _begin_slowly(self) -> Any:
+        """Begins for `get`, inside the gate, after a resize or on a closed cache."""
+        if self._closed:
+            raise CacheError(f"{self!r} is closed")
+        return self._shared.begin_after_resize({"db": self._db})
+
+    def _write(self, write: Callable[[Any], Any], touched: Iterable[tuple[Key, _Entry | None]] = (), everything: bool = False) -> None:
+        """Runs `write` in a write transaction, then brings the memory tier up to date.
+
+        Args:
+            write: Fills the transaction; may run more than once (after the map grows).
+            touched: Memory-tier keys written, each with its new entry or None (deleted).
+            everything: The write removed every entry.
+        """
         if self._closed:
             raise CacheError(f"{self!r} is closed")
         shared = self._shared
@@ -299,6 +411,9 @@ class Cache:
                 try:
                     with self._env.begin(write=True, db=self._db) as txn:
                         write(txn)
+                        # A commit that changes nothing keeps the previous id, which the
+                        # memory tier would take for its own; this put always changes a page.
+                        txn.put(b"n", b"", db=self._commits_db)
                         committed = txn.id()
                     break
                 except lmdb.MapFullError:
@@ -311,50 +426,82 @@ class Cache:
                 raise CacheError(f"the cache at {self.path!r} could not grow its map enough")
             if self._durable and not shared.syncs_commits:
                 self._env.sync(True)
-        with self._memory_lock:
-            if committed != self._seen_txn + 1:
-                self._memory.clear()  # another writer came in between: trust nothing
-            self._seen_txn = committed
+            with self._memory_lock:
+                memory = self._memory
+                if everything or committed - 1 != self._seen_txn:
+                    memory.clear()  # other commits came in between: trust nothing
+                elif self._memory_items:
+                    for key, entry in touched:
+                        if entry is None:
+                            memory.pop(key, None)
+                        else:
+                            memory[key] = entry
+                            memory.move_to_end(key)
+                    while len(memory) > self._memory_items:
+                        memory.popitem(last=False)
+                self._seen_txn = committed
 
-    def _from_memory(self, lkey: bytes, txn_id: int, now: float) -> Any:
-        with self._memory_lock:
-            if txn_id != self._seen_txn:
-                self._memory.clear()  # something was committed since: the tier may be stale
-                self._seen_txn = txn_id
-                return _DEFAULT
-            entry = self._memory.get(lkey)
-            if entry is None:
-                return _DEFAULT
-            expires, value, payload = entry
-            if expires <= now:
-                del self._memory[lkey]
-                return _DEFAULT
-            self._memory.move_to_end(lkey)
-        return value if payload is None else serialization.loads(payload)
+    def _memory_entry(self, key: Key, snapshot: int) -> _Entry | None:
+        """The tier's entry for `key` if the tier matches `snapshot` (memory lock held)."""
+        seen = self._seen_txn
+        if snapshot == seen:
+            entry = self._memory.get(key)
+            if entry is not None:
+                self._memory.move_to_end(key)
+            return entry
+        if snapshot > seen:  # committed since, maybe by another process: may be stale
+            self._memory.clear()
+            self._seen_txn = snapshot
+        return None  # an older snapshot than the tier's: read LMDB, remember nothing
 
-    def _decode(self, key: Key, lkey: bytes, full: bytes | None, record: bytes | None, now: float, *, remember: bool) -> Any:
+    def _decode(self, key: Key, full: bytes | None, record: bytes | None, snapshot: int | None) -> Any:
+        """The live value in `record`, or _DEFAULT; remembered if read at `snapshot`."""
         if record is None:
             return _DEFAULT
         try:
-            expires, klen = _HEADER.unpack_from(record)
-            if expires <= now:
+            expires, klen = _unpack_header(record)
+            if expires <= self._clock():
                 return _DEFAULT
-            stored_key = record[_HEADER.size : _HEADER.size + klen]
-            if full is not None and stored_key != full:
+            offset = _HEADER_SIZE + klen
+            if klen and record[_HEADER_SIZE:offset] != full:
                 return _DEFAULT  # a different long key with the same hash
-            payload = record[_HEADER.size + klen :]
-            value = serialization.loads(payload)
+            if record.startswith(_CURRENT_FORMAT, offset):
+                offset += len(_CURRENT_FORMAT)
+                value = _loads_body(record, offset)
+            else:  # written in an older format: never kept to copy from
+                value, record = serialization.loads(record[offset:]), None
         except (struct.error, SerializationError) as exc:
             raise CorruptRecordError(
                 f"the record of key {key!r} in the cache at {self.path!r} is corrupt ({exc}); "
                 "delete the key to store it again",
                 key,
             ) from exc
-        if remember and self._memory_items:
-            shared_ok = isinstance(value, _IMMUTABLE)
-            with self._memory_lock:
-                self._memory[lkey] = (expires, value if shared_ok else None, None if shared_ok else bytes(payload))
-                self._memory.move_to_end(lkey)
-                while len(self._memory) > self._memory_items:
-                    self._memory.popitem(last=False)
+        if snapshot is not None:
+            self._remember(key, snapshot, (expires, value, record, offset))
         return value
+
+    def _remember(self, key: Key, snapshot: int, entry: _Entry) -> None:
+        """Keeps a value read at `snapshot`, unless something was committed since."""
+        expires, value, record, offset = entry
+        if type(value) in _IMMUTABLE:
+            entry = (expires, value, None, 0)  # shared, never copied
+        elif record is None:
+            return
+        with self._memory_lock:
+            if snapshot == self._seen_txn:
+                memory = self._memory
+                memory[key] = entry
+                if len(memory) > self._memory_items:
+                    memory.popitem(last=False)
+
+class _ClosedEnv:
+    """Stands in for the environment of a closed Cache: every read fails over to a check."""
+
+    def begin(self, **begin: Any) -> Any:
+        raise lmdb.Error("closed")
+
+
+def _memory_key(key: Key) -> Key:
+    """The memory tier's dict key: the key itself, bytes for other byte buffers."""
+    return key if isinstance(key, str) or type(key) is bytes else bytes(key)
+

@@ -6,8 +6,12 @@ reference-counted here; a forked child opens its own instead of using the parent
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,15 @@ _open: dict[str, SharedEnv] = {}
 
 @dataclass(eq=False)
 class SharedEnv:
-    """An open environment, its users, and the lock that serializes this process's writers."""
+    """An open environment, its users, the lock serializing this process's writers, and
+    the gate that keeps readers out while the map is remapped.
+
+    ``set_mapsize`` remaps the file under every open transaction of the process, and
+    py-lmdb reads without the GIL, so no read may be in flight during a resize. Readers
+    count themselves in and out (``next()`` on an `itertools.count` is atomic under the
+    GIL, far cheaper than a lock); a resize raises `resizing`, waits for the count of
+    readers inside to reach zero, remaps, and lowers it again.
+    """
 
     path: str
     env: Any  # lmdb.Environment
@@ -33,16 +45,65 @@ class SharedEnv:
     users: int = 0
     syncs_commits: bool = False  # opened with sync=True: every commit is already fsynced
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    entered: Iterator[int] = field(default_factory=itertools.count)
+    left: Iterator[int] = field(default_factory=itertools.count)
+    resizing: bool = False
 
     def grow(self) -> None:
-        """Doubles the map (call with `write_lock` held and no transaction open)."""
+        """Doubles the map (call with `write_lock` held, no transaction open here)."""
         size = self.env.info()["map_size"]
-        self.env.set_mapsize(size * 2)
+        self._resize(size * 2)
         logger.debug("cache {}: map grown to {} MiB", self.path, size * 2 >> 20)
 
     def adopt_growth(self) -> None:
         """Takes on a map size grown by another process (with `write_lock` held)."""
-        self.env.set_mapsize(0)
+        self._resize(0)
+
+    @contextmanager
+    def reading(self, **begin: Any) -> Iterator[Any]:
+        """A read transaction, inside the gate (``begin`` goes to `Environment.begin`)."""
+        next(self.entered)
+        try:
+            try:
+                txn = self.env.begin(**begin) if not self.resizing else None
+            except lmdb.MapResizedError:  # another process grew the map
+                txn = None
+            with txn if txn is not None else self.begin_after_resize(begin) as txn:
+                yield txn
+        finally:
+            next(self.left)
+
+    def begin_after_resize(self, begin: dict[str, Any]) -> Any:
+        """Begins for a reader inside the gate that met a resize, once it is over
+        (adopting another process's growth if that was the cause)."""
+        next(self.left)  # out of the gate while the map changes
+        with self.write_lock:  # held by every resize: none runs now
+            try:
+                try:
+                    return self.env.begin(**begin)
+                except lmdb.MapResizedError:
+                    self.adopt_growth()
+                    return self.env.begin(**begin)
+            finally:
+                next(self.entered)  # the caller leaves the gate when it is done
+
+    def _resize(self, size: int) -> None:
+        self.resizing = True
+        try:
+            while _inside(self.left, self.entered) > 0:
+                time.sleep(0.0002)  # readers are microseconds long; resizes are rare
+            self.env.set_mapsize(size)
+        finally:
+            self.resizing = False
+
+
+def _inside(left: Iterator[int], entered: Iterator[int]) -> int:
+    """Readers inside the gate, or more (never fewer): `left` is read before `entered`.
+
+    Each call advances both counts by one, which leaves their difference unchanged.
+    """
+    out = next(left)
+    return next(entered) - out
 
 
 def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> SharedEnv:
@@ -67,7 +128,7 @@ def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> Share
             size = max(map_size, data.stat().st_size if data.exists() else 0)
             try:
                 env = lmdb.open(
-                    key, map_size=size, max_dbs=8, max_spare_txns=1, sync=durable,
+                    key, map_size=size, max_dbs=64, max_spare_txns=1, sync=durable,
                     metasync=durable, readahead=False, lock=True,
                 )  # fmt: skip
             except lmdb.Error as exc:
