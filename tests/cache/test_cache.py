@@ -255,3 +255,35 @@ def test_stats_report_real_figures(cache: Cache) -> None:
     stats = cache.stats()
     assert (stats.hits, stats.misses, stats.hit_rate, stats.entries) == (1, 1, 0.5, 1)
     assert stats.bytes_on_disk > 0 and stats.map_size >= 1 << 20
+
+
+def test_writes_grow_a_full_map_while_other_threads_keep_reading(tmp_path: Path) -> None:
+    # LMDB's abort after MapFullError waits for as long as other threads read, and a
+    # remap under a running read is undefined: the cache keeps readers out of both.
+    cache = Cache(tmp_path, map_size=1 << 20)
+    cache.put("k", 1)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                assert cache.get("k") == 1
+                cache.get("g0:5")
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        for batch in range(10):
+            cache.put_many({f"g{batch}:{i}": "x" * 1000 for i in range(1000)})
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(10)
+    assert errors == [] and cache.stats().map_size > 1 << 20
+    assert cache.get("g9:999") == "x" * 1000
+    cache.close()

@@ -409,12 +409,7 @@ class Cache(TableMethods):
         with shared.write_lock:
             for _ in range(40):
                 try:
-                    with self._env.begin(write=True, db=self._db) as txn:
-                        write(txn)
-                        # A commit that changes nothing keeps the previous id, which the
-                        # memory tier would take for its own; this put always changes a page.
-                        txn.put(b"n", b"", db=self._commits_db)
-                        committed = txn.id()
+                    committed = self._commit(write)
                     break
                 except lmdb.MapFullError:
                     shared.grow()
@@ -440,6 +435,21 @@ class Cache(TableMethods):
                     while len(memory) > self._memory_items:
                         memory.popitem(last=False)
                 self._seen_txn = committed
+
+    def _commit(self, write: Callable[[Any], Any]) -> int:
+        """One attempt of `_write` (with the write lock held); returns the committed id."""
+        txn = self._env.begin(write=True, db=self._db)
+        try:
+            write(txn)
+            # A commit that changes nothing keeps the previous id, which the memory tier
+            # would take for its own; this put always changes a page.
+            txn.put(b"n", b"", db=self._commits_db)
+            committed: int = txn.id()
+        except BaseException:
+            self._shared.abort(txn)
+            raise
+        txn.commit()  # on failure LMDB has aborted it already
+        return committed
 
     def _memory_entry(self, key: Key, snapshot: int) -> _Entry | None:
         """The tier's entry for `key` if the tier matches `snapshot` (memory lock held)."""

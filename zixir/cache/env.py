@@ -87,12 +87,23 @@ class SharedEnv:
             finally:
                 next(self.entered)  # the caller leaves the gate when it is done
 
+    def abort(self, txn: Any) -> None:
+        """Aborts a write transaction (with `write_lock` held) with no reader inside: an
+        abort after MapFullError otherwise waits for as long as other threads keep reading."""
+        with self._exclusive():
+            txn.abort()
+
     def _resize(self, size: int) -> None:
+        with self._exclusive():
+            self.env.set_mapsize(size)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
         self.resizing = True
         try:
             while _inside(self.left, self.entered) > 0:
-                time.sleep(0.0002)  # readers are microseconds long; resizes are rare
-            self.env.set_mapsize(size)
+                time.sleep(0.0002)  # readers are microseconds long; this is rare
+            yield
         finally:
             self.resizing = False
 
