@@ -22,7 +22,7 @@ import msgpack
 
 from zixir.errors import FormatVersionError, SerializationError
 
-__all__ = ["FORMAT_VERSION", "dumps", "loads", "loads_body", "register"]
+__all__ = ["FORMAT_VERSION", "dumps", "ext_hook", "loads", "loads_body", "register"]
 
 FORMAT_VERSION = 1
 """The format `dumps` writes. `loads` reads it and every older one."""
@@ -502,14 +502,17 @@ def loads_body(data: bytes, start: int) -> Any:
     """
     try:
         body = data[start:] if len(data) <= 4096 else memoryview(data)[start:]
-        return msgpack.unpackb(body, ext_hook=_top_ext_hook, strict_map_key=False)
+        return msgpack.unpackb(body, ext_hook=ext_hook, strict_map_key=False)
     except SerializationError:
         raise
     except Exception as exc:  # msgpack's errors, or bad values reaching constructors
         raise SerializationError(_corrupt(f"{type(exc).__name__}: {exc}")) from exc
 
 
-def _top_ext_hook(code: int, data: bytes) -> Any:
+def ext_hook(code: int, data: bytes) -> Any:
+    """msgpack's ``ext_hook`` for Zixir's types, for hot paths that call
+    ``msgpack.unpackb(body, ext_hook=ext_hook, strict_map_key=False)`` on a body whose
+    header they checked (as `loads_body` does); pickles are refused."""
     # Only values holding Zixir types pay for finding this thread's decoder.
     return _codecs.decoder.ext_hook(code, data)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import lmdb
+import msgpack
 
 from zixir import serialization
 from zixir.cache import env as envs
@@ -37,6 +38,8 @@ _HEADER_SIZE = RECORD_HEADER.size
 _unpack_header = RECORD_HEADER.unpack_from
 _pack_header = RECORD_HEADER.pack
 _loads_body = serialization.loads_body
+_unpackb = msgpack.unpackb
+_ext_hook = serialization.ext_hook
 _CURRENT_FORMAT = serialization.dumps(None)[:2]  # what every value written now starts with
 _STR_TAG = b"s"  # keys.py's tag for str keys, inlined on the read path
 _SHORT_STR = (MAX_DIRECT - 1) // 4  # str keys this short never need hashing (<= 4 bytes/char)
@@ -143,11 +146,12 @@ class Cache(TableMethods):
             EmptyKeyError: `key` is empty.
             CorruptRecordError: the record cannot be decoded (other keys stay readable).
         """
+        full = None
         if type(key) is str and 0 < len(key) <= _SHORT_STR:  # the common case, inlined
             try:
-                lkey, full = _STR_TAG + key.encode(), None
+                lkey = _STR_TAG + key.encode()
             except UnicodeEncodeError:  # a lone surrogate: keys.py passes it through
-                lkey, full = encode_key(key)
+                lkey = encode_key(key)[0]
         else:
             lkey, full = encode_key(key)
             key = _memory_key(key)
@@ -176,10 +180,10 @@ class Cache(TableMethods):
         if record is None:
             self._misses += 1
             return default
-        if record.startswith(_PLAIN):
+        if record.startswith(_PLAIN):  # serialization.loads_body, inlined
             try:
-                value = _loads_body(record, _PLAIN_BODY)
-            except SerializationError:
+                value = _unpackb(record[_PLAIN_BODY:], ext_hook=_ext_hook, strict_map_key=False)
+            except Exception:  # noqa: BLE001 - msgpack's or a decoder's: the record is bad
                 value = self._decode(key, full, record, snapshot)  # raises CorruptRecordError
             if snapshot is not None:
                 self._remember(key, snapshot, (_FOREVER, value, record, _PLAIN_BODY))
