@@ -7,7 +7,14 @@ import os
 # Before numpy loads: compare against single-threaded BLAS, as the targets say.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from benchmarks import bench_actors, bench_cache, bench_engine, bench_resilience, bench_tables  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_actors,
+    bench_cache,
+    bench_engine,
+    bench_resilience,
+    bench_sandbox,
+    bench_tables,
+)
 from benchmarks.harness import machine, print_table  # noqa: E402
 from zixir import engine  # noqa: E402
 
@@ -21,6 +28,7 @@ def main() -> None:
     print_table("engine kernels", bench_engine.run())
     print_table("cache", bench_cache.run())
     print_table("cache tables", bench_tables.run())
+    print_table("sandbox", bench_sandbox.run())
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loguru import logger as _logger
 
-from zixir import actors, cache, engine, errors, resilience, serialization
+from zixir import actors, cache, engine, errors, resilience, sandbox, serialization
 from zixir.actors import (
     Actor,
     ActorRef,
@@ -19,9 +19,10 @@ from zixir.actors import (
     whereis,
 )
 from zixir.cache import Cache, CacheActor
-from zixir.errors import CircuitOpenError, RetryError, ZixirError
+from zixir.errors import CircuitOpenError, RetryError, SandboxError, ZixirError
 from zixir.observability import configure_logging
 from zixir.resilience import CircuitBreaker, RetryPolicy
+from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
 
 __all__ = [
     "Actor",
@@ -37,6 +38,10 @@ __all__ = [
     "RestartBackoff",
     "RetryError",
     "RetryPolicy",
+    "Sandbox",
+    "SandboxActor",
+    "SandboxError",
+    "SandboxResult",
     "Supervisor",
     "ZixirError",
     "actors",
@@ -48,6 +53,7 @@ __all__ = [
     "handle",
     "observability",
     "resilience",
+    "sandbox",
     "serialization",
     "whereis",
 ]

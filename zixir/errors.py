@@ -6,6 +6,11 @@ Each error's name says the condition; each also inherits the builtin it resemble
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zixir.sandbox.result import SandboxResult
+
 __all__ = [
     "ActorCrashedError",
     "CacheError",
@@ -22,12 +27,19 @@ __all__ = [
     "MailboxFullError",
     "NotNumericError",
     "RecordNotFoundError",
+    "RemoteError",
     "RestartIntensityError",
     "RetryError",
+    "SandboxClosedError",
+    "SandboxError",
+    "SandboxLimitError",
+    "SandboxStartError",
+    "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
     "UnknownChildError",
     "UnknownOperationError",
+    "WorkerCrashedError",
     "ZeroVectorError",
     "ZixirError",
 ]
@@ -225,3 +237,91 @@ class FormatVersionError(SerializationError):
     def __init__(self, message: str, version: int) -> None:
         super().__init__(message)
         self.version = version
+
+
+class SandboxError(RuntimeError, ZixirError):
+    """A sandboxed call did not return a value; raised by `SandboxResult.unwrap`.
+
+    Attributes:
+        result: The call's SandboxResult: its reason, error, traceback text, output...
+    """
+
+    def __init__(self, message: str, result: SandboxResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self) -> tuple[Any, ...]:  # nested sandboxes pass it up through pickle
+        return type(self), (str(self), self.result)
+
+
+class SandboxClosedError(RuntimeError, ZixirError):
+    """The sandbox is closed, or belongs to another process; the call was not made."""
+
+
+class SandboxStartError(RuntimeError, ZixirError):
+    """A sandbox's fork server or worker could not start (or the platform is not Linux)."""
+
+
+class SandboxLimitError(RuntimeError, ZixirError):
+    """A sandboxed call went over one of its limits; the `error` of its SandboxResult.
+
+    Attributes:
+        reason: The limit: ``"timeout"``, ``"cpu"``, ``"memory"``, ``"depth"`` or ``"output"``.
+        limit: The limit's value (seconds, bytes or levels).
+        used: What the call had used when it was stopped, in the same unit.
+    """
+
+    def __init__(self, message: str, reason: str, limit: float, used: float) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.limit = limit
+        self.used = used
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.reason, self.limit, self.used)
+
+
+class SandboxTimeoutError(SandboxLimitError, TimeoutError):
+    """A sandboxed call ran past its wall-clock timeout and its worker was killed."""
+
+
+class WorkerCrashedError(ChildProcessError, ZixirError):
+    """A sandbox worker died while running a call (a signal, or an exit), or fn called sys.exit.
+
+    Attributes:
+        exit_code: The exit status, if the worker exited (or fn called sys.exit).
+        signal: The number of the signal that killed the worker, if one did.
+    """
+
+    def __init__(self, message: str, exit_code: int | None = None,
+                 signal: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.signal = signal
+
+    def __str__(self) -> str:  # OSError would format a one-argument message the same way
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.exit_code, self.signal)
+
+
+class RemoteError(RuntimeError, ZixirError):
+    """Stands in for an exception raised in a sandbox that could not be sent back as itself.
+
+    The original could not be pickled, or pickled but could not be rebuilt here (an
+    ``__init__`` that takes other arguments than its ``args``, a class this process cannot
+    import). Its type's name, message and traceback text are kept.
+
+    Attributes:
+        type_name: The original exception's qualified type name, e.g. ``"app.QuotaError"``.
+        remote_traceback: The original traceback, formatted in the worker.
+    """
+
+    def __init__(self, message: str, type_name: str, remote_traceback: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+        self.remote_traceback = remote_traceback
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.type_name, self.remote_traceback)

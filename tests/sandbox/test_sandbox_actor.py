@@ -1,0 +1,56 @@
+"""SandboxActor: a supervised pool that runs calls and reports real resource figures."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+import pytest
+import sandbox_targets as targets
+
+from zixir.actors import ChildSpec, Supervisor, whereis
+from zixir.errors import ChildStartError
+from zixir.sandbox.actor import SandboxActor
+
+
+def test_the_proxy_runs_calls_and_reports_the_resources_of_host_and_pool() -> None:
+    ref = SandboxActor.start(timeout=10.0, workers=2)
+    proxy = ref.proxy()
+    assert proxy.run(targets.double, 21).get().value == 42
+    assert [r.value for r in proxy.map(targets.double, [1, 2, 3]).get()] == [2, 4, 6]
+    assert proxy.run(targets.raise_value_error, "bad").get().reason == "exception"
+    stats = proxy.resource_stats().get()
+    assert stats.host.pid == os.getpid() and stats.host.rss > 0
+    assert stats.host.uptime > 0 and stats.host.cpu_percent >= 0
+    assert stats.fork_server is not None and stats.fork_server.pid != os.getpid()
+    assert len(stats.workers) == 2 and all(w.rss > 0 for w in stats.workers)
+    assert stats.calls == 5 and stats.reasons == {"ok": 4, "exception": 1}
+    pool = [stats.fork_server.pid, *(w.pid for w in stats.workers)]
+    ref.stop()
+    _, alive = psutil.wait_procs([psutil.Process(pid) for pid in pool if psutil.pid_exists(pid)], timeout=10)
+    assert alive == []  # stopping the actor closed its pool
+
+
+def test_a_bad_option_fails_the_start_under_a_supervisor() -> None:
+    with pytest.raises(ChildStartError, match="timeout must be"):
+        Supervisor.start(children=[ChildSpec("pool", SandboxActor, kwargs={"timeout": -1})])
+    root = Supervisor.start(children=[ChildSpec("pool", SandboxActor, kwargs={"timeout": 5.0})])
+    assert whereis("pool").proxy().run(targets.double, 2).get().value == 4
+    root.stop()
+
+
+def test_calls_are_counted_per_reason_in_prometheus() -> None:
+    from zixir.observability.metrics import exposition
+
+    def count(reason: str) -> float:
+        for line in exposition().splitlines():
+            if line.startswith(f'zixir_sandbox_calls_total{{reason="{reason}"}}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = count("ok"), count("crashed")
+    ref = SandboxActor.start(workers=1)
+    ref.proxy().run(targets.double, 1).get()
+    assert ref.proxy().run(targets.hard_exit, 3).get().reason == "crashed"
+    ref.stop()
+    assert (count("ok"), count("crashed")) == (before[0] + 1, before[1] + 1)

@@ -1,0 +1,365 @@
+"""One call on one worker: send it, wait on the worker's pipes, enforce the limits, read the end.
+
+The host waits in poll() at most 20 ms at a time; only a call still running after that reads
+/proc for CPU time and memory, so a quick call costs no /proc read at all.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import select
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+from zixir.errors import (
+    RemoteError,
+    SandboxClosedError,
+    SandboxLimitError,
+    SandboxTimeoutError,
+    SerializationError,
+    WorkerCrashedError,
+)
+from zixir.sandbox import _proc
+from zixir.sandbox._worker import META
+from zixir.sandbox.pool import Worker
+from zixir.sandbox.result import Reason, SandboxResult
+from zixir.sandbox.units import format_memory
+
+__all__ = ["Limits", "execute"]
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICK = os.sysconf("SC_CLK_TCK")
+_EXIT_REPORT_WAIT = 2.0  # seconds to wait for the fork server's word on a dead worker
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits the host enforces while a call runs (the worker sets the rlimit backstops).
+
+    Attributes:
+        timeout: Wall-clock seconds, or None.
+        cpu_time: CPU seconds of the worker and its children, or None.
+        memory: Bytes of RSS growth above the worker's idle size, or None.
+        max_output: Bytes of stdout, and of stderr, kept; more stops the call.
+        interval: Seconds between checks of CPU time and memory (<= 0.02).
+    """
+
+    timeout: float | None
+    cpu_time: float | None
+    memory: int | None
+    max_output: int
+    interval: float = 0.02
+
+
+def _usage(pid: int) -> tuple[float, int] | None:
+    """CPU seconds and RSS bytes of `pid` and every process below it, from /proc."""
+    cpu, rss = 0.0, 0
+    for index, p in enumerate([pid, *_proc.descendants(pid)]):
+        try:
+            with open(f"/proc/{p}/stat", "rb") as file:
+                fields = file.read().rpartition(b")")[2].split()
+        except OSError:
+            if index == 0:
+                return None
+            continue
+        cpu += sum(int(f) for f in fields[11:15]) / _TICK  # utime stime cutime cstime
+        rss += int(fields[21]) * _PAGE
+    return cpu, rss
+
+
+def _load_error(payload: memoryview, name: str, message: str, text: str) -> BaseException:
+    if payload:
+        try:
+            error = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - e.g. an __init__ that its args do not fit
+            pass
+        else:
+            if isinstance(error, BaseException):
+                return error
+    return RemoteError(f"{name}: {message}", name, text)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class _Call:
+    """The host's side of one call in flight."""
+
+    def __init__(self, worker: Worker, limits: Limits) -> None:
+        self.worker = worker
+        self.limits = limits
+        self.start = time.monotonic()
+        self.deadline = math.inf if limits.timeout is None else self.start + limits.timeout
+        self.out = bytearray()
+        self.err = bytearray()
+        self.over = False
+        self.reader = _proc.FrameReader()
+        self.peak: int | None = None
+        self.cpu = 0.0
+
+    # -- sending and receiving -------------------------------------------------------------
+
+    def send(self, payload: bytes) -> SandboxResult | None:
+        """Sends the call; a result if it ended before it was sent (a dead worker, a timeout)."""
+        sock = self.worker.sock
+        header = _proc.HEADER.pack(len(payload))
+        try:
+            sent = sock.sendmsg([header, payload])
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return self.died()
+        rest = memoryview(header + payload)[sent:] if sent < len(header) + len(payload) else None
+        while rest:
+            _, writable, _ = select.select([], [sock], [], self.limits.interval)
+            if time.monotonic() >= self.deadline:
+                return self.stop("timeout")
+            if self.worker.exited.is_set():
+                return self.died()
+            if writable:
+                try:
+                    rest = rest[sock.send(rest):]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return self.died()
+        return None
+
+    def receive(self) -> bytes | bytearray | None:
+        """Reads what the socket has; the frame once complete. Raises EOFError at EOF."""
+        try:
+            data = self.worker.sock.recv(max(_CHUNK, min(self.reader.wanted(), 1 << 22)))
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            raise EOFError from exc
+        if not data:
+            raise EOFError
+        return self.reader.feed(data)
+
+    def capture(self, fd: int) -> None:
+        """Reads a stdout or stderr pipe; notes when a stream goes over max_output."""
+        buffer = self.out if fd == self.worker.out_fd else self.err
+        try:
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            return
+        if not data:
+            self.worker.poller.unregister(fd)  # fn closed its fd, or the worker is gone
+            return
+        room = self.limits.max_output - len(buffer)
+        if len(data) > room:
+            self.over = True
+            data = data[:max(room, 0)]
+        buffer += data
+
+    def drain(self) -> None:
+        """Reads whatever output is already in the pipes, without waiting."""
+        for _ in range(64):
+            ready = [fd for fd, _ in self.worker.poller.poll(0) if fd != self.worker.sock.fileno()]
+            if not ready:
+                return
+            for fd in ready:
+                self.capture(fd)
+
+    # -- the wait ------------------------------------------------------------------------
+
+    def wait(self) -> SandboxResult:
+        worker, limits = self.worker, self.limits
+        sock_fd = worker.sock.fileno()
+        probing = limits.cpu_time is not None or limits.memory is not None
+        next_probe = self.start + limits.interval if probing else math.inf
+        while True:
+            now = time.monotonic()
+            timeout = min(self.deadline, next_probe, now + limits.interval) - now
+            readable = False
+            events = worker.poller.poll(max(0, math.ceil(timeout * 1000)))
+            for fd, _ in events:  # output first: it was written before the result
+                if fd == sock_fd:
+                    readable = True
+                else:
+                    self.capture(fd)
+            if readable:
+                try:
+                    body = self.receive()
+                except EOFError:
+                    return self.died()
+                if body is not None:
+                    return self.finish(body, drain=len(events) > 1)
+            if self.over:
+                return self.stop("output")
+            now = time.monotonic()
+            if now >= self.deadline:
+                return self.stop("timeout")
+            if worker.exited.is_set():
+                return self.died()
+            if now >= next_probe:
+                verdict = self.probe()
+                if verdict is not None:
+                    return verdict
+                next_probe = time.monotonic() + limits.interval
+
+    def probe(self) -> SandboxResult | None:
+        pid = self.worker.pid
+        usage = None if pid is None else _usage(pid)
+        if usage is None:
+            return None
+        cpu, rss = usage
+        self.cpu = max(self.cpu, cpu - self.worker.cpu_total)
+        self.peak = rss if self.peak is None else max(self.peak, rss)
+        limits = self.limits
+        if limits.cpu_time is not None and self.cpu > limits.cpu_time:
+            return self.stop("cpu")
+        if limits.memory is not None and rss - self.worker.idle_rss > limits.memory:
+            return self.stop("memory", rss - self.worker.idle_rss)
+        return None
+
+    # -- endings -------------------------------------------------------------------------
+
+    def result(self, reason: Reason | None, error: BaseException | None, value: Any = None, *,
+               traceback: str | None = None, exit_code: int | None = None,
+               signal: int | None = None, cpu: float | None = None,
+               peak: int | None = None) -> SandboxResult:
+        if self.over and reason is None:  # the call returned, but printed too much first
+            reason, value = "output", None
+            error = SandboxLimitError(f"the call wrote more than max_output="
+                                      f"{self.limits.max_output} bytes to stdout or stderr",
+                                      "output", self.limits.max_output, self.limits.max_output + 1)
+        return SandboxResult(
+            value, reason, error, traceback,
+            self.out.decode("utf-8", "replace") if self.out else "",
+            self.err.decode("utf-8", "replace") if self.err else "",
+            exit_code, signal, time.monotonic() - self.start, self.cpu if cpu is None else cpu,
+            self.peak if peak is None else peak, self.worker.pid,
+        )
+
+    def stop(self, reason: Reason, used: float | None = None) -> SandboxResult:
+        """Kills the worker's process tree for going over a limit."""
+        self.worker.kill()
+        self.drain()
+        limits = self.limits
+        error: BaseException
+        if reason == "timeout":
+            assert limits.timeout is not None
+            elapsed = time.monotonic() - self.start
+            error = SandboxTimeoutError(f"the call ran past timeout={limits.timeout}s; its "
+                                        "worker was killed", "timeout", limits.timeout, elapsed)
+        elif reason == "cpu":
+            assert limits.cpu_time is not None
+            error = SandboxLimitError(f"the call used {self.cpu:.2f}s of CPU, over cpu_time="
+                                      f"{limits.cpu_time}s; its worker was killed", "cpu",
+                                      limits.cpu_time, self.cpu)
+        elif reason == "memory":
+            assert limits.memory is not None and used is not None
+            error = SandboxLimitError(
+                f"the call grew its worker's memory by {format_memory(used)}, over memory="
+                f"{format_memory(limits.memory)}; its worker was killed", "memory",
+                limits.memory, used)
+        else:
+            error = SandboxLimitError(f"the call wrote more than max_output={limits.max_output} "
+                                      "bytes to stdout or stderr; its worker was killed",
+                                      "output", limits.max_output, limits.max_output + 1)
+        return self.result(reason, error)
+
+    def died(self) -> SandboxResult:
+        """The worker's socket closed or the fork server reported it dead: how did it end?"""
+        worker = self.worker
+        try:  # it may have finished sending a result just before it died
+            while select.select([worker.sock], [], [], 0)[0]:
+                body = self.receive()
+                if body is not None:
+                    return self.finish(body)
+        except EOFError:
+            pass
+        if worker.closed_by_pool:
+            self.drain()
+            return self.result("crashed", SandboxClosedError(
+                "the sandbox was closed while the call ran; its worker was killed"))
+        if not worker.exited.wait(_EXIT_REPORT_WAIT):  # e.g. fn closed the socket's fd
+            worker.kill()
+        self.drain()
+        status = worker.status
+        if status is None:
+            return self.result("crashed", WorkerCrashedError(
+                "the worker died; its exit status is unknown"))
+        if not os.WIFSIGNALED(status):
+            code = os.waitstatus_to_exitcode(status)
+            return self.result("crashed", WorkerCrashedError(
+                f"the worker exited with status {code}", exit_code=code), exit_code=code)
+        number = os.WTERMSIG(status)
+        if number == signal.SIGXCPU:  # the RLIMIT_CPU backstop
+            limit = math.nan if self.limits.cpu_time is None else self.limits.cpu_time
+            return self.result("cpu", SandboxLimitError(
+                "the worker went over its RLIMIT_CPU backstop (SIGXCPU)", "cpu", limit,
+                self.cpu), signal=number)
+        return self.result("crashed", WorkerCrashedError(
+            f"the worker was killed by signal {number} ({_signal_name(number)})",
+            signal=number), signal=number)
+
+    def finish(self, body: bytes | bytearray, *, drain: bool = True) -> SandboxResult:
+        """Reads the worker's report of how the call ended.
+
+        Args:
+            body: The report frame.
+            drain: Read the output pipes first. Not needed when the poll that found the
+                frame found no output: the socket is polled first, so output written before
+                the frame would have shown too.
+        """
+        worker = self.worker
+        (size,) = META.unpack_from(body)
+        meta = pickle.loads(body[META.size:META.size + size])
+        payload = memoryview(body)[META.size + size:]
+        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text) = meta
+        worker.idle_rss, worker.cpu_total = rss, cpu_total
+        worker.retire = bool(retire or left)
+        if drain:
+            self.drain()
+        if self.peak is not None:
+            peak = max(self.peak, peak or 0)
+        if kind == "ok":
+            try:
+                value = pickle.loads(payload)
+            except Exception as exc:  # noqa: BLE001 - the result's class is not importable here
+                return self.result("exception", SerializationError(
+                    f"the call's result came back but cannot be unpickled in this process: "
+                    f"{type(exc).__name__}: {exc}"), cpu=cpu, peak=peak)
+            return self.result(None, None, value, cpu=cpu, peak=peak)
+        if kind == "exit":
+            return self.result("crashed", WorkerCrashedError(
+                f"fn called sys.exit({exit_code})", exit_code=exit_code), traceback=text,
+                exit_code=exit_code, cpu=cpu, peak=peak)
+        if kind == "unserializable":
+            return self.result("exception", SerializationError(
+                f"the call's result cannot be pickled to send it back: {name}: {message}"),
+                traceback=text, cpu=cpu, peak=peak)
+        if kind == "output":
+            return self.result("output", SandboxLimitError(
+                message, "output", self.limits.max_output, self.limits.max_output + 1),
+                cpu=cpu, peak=peak)
+        reason = cast(Reason, kind)  # "exception", "memory" or "depth"
+        return self.result(reason, _load_error(payload, name, message, text), traceback=text,
+                           cpu=cpu, peak=peak)
+
+
+def execute(worker: Worker, payload: bytes, limits: Limits) -> tuple[SandboxResult, bool]:
+    """Runs one encoded call on `worker` under `limits`.
+
+    Returns:
+        The result, and whether the worker must be retired (it was killed, died, hit a
+        MemoryError, or left child processes running).
+    """
+    call = _Call(worker, limits)
+    worker.retire = False
+    result = call.send(payload) or call.wait()
+    worker.tasks += 1
+    return result, worker.retire or worker.killed or worker.exited.is_set()
+

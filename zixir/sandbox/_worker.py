@@ -1,0 +1,371 @@
+"""The worker loop: runs the calls the host sends, under limits, and reports how each ended.
+
+Standard library only. It runs in a process forked from the fork server, never in the host.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import math
+import os
+import pickle
+import resource
+import signal
+import socket
+import struct
+import sys
+import traceback
+import types
+from typing import Any, NoReturn, TypedDict
+
+from . import _proc
+
+__all__ = ["KINDS", "META", "WorkerConfig", "serve"]
+
+META = struct.Struct("<I")
+"""A worker's frame body: this length of the pickled meta tuple, the meta, then a payload."""
+
+#: How a call ended, as the worker tells it. The host maps these to SandboxResult reasons.
+KINDS = ("ready", "ok", "exception", "memory", "depth", "output", "exit", "unserializable")
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_TEXT_CAP = 100_000  # characters kept of a traceback or an exception message
+_DEFAULT_RECURSION = 1000
+
+
+class WorkerConfig(TypedDict):
+    """What a worker needs to know, sent by the host with the spawn request."""
+
+    sys_path: list[str]
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    main: tuple[str, str] | None  # ("path", file) or ("module", name): the host's __main__
+    cpu_time: float | None
+    memory: int | None
+    data_slack: int
+    track_memory: bool  # read RSS and data size after each call (memory limit, high water)
+    max_output: int
+    max_recursion: int
+
+
+class _HostMain(types.ModuleType):
+    """Stands in for the host's ``__main__``: runs the host's main script on first use.
+
+    Like multiprocessing's spawn start method, the script runs under the name
+    ``__mp_main__``, so code guarded by ``if __name__ == "__main__":`` does not run.
+    """
+
+    def __init__(self, how: tuple[str, str]) -> None:
+        super().__init__("__mp_main__")
+        self.__dict__["_zixir_how"] = how
+
+    def __getattr__(self, name: str) -> Any:
+        how = self.__dict__.pop("_zixir_how", None)
+        if how is None or name.startswith("__"):
+            raise AttributeError(f"the host's __main__ has no attribute {name!r}")
+        import runpy
+
+        kind, where = how
+        if kind == "path":
+            namespace = runpy.run_path(where, run_name="__mp_main__")
+        else:
+            namespace = runpy.run_module(where, run_name="__mp_main__", alter_sys=False)
+        self.__dict__.update({k: v for k, v in namespace.items() if k != "__name__"})
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"the host's __main__ ({where}) has no attribute {name!r}; "
+                                 "was it defined under `if __name__ == '__main__':`?") from None
+
+
+def _setup_process(server_pid: int, sock_fd: int, out_fd: int, err_fd: int,
+                   config: WorkerConfig) -> socket.socket:
+    """Turns the freshly forked child of the fork server into a worker."""
+    signal.set_wakeup_fd(-1)
+    for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setpgid(0, 0)
+    _proc.prctl(_proc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server_pid:
+        os._exit(0)
+    _proc.prctl(_proc.PR_SET_CHILD_SUBREAPER, 1)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    for fd in {devnull, out_fd, err_fd} - {0, 1, 2}:
+        os.close(fd)
+    if sock_fd != 3:
+        os.dup2(sock_fd, 3, inheritable=False)
+        os.close(sock_fd)
+    os.closerange(4, os.sysconf("SC_OPEN_MAX"))
+    sys.stdout = _text_stream(1)
+    sys.stderr = _text_stream(2)
+    os.environ.clear()
+    os.environ.update(config["env"])
+    try:
+        os.chdir(config["cwd"])
+    except OSError:
+        pass
+    sys.path[:] = config["sys_path"]
+    sys.argv[:] = config["argv"]
+    importlib.invalidate_caches()
+    if config["main"] is not None:
+        sys.modules["__main__"] = sys.modules["__mp_main__"] = _HostMain(config["main"])
+    return socket.socket(fileno=3)
+
+
+def _text_stream(fd: int) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
+                            errors="backslashreplace")
+
+
+def _open_or_none(path: str, flags: int) -> int | None:
+    try:
+        return os.open(path, flags | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def _frames() -> int:
+    frame: types.FrameType | None = sys._getframe(1)
+    count = 0
+    while frame is not None:
+        count += 1
+        frame = frame.f_back
+    return count
+
+
+def _resolve(target: object) -> Any:
+    if isinstance(target, tuple):  # ("module", "qualified.name"), from Sandbox.run_module
+        module, qualname = target
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        return obj
+    return target
+
+
+def _is_depth_refusal(error: Any) -> bool:
+    """A nested sandbox's SandboxError for a call refused as too deep passes on as "depth"."""
+    result = getattr(error, "result", None)
+    return (type(error).__name__ == "SandboxError" and getattr(result, "reason", None) == "depth"
+            and isinstance(getattr(result, "error", None), BaseException))
+
+
+def _below(soft: int, hard: int) -> int:
+    return soft if hard == resource.RLIM_INFINITY else min(soft, hard)
+
+
+def _children_left() -> bool:
+    """Reaps finished children; True if some are still running (they will be killed)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def _exit_code(error: SystemExit) -> int:
+    code = error.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def _describe(error: BaseException) -> tuple[str, str, str]:
+    kind = type(error)
+    name = (kind.__qualname__ if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}")
+    try:
+        message = str(error)[:_TEXT_CAP]
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break the report
+        message = f"<{name} whose str() raised>"
+    try:
+        text = "".join(traceback.format_exception(error))[-_TEXT_CAP:]
+    except Exception:  # noqa: BLE001
+        text = f"{name}: {message}\n"
+    return name, message, text
+
+
+class _Worker:
+    """One worker's state between calls."""
+
+    def __init__(self, sock: socket.socket, config: WorkerConfig) -> None:
+        self.sock = sock
+        self.config = config
+        self.memory = config["memory"]
+        self.cpu_time = config["cpu_time"]
+        self.max_output = config["max_output"]
+        self.max_recursion = config["max_recursion"]
+        self.clear_refs = _open_or_none("/proc/self/clear_refs", os.O_WRONLY)
+        self.statm = (_open_or_none("/proc/self/statm", os.O_RDONLY) if config["track_memory"]
+                      else None)
+        self.stdout, self.stderr = sys.stdout, sys.stderr
+        self.base_frames: int | None = None
+        self.idle_data = 0
+        self.cpu = 0.0  # CPU seconds of this process and its reaped children, at the last call
+        self.cpu_soft, self.cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+        self.data_soft, self.data_hard = resource.getrlimit(resource.RLIMIT_DATA)
+
+    def measure(self) -> tuple[int | None, int, int]:
+        """Returns (peak RSS since the last reset or None, RSS, data-segment size) in bytes.
+
+        Also updates `cpu`. RSS and data size are 0 unless memory is tracked (a memory limit
+        or a high-water mark): reading them costs a /proc read per call.
+        """
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        rss = data = 0
+        if self.statm is not None:
+            fields = os.pread(self.statm, 256, 0).split()
+            rss, data = int(fields[1]) * _PAGE, int(fields[5]) * _PAGE
+        return (own.ru_maxrss * 1024 if self.clear_refs is not None else None), rss, data
+
+    def send(self, meta: tuple[Any, ...], payload: bytes = b"") -> None:
+        encoded = pickle.dumps(meta, 5)
+        try:
+            _proc.send_frame(self.sock, META.pack(len(encoded)), encoded, payload)
+        except OSError:
+            os._exit(0)  # the host is gone
+
+    def serve(self) -> None:
+        _, rss, self.idle_data = self.measure()
+        self.send(("ready", os.getpid(), rss, self.idle_data, self.cpu))
+        while True:
+            try:
+                frame = _proc.recv_frame(self.sock)
+            except (EOFError, OSError):
+                return
+            self.call(frame)
+
+    def limit(self) -> None:
+        """Sets this call's rlimit backstops and resets the peak-RSS counter.
+
+        RLIMIT_CPU counts whole seconds over the process's life, so its soft limit moves to
+        the CPU used so far plus `cpu_time` plus 1 s, rounded up. That value changes once per
+        CPU second at most, and RLIMIT_DATA's only when the idle data size does: a quick
+        call makes no setrlimit call at all.
+        """
+        if self.cpu_time is not None:
+            soft = _below(math.ceil(self.cpu + self.cpu_time + 1.0), self.cpu_hard)
+            if soft != self.cpu_soft:
+                self.cpu_soft = soft
+                resource.setrlimit(resource.RLIMIT_CPU, (soft, self.cpu_hard))
+        if self.memory is not None:
+            soft = _below(self.idle_data + self.memory + self.config["data_slack"],
+                          self.data_hard)
+            if soft != self.data_soft:
+                self.data_soft = soft
+                resource.setrlimit(resource.RLIMIT_DATA, (soft, self.data_hard))
+        if self.clear_refs is not None:
+            os.pwrite(self.clear_refs, b"5", 0)  # resets VmHWM, so ru_maxrss is this call's
+
+    def call(self, frame: bytes | bytearray) -> None:
+        cpu_before = self.cpu
+        self.limit()
+        if self.base_frames is None:
+            self.base_frames = _frames()
+        kind, value, exit_code = "ok", None, None
+        error: Any = None
+        sys.setrecursionlimit(self.base_frames + self.max_recursion + 3)
+        try:
+            target, args, kwargs = pickle.loads(frame)
+            value = _resolve(target)(*args, **kwargs)
+        except MemoryError as exc:
+            kind, error = "memory" if self.memory is not None else "exception", exc
+        except RecursionError as exc:
+            kind, error = "depth", exc
+        except SystemExit as exc:
+            kind, error, exit_code = "exit", exc, _exit_code(exc)
+        except BaseException as exc:  # noqa: BLE001 - every fault of fn is reported
+            kind, error = "exception", exc
+            while _is_depth_refusal(error):  # a nested sandbox refused a call as too deep:
+                kind, error = "depth", error.result.error  # pass on the innermost error
+        finally:
+            sys.setrecursionlimit(max(_DEFAULT_RECURSION, self.base_frames + 100))
+        self.restore_streams()
+        left = _children_left()
+        retire = isinstance(error, MemoryError) or left
+        name = message = text = None
+        payload = b""
+        if error is not None:
+            name, message, text = _describe(error)
+            if isinstance(error, MemoryError):
+                traceback.clear_frames(error.__traceback__)  # the frames hold the allocation
+            error.__traceback__ = None
+            if kind != "exit":
+                payload = self.dump(error)
+            error = None
+        else:
+            try:
+                payload = pickle.dumps(value, 5)
+            except BaseException as exc:  # noqa: BLE001 - reported as "unserializable"
+                out_of_memory = isinstance(exc, MemoryError)
+                kind = "memory" if out_of_memory and self.memory is not None else "unserializable"
+                name, message, text = _describe(exc)
+                retire = retire or out_of_memory
+            value = None
+            if len(payload) > self.max_output:
+                kind, message = "output", (f"the result is {len(payload)} bytes pickled, over "
+                                           f"max_output={self.max_output}")
+                payload = b""
+        peak, rss, self.idle_data = self.measure()
+        self.send((kind, self.cpu - cpu_before, peak, rss, self.idle_data, self.cpu, left, retire,
+                   exit_code, name, message, text), payload)
+
+    def dump(self, error: BaseException) -> bytes:
+        try:
+            payload = pickle.dumps(error, 5)
+        except BaseException:  # noqa: BLE001 - the host falls back to a stand-in error
+            return b""
+        return payload if len(payload) <= self.max_output else b""
+
+    def restore_streams(self) -> None:
+        """Flushes Python's and C's stdout and stderr; puts back streams fn replaced."""
+        if sys.stdout is not self.stdout or sys.stderr is not self.stderr:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001, S112 - fn may have closed or broken it
+                    continue
+            sys.stdout, sys.stderr = self.stdout, self.stderr
+        for stream in (self.stdout, self.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001, S112 - e.g. fn closed fd 1
+                continue
+        _proc.flush_c_stdio()
+
+
+def serve(sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig,
+          server_pid: int) -> NoReturn:
+    """Runs a worker in the process the fork server just forked; never returns.
+
+    Args:
+        sock_fd: The worker's end of its socket to the host.
+        out_fd: The write end of the pipe the host reads the worker's stdout from.
+        err_fd: The same for stderr.
+        config: Limits, environment, sys.path and working directory to take on.
+        server_pid: The fork server's pid (the worker dies with it).
+    """
+    code = 70
+    try:
+        worker = _Worker(_setup_process(server_pid, sock_fd, out_fd, err_fd, config), config)
+        worker.serve()
+        code = 0
+    except BaseException:  # noqa: BLE001 - reported on stderr, then the process exits
+        try:
+            traceback.print_exc()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001, S110
+            pass
+    finally:
+        os._exit(code)
