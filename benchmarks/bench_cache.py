@@ -9,11 +9,10 @@ tier. Requires ``diskcache`` (the ``bench`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 import diskcache  # type: ignore[import-untyped]
@@ -36,17 +35,11 @@ def _value(i: int) -> dict[str, Any]:
 
 def run() -> list[Comparison]:
     """Measures the cache's targets; returns the table rows."""
-    root = tempfile.mkdtemp(prefix="zixir-bench-cache-")
-    opened: list[Callable[[], object]] = []  # close() of everything opened, in order
-    try:
+    with tempfile.TemporaryDirectory(prefix="zixir-bench-cache-") as root, contextlib.ExitStack() as opened:
         return _run(root, opened)
-    finally:
-        for close in reversed(opened):
-            close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(root: str, opened: list[Callable[[], object]]) -> list[Comparison]:
+def _run(root: str, opened: contextlib.ExitStack) -> list[Comparison]:
     keys = [f"user:{i}" for i in range(N)]
     lkeys = [k.encode() for k in keys]
     values = [_value(i) for i in range(N)]
@@ -57,19 +50,19 @@ def _run(root: str, opened: list[Callable[[], object]]) -> list[Comparison]:
         return os.path.join(root, name)
 
     hot = Cache(place("hot"), memory_items=N, map_size=MAP_SIZE)
-    opened.append(hot.close)
+    opened.callback(hot.close)
     cold = Cache(place("cold"), memory_items=0, map_size=MAP_SIZE)
-    opened.append(cold.close)
+    opened.callback(cold.close)
     writes = Cache(place("writes"), memory_items=0, map_size=MAP_SIZE)
-    opened.append(writes.close)
+    opened.callback(writes.close)
     dc = diskcache.Cache(place("diskcache"))
-    opened.append(dc.close)
+    opened.callback(dc.close)
     # The settings zixir.Cache opens its environment with at default durability.
     raw = lmdb.open(
         place("lmdb"), map_size=MAP_SIZE, max_spare_txns=1, sync=False, metasync=False,
         readahead=False,
     )  # fmt: skip
-    opened.append(raw.close)
+    opened.callback(raw.close)
 
     hot.put_many(records)
     cold.put_many(records)

@@ -8,11 +8,11 @@ timer noise; each scan round runs it once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 from benchmarks.harness import Comparison, compare, progress
@@ -33,26 +33,20 @@ def _record(i: int) -> dict[str, Any]:
 
 def run() -> list[Comparison]:
     """Measures the indexed query's target; returns the table rows."""
-    root = tempfile.mkdtemp(prefix="zixir-bench-tables-")
-    opened: list[Callable[[], object]] = []  # close() of everything opened, in order
-    try:
+    with tempfile.TemporaryDirectory(prefix="zixir-bench-tables-") as root, contextlib.ExitStack() as opened:
         return _run(root, opened)
-    finally:
-        for close in reversed(opened):
-            close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(root: str, opened: list[Callable[[], object]]) -> list[Comparison]:
+def _run(root: str, opened: contextlib.ExitStack) -> list[Comparison]:
     indexed_path, scanned_path = os.path.join(root, "indexed"), os.path.join(root, "scanned")
     _fill(indexed_path)
     os.makedirs(scanned_path)
     shutil.copyfile(os.path.join(indexed_path, "data.mdb"), os.path.join(scanned_path, "data.mdb"))
 
     indexed = Cache(indexed_path, map_size=MAP_SIZE)
-    opened.append(indexed.close)
+    opened.callback(indexed.close)
     scanned = Cache(scanned_path, map_size=MAP_SIZE)
-    opened.append(scanned.close)
+    opened.callback(scanned.close)
     progress(f"tables: indexing 'group' of {N:,} records")
     indexed.create_index(TABLE, "group")
 

@@ -411,18 +411,10 @@ class Cache(TableMethods):
             raise CacheError(f"{self!r} is closed")
         shared = self._shared
         with shared.write_lock:
-            for _ in range(40):
-                try:
-                    committed = self._commit(write)
-                    break
-                except lmdb.MapFullError:
-                    shared.grow()
-                except lmdb.MapResizedError:
-                    shared.adopt_growth()
-                except lmdb.Error as exc:
-                    raise CacheError(f"cannot write to the cache at {self.path!r}: {exc}") from exc
-            else:
-                raise CacheError(f"the cache at {self.path!r} could not grow its map enough")
+            try:
+                committed = shared.growing(lambda: self._commit(write))
+            except lmdb.Error as exc:  # e.g. the disk is full: nothing committed is lost
+                raise CacheError(f"cannot write to the cache at {self.path!r}: {exc}") from exc
             if self._durable and not shared.syncs_commits:
                 self._env.sync(True)
             with self._memory_lock:

@@ -10,11 +10,11 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lmdb
 from loguru import logger
@@ -23,6 +23,7 @@ from zixir.errors import CacheError
 
 __all__ = ["SharedEnv", "acquire", "release"]
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _open: dict[str, SharedEnv] = {}
 
@@ -48,6 +49,22 @@ class SharedEnv:
     entered: Iterator[int] = field(default_factory=itertools.count)
     left: Iterator[int] = field(default_factory=itertools.count)
     resizing: bool = False
+
+    def growing(self, attempt: Callable[[], T]) -> T:
+        """Runs `attempt` (with `write_lock` held and no transaction open), growing the map
+        or adopting another process's growth and trying again while it does not fit.
+
+        Raises:
+            CacheError: the map would not grow enough.
+        """
+        for _ in range(40):
+            try:
+                return attempt()
+            except lmdb.MapFullError:
+                self.grow()
+            except lmdb.MapResizedError:
+                self.adopt_growth()
+        raise CacheError(f"the cache at {self.path!r} could not grow its map enough")
 
     def grow(self) -> None:
         """Doubles the map (call with `write_lock` held, no transaction open here)."""

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from collections.abc import Callable, Iterator, Mapping
@@ -293,28 +294,16 @@ class Tables:
         shared = self._cache._shared
         with shared.write_lock:
             for name in (n for n in (_ROWS, _META, *names) if n not in self._dbs):
-                for _ in range(40):
-                    try:
-                        self._dbs[name] = shared.env.open_db(name)
-                        break
-                    except lmdb.MapFullError:
-                        shared.grow()
-                    except lmdb.MapResizedError:
-                        shared.adopt_growth()
-                    except lmdb.DbsFullError as exc:
-                        raise CacheError(
-                            f"cannot open another index in the cache at {self._cache.path!r}: "
-                            "its environment's named databases (one per index, max_dbs in "
-                            "zixir/cache/env.py) are all taken; index fewer fields"
-                        ) from exc
-                    except lmdb.Error as exc:
-                        raise CacheError(
-                            f"cannot open tables at {self._cache.path!r}: {exc}"
-                        ) from exc
-                else:
+                try:
+                    self._dbs[name] = shared.growing(functools.partial(shared.env.open_db, name))
+                except lmdb.DbsFullError as exc:
                     raise CacheError(
-                        f"the cache at {self._cache.path!r} could not grow its map enough"
-                    )
+                        f"cannot open another index in the cache at {self._cache.path!r}: "
+                        "its environment's named databases (one per index, max_dbs in "
+                        "zixir/cache/env.py) are all taken; index fewer fields"
+                    ) from exc
+                except lmdb.Error as exc:
+                    raise CacheError(f"cannot open tables at {self._cache.path!r}: {exc}") from exc
 
     def _run(self, step: Callable[[], T]) -> T:
         """Runs `step`, retrying it while its snapshot goes stale or databases must be opened."""
