@@ -287,3 +287,33 @@ def test_writes_grow_a_full_map_while_other_threads_keep_reading(tmp_path: Path)
     assert errors == [] and cache.stats().map_size > 1 << 20
     assert cache.get("g9:999") == "x" * 1000
     cache.close()
+
+
+_FULL_DISK = """
+import os, resource, signal, sys
+from zixir.cache import Cache
+from zixir.errors import CacheError
+cache = Cache(sys.argv[1])
+cache.put_many({f"k{i}": i for i in range(100)})
+# The data file may grow by 1 MiB more: as good as a full disk to LMDB.
+size = os.path.getsize(os.path.join(sys.argv[1], "data.mdb"))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + (1 << 20), resource.RLIM_INFINITY))
+stored = 0
+try:
+    for i in range(1000):
+        cache.put(f"big{i}", b"x" * 100_000)
+        stored += 1
+except CacheError as exc:
+    print(stored, exc)
+"""
+
+
+def test_a_full_disk_is_a_cache_error_and_loses_nothing_committed(tmp_path: Path) -> None:
+    out = _run(_FULL_DISK, tmp_path).stdout
+    stored, message = out.split(" ", 1)
+    assert 0 < int(stored) < 1000
+    assert "(is the disk full?); this write was not stored, every earlier one was" in message
+    with Cache(tmp_path) as c:
+        assert [c.get(f"k{i}") for i in range(100)] == list(range(100))
+        assert all(c.get(f"big{i}") == b"x" * 100_000 for i in range(int(stored)))

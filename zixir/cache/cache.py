@@ -414,7 +414,10 @@ class Cache(TableMethods):
             try:
                 committed = shared.growing(lambda: self._commit(write))
             except lmdb.Error as exc:  # e.g. the disk is full: nothing committed is lost
-                raise CacheError(f"cannot write to the cache at {self.path!r}: {exc}") from exc
+                raise CacheError(
+                    f"cannot write to the cache at {self.path!r}: {exc} (is the disk full?); "
+                    "this write was not stored, every earlier one was"
+                ) from exc
             if self._durable and not shared.syncs_commits:
                 self._env.sync(True)
             with self._memory_lock:
