@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -22,41 +21,12 @@ from typing import Any
 import pebble
 
 from benchmarks.harness import Comparison, compare, progress
+from benchmarks.sandbox_targets import double, hog_past, spin, spin_past
 from zixir.sandbox import Sandbox
 
 CALLS = 500  # warm calls per timed round
 LIMIT_RUNS = 7  # calls that pass each limit
 KILL_BUDGET = 0.100  # seconds from a limit passed to the result back (median)
-_LEAD = 0.02  # the CPU-bound call notes its time this much before passing the limit
-
-
-def double(x: int) -> int:
-    """The work of a warm call: next to nothing, so the rows time the round trip."""
-    return x * 2
-
-
-def spin() -> None:
-    """Burns CPU until killed."""
-    while True:
-        pass
-
-
-def spin_past(cpu_seconds: float, stamp: str) -> None:
-    """Burns CPU; notes in `stamp` the wall-clock time when it will have burnt `cpu_seconds`."""
-    began = time.process_time()
-    while time.process_time() - began < cpu_seconds - _LEAD:
-        pass
-    Path(stamp).write_text(repr(time.time() + _LEAD))  # spinning: CPU time runs at wall speed
-    spin()
-
-
-def hog_past(size: int, stamp: str) -> None:
-    """Makes `size` bytes resident (noting the time just before the last 10 MB) and waits."""
-    block = b"x" * (size - 10_000_000)  # written, so resident
-    Path(stamp).write_text(repr(time.time()))
-    more = b"x" * 10_000_000
-    threading.Event().wait()
-    del block, more
 
 
 def run() -> list[Comparison]:
@@ -113,7 +83,7 @@ def _kill_latencies() -> list[Comparison]:
             lags = []
             for _ in range(LIMIT_RUNS):
                 Path(stamp).unlink(missing_ok=True)
-                sandbox.run(double, 0).unwrap()  # the replaced worker imports this module now
+                sandbox.run(double, 0).unwrap()  # the replaced worker imports the targets now
                 started = time.time()
                 result = sandbox.run(fn, *args)
                 returned = time.time()
