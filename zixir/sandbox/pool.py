@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from zixir.errors import SandboxClosedError, SandboxStartError
 from zixir.observability.metrics import counter
@@ -24,6 +25,7 @@ __all__ = ["SandboxStats", "Worker", "WorkerPool", "WorkerStats"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _CALLS = counter("zixir_sandbox_calls", "Sandboxed calls, by how they ended", ("reason",))
+_CALLS_BY_REASON: dict[str, Any] = {}
 _REPLACED = counter("zixir_sandbox_workers_replaced", "Sandbox workers retired and replaced", ())
 
 
@@ -312,7 +314,10 @@ class WorkerPool:
                 self._calls += 1
                 key = reason or "ok"
                 self._reasons[key] = self._reasons.get(key, 0) + 1
-                _CALLS.labels(key).inc()
+                counted_as = _CALLS_BY_REASON.get(key)
+                if counted_as is None:  # labels() costs microseconds: look it up once
+                    counted_as = _CALLS_BY_REASON.setdefault(key, _CALLS.labels(key))
+                counted_as.inc()
             if retire:
                 self._forget_locked(worker)
                 if not self._closed:
