@@ -25,9 +25,9 @@ def test_the_proxy_runs_calls_and_reports_the_resources_of_host_and_pool() -> No
     assert stats.fork_server is not None and stats.fork_server.pid != os.getpid()
     assert len(stats.workers) == 2 and all(w.rss > 0 for w in stats.workers)
     assert stats.calls == 5 and stats.reasons == {"ok": 4, "exception": 1}
-    pool = [stats.fork_server.pid, *(w.pid for w in stats.workers)]
+    pool = [psutil.Process(pid) for pid in (stats.fork_server.pid, *(w.pid for w in stats.workers))]
     ref.stop()
-    _, alive = psutil.wait_procs([psutil.Process(pid) for pid in pool if psutil.pid_exists(pid)], timeout=10)
+    _, alive = psutil.wait_procs(pool, timeout=10)
     assert alive == []  # stopping the actor closed its pool
 
 
