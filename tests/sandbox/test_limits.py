@@ -153,3 +153,12 @@ def test_unwrap_raises_a_sandbox_error_carrying_the_result() -> None:
         result.unwrap()
     assert caught.value.result is result
     assert caught.value.__cause__ is result.error
+
+
+def test_a_spike_over_the_memory_limit_between_two_polls_is_still_reported_as_memory() -> None:
+    with Sandbox(memory="10MB") as sandbox:
+        sandbox.run(targets.double, 1)  # the worker's first call imports the targets
+        spiked = sandbox.run(targets.allocate, 16)  # freed again within a few ms
+        assert spiked.reason == "memory", spiked
+        assert spiked.peak_memory is not None and spiked.error is not None
+        assert sandbox.run(targets.allocate, 2).ok

@@ -319,12 +319,21 @@ class _Call:
         meta = pickle.loads(body[META.size:META.size + size])
         payload = memoryview(body)[META.size + size:]
         (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text) = meta
+        idle = worker.idle_rss
         worker.idle_rss, worker.cpu_total = rss, cpu_total
         worker.retire = bool(retire or left)
         if drain:
             self.drain()
         if self.peak is not None:
             peak = max(self.peak, peak or 0)
+        memory = self.limits.memory
+        if memory is not None and peak is not None and peak - idle > memory and kind != "memory":
+            # A spike between two polls: the call went over, even if it got back under.
+            worker.retire = True
+            return self.result("memory", SandboxLimitError(
+                f"the call grew its worker's memory by {format_memory(peak - idle)} at its "
+                f"peak, over memory={format_memory(memory)}; its worker was replaced",
+                "memory", memory, peak - idle), cpu=cpu, peak=peak)
         if kind == "ok":
             try:
                 value = pickle.loads(payload)

@@ -77,7 +77,9 @@ class Sandbox:
     Enforcement: the host waits on the worker's socket and output pipes at most 20 ms at a
     time; a call still running reads /proc every 20 ms for the CPU time and RSS of the
     worker and its child processes, and the worker's whole process tree is killed when a
-    limit is passed. Backstops in the worker: RLIMIT_CPU at the CPU used so far plus
+    limit is passed. A call whose peak RSS (the worker's high-water mark, reset before each
+    call) went over `memory` between two reads ends as "memory" too, and its worker is
+    replaced. Backstops in the worker: RLIMIT_CPU at the CPU used so far plus
     `cpu_time` plus 1 s (its SIGXCPU is reported as "cpu"), and RLIMIT_DATA at the idle
     data size plus `memory` plus max(`memory`, 256 MiB) (a MemoryError in a worker with a
     memory limit is reported as "memory"). Child processes a call leaves running are
