@@ -333,8 +333,9 @@ class WorkerPool:
         self._workers.pop(worker.token, None)
         if worker.pid is not None and self._by_pid.get(worker.pid) is worker:
             del self._by_pid[worker.pid]
-        self._replaced += 1
-        _REPLACED.inc()
+        if not self._closed:  # a closing pool retires workers without replacing them
+            self._replaced += 1
+            _REPLACED.inc()
 
     # -- shutting down and statistics ------------------------------------------------------
 
