@@ -31,3 +31,6 @@ def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "list_sum([1e16, 1.0, -1e16])  = 1.0" in out
     assert "read back equal: True" in out
+    assert "users over 30 by index: ['ada', 'grace']" in out
+    for reason in ("timeout", "memory", "crashed"):
+        assert f"reason={reason}," in out

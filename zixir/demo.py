@@ -1,4 +1,4 @@
-"""The ``make demo`` job: a short tour of the engine kernels and the storage format.
+"""The ``make demo`` job: a short tour of the engine, storage format, cache and sandboxes.
 
 Run with ``python -m zixir.demo``; it needs no configuration and writes only to a
 temporary directory, which it removes.
@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from zixir import engine, serialization
+from zixir.cache import Cache
+from zixir.sandbox import Sandbox
 
 __all__ = ["main"]
 
@@ -67,11 +69,39 @@ def _storage_tour(directory: Path) -> None:
           f"{type(loaded[('t-17', 1)].values).__name__}, {type(loaded['seen']).__name__}")
 
 
+def _cache_tour(directory: Path) -> None:
+    with Cache(directory / "cache", default_ttl=60.0) as cache:
+        cache.put("model:v3", {"weights": (0.2, 0.8)})
+        for name, age in [("ada", 36), ("grace", 45), ("linus", 28)]:
+            cache.insert("users", {"name": name, "age": age})
+        cache.create_index("users", "age")
+        over_30 = cache.query("users", where={"age": (">", 30)}, order_by="age")
+        print(f"cache: get('model:v3') = {cache.get('model:v3')}; users over 30 by index: "
+              f"{[user['name'] for user in over_30]}")
+        print(f"  {cache.stats().entries} entry on disk, kept {cache.stats().memory_entries} "
+              "in memory; expires in 60 s, across restarts")
+
+
+def _sandbox_tour() -> None:
+    with Sandbox(timeout=0.5, memory="64MB") as sandbox:
+        print("sandbox: factorial(20) in a worker process =",
+              sandbox.run_module("math", "factorial", [20]).value)
+        for what, result in [
+            ("sleep(5) with timeout=0.5", sandbox.run_module("time", "sleep", [5])),
+            ("bytearray(300 MB) with memory=64MB", sandbox.run_module("builtins", "bytearray", [300_000_000])),
+            ("os._exit(3)", sandbox.run_module("os", "_exit", [3])),
+        ]:
+            print(f"  {what}: reason={result.reason}, after {result.duration:.2f} s; "
+                  "the worker was replaced, this process is fine")
+
+
 def main() -> None:
     """Runs the tour and prints what each step produced."""
     with tempfile.TemporaryDirectory(prefix="zixir-demo-") as directory:
         _engine_tour()
         _storage_tour(Path(directory))
+        _cache_tour(Path(directory))
+        _sandbox_tour()
 
 
 if __name__ == "__main__":
