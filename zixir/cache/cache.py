@@ -200,7 +200,6 @@ class Cache(TableMethods):
 
     def get_many(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """The present, unexpired entries among `keys`, read in one transaction."""
-        now = self._clock()
         found: dict[Key, Any] = {}
         encoded = [(key, *encode_key(key)) for key in keys]
         with self._reader() as txn:
