@@ -142,3 +142,11 @@ def test_the_proxy_offers_the_table_operations(tmp_path: Path) -> None:
     proxy.update("users", rid, {"age": 37}).get()
     assert proxy.query("users", where={"age": (">", 30)}).get() == [{"name": "ada", "age": 37, "_id": rid}]
     ref.stop()
+
+
+def test_warm_without_a_ttl_applies_the_caches_default_ttl(tmp_path: Path) -> None:
+    now = [1_000.0]
+    with Cache(tmp_path, default_ttl=10.0, clock=lambda: now[0]) as c:
+        assert warm(c, ["k"], str.upper).loaded == 1 and c.get("k") == "K"
+        now[0] += 11.0
+        assert c.get("k") is None

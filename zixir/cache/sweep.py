@@ -19,7 +19,7 @@ __all__ = ["sweep"]
 def sweep(cache: Cache) -> int:
     """Deletes every expired entry of `cache` in one transaction; returns how many."""
     now = cache._clock()
-    with cache._reader() as txn:
+    with cache._reader(buffers=True) as txn:  # only headers are read: copy no values
         doomed = [bytes(k) for k, record in txn.cursor() if expiry_of(record) <= now]
     deleted = [0]
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WarmSummary", "warm"]
 
+_OMITTED: Any = object()  # no ttl given: Cache.put applies the cache's default_ttl
+
 
 @dataclass(frozen=True, slots=True)
 class WarmSummary:
@@ -42,7 +44,7 @@ def warm(
     loader: Callable[[Key], Any],
     *,
     workers: int = 8,
-    ttl: float | None | Any = None,
+    ttl: float | None | Any = _OMITTED,
     progress: bool | None = None,
 ) -> WarmSummary:
     """Calls ``loader(key)`` for every key on `workers` threads and stores the values.
@@ -52,7 +54,7 @@ def warm(
         keys: The keys to load.
         loader: Returns the value of one key; an exception marks that key failed.
         workers: Threads running the loader.
-        ttl: Passed to `Cache.put` (None: forever).
+        ttl: Passed to `Cache.put`; omitted: the cache's `default_ttl`; None: forever.
         progress: Show a progress bar; by default only when stderr is a terminal.
 
     Returns:
@@ -63,6 +65,7 @@ def warm(
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
+    put_ttl = () if ttl is _OMITTED else (ttl,)
     todo = list(keys)
     show = sys.stderr.isatty() if progress is None else progress
     started = time.monotonic()
@@ -70,7 +73,7 @@ def warm(
     failed: dict[Any, str] = {}
 
     def load_and_store(key: Key) -> None:
-        cache.put(key, loader(key), ttl)
+        cache.put(key, loader(key), *put_ttl)
 
     with ThreadPoolExecutor(workers, thread_name_prefix="zixir-warm") as pool, tqdm(
         total=len(todo), desc="warming cache", unit="key", disable=not show
