@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: demo test bench docs dist clean
 
-$(INSTALLED): pyproject.toml setup.py zixir/_engine.pyx zixir/_kernels.h
+$(INSTALLED): pyproject.toml setup.py zixir/_engine.pyx zixir/_kernels.h zixir/cache/lookup.py zixir/cache/lookup.pxd
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,bench,docs]"
@@ -38,7 +38,8 @@ dist: $(INSTALLED)
 	cd build && wheel-check/bin/python -c "import importlib, pkgutil, zixir; \
 	[importlib.import_module(m.name) for m in pkgutil.walk_packages(zixir.__path__, 'zixir.')]; \
 	assert zixir.engine.IMPLEMENTATION == 'cython', zixir.engine.IMPLEMENTATION; \
+	assert zixir.cache.LOOKUP_IMPLEMENTATION == 'cython', zixir.cache.LOOKUP_IMPLEMENTATION; \
 	print('wheel OK:', zixir.__file__)"
 
 clean:
-	rm -rf $(VENV) build dist site zixir/_engine.c zixir/*.so .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) build dist site zixir/_engine.c zixir/cache/lookup.c zixir/*.so zixir/cache/*.so .pytest_cache .mypy_cache .hypothesis

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings
 from loguru import logger
 
-from zixir import engine
+from zixir import cache, engine
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, max_examples=200)
@@ -19,13 +19,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Fails the run at once if the engine the Makefile asked for is not the live one."""
+    """Fails the run at once if the compiled modules the Makefile asked for (or the pure
+    Python ones) are not the live ones."""
     expected = os.environ.get("ZIXIR_EXPECT_IMPLEMENTATION")
-    if expected and engine.IMPLEMENTATION != expected:
-        raise pytest.UsageError(
-            f"this run expects the {expected} engine but {engine.IMPLEMENTATION} is live; "
-            "rebuild the extension with `pip install -e .`"
-        )
+    live = {"the engine": engine.IMPLEMENTATION, "the cache's lookups": cache.LOOKUP_IMPLEMENTATION}
+    for what, implementation in live.items():
+        if expected and implementation != expected:
+            raise pytest.UsageError(
+                f"this run expects {what} in {expected} but {implementation} is live; "
+                "rebuild the extensions with `pip install -e .`"
+            )
 
 
 @pytest.fixture(autouse=True)

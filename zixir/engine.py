@@ -9,12 +9,12 @@ which is live. Inputs are lists or tuples of ints and floats, or float64 buffers
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeAlias
 
 from loguru import logger
 
+from zixir import _compiled
 from zixir.errors import UnknownOperationError
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
 #: A list or tuple of ints and floats, or a one-dimensional float64 buffer.
 Vector: TypeAlias = Sequence[float] | Any
 
-if os.environ.get("ZIXIR_PUREPYTHON", "") not in ("", "0"):
+if _compiled.PUREPYTHON:
     from zixir import _engine_py as _impl
 
     IMPLEMENTATION: Literal["cython", "python"] = "python"

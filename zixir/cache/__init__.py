@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from zixir.cache.actor import CacheActor
-from zixir.cache.cache import Cache, CacheStats
-from zixir.cache.warming import WarmSummary
+from typing import Literal
 
-__all__ = ["Cache", "CacheActor", "CacheStats", "WarmSummary"]
+from zixir import _compiled
+
+_compiled.prefer_source("zixir.cache.lookup")  # before anything imports it
+
+from zixir.cache import lookup  # noqa: E402
+from zixir.cache.actor import CacheActor  # noqa: E402
+from zixir.cache.cache import Cache, CacheStats  # noqa: E402
+from zixir.cache.warming import WarmSummary  # noqa: E402
+
+#: "cython" when the read path (lookup.py) runs compiled, "python" from its source.
+LOOKUP_IMPLEMENTATION: Literal["cython", "python"] = _compiled.implementation(lookup)
+
+__all__ = ["Cache", "CacheActor", "CacheStats", "LOOKUP_IMPLEMENTATION", "WarmSummary"]

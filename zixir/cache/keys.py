@@ -10,7 +10,9 @@ import hashlib
 
 from zixir.errors import EmptyKeyError, KeyTypeError
 
-__all__ = ["MAX_DIRECT", "encode_key", "decode_key"]
+__all__ = ["MAX_DIRECT", "Key", "decode_key", "encode_key", "memory_key"]
+
+Key = str | bytes
 
 MAX_DIRECT = 500  # leaves room for the kind byte under LMDB's 511-byte key limit
 _STR, _BYTES, _HASHED = b"s", b"b", b"h"
@@ -40,3 +42,8 @@ def decode_key(raw: bytes) -> str | bytes:
     """The user's key from its full encoded form (not the hashed one)."""
     kind, body = raw[:1], raw[1:]
     return body.decode("utf-8", "surrogatepass") if kind == _STR else body
+
+
+def memory_key(key: Key) -> Key:
+    """The memory tier's dict key: the key itself, bytes for other byte buffers."""
+    return key if isinstance(key, str) or type(key) is bytes else bytes(key)

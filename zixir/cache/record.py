@@ -6,11 +6,18 @@ full encoded key that follows it (0 unless the LMDB key is a hash); then the pay
 
 from __future__ import annotations
 
+import math
 import struct
 
-__all__ = ["RECORD_HEADER", "expiry_of"]
+from zixir import serialization
+
+__all__ = ["CURRENT_FORMAT", "FOREVER", "RECORD_HEADER", "expiry_of"]
 
 RECORD_HEADER = struct.Struct(">dI")
+#: The expiry of an entry that never expires.
+FOREVER = math.inf
+#: How every payload written now starts (zixir.serialization's header).
+CURRENT_FORMAT = serialization.dumps(None)[:2]
 
 
 def expiry_of(record: bytes) -> float:

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from tqdm import tqdm
 
+from zixir.cache.keys import Key
+
 if TYPE_CHECKING:
-    from zixir.cache.cache import Cache, Key
+    from zixir.cache.cache import Cache
 
 __all__ = ["WarmSummary", "warm"]
 
