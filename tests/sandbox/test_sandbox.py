@@ -15,7 +15,7 @@ import sandbox_targets as targets
 
 from zixir.errors import CircuitOpenError, SandboxClosedError, SandboxError
 from zixir.resilience import CircuitBreaker
-from zixir.sandbox import Sandbox, SandboxResult, scrubbed_env
+from zixir.sandbox import Sandbox, SandboxResult, _call, scrubbed_env
 
 GENEROUS = 30.0
 
@@ -250,3 +250,25 @@ def test_repr_shows_the_limits_and_the_state() -> None:
     assert repr(sandbox).startswith("Sandbox(closed, ")
     with Sandbox(timeout=0.3) as sandbox:
         assert repr(sandbox.run(targets.double, 2)).startswith("SandboxResult(ok, value=4, ")
+
+
+def test_the_host_polls_before_sleeping_only_while_calls_are_quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[float, bool]] = []  # per call: the worker's last duration, and a spin?
+    spin, wait = _call._Call.spin, _call._Call.wait
+
+    def counted_spin(call: _call._Call) -> None:
+        seen[-1] = (seen[-1][0], True)
+        spin(call)
+
+    def noted_wait(call: _call._Call) -> SandboxResult:
+        seen.append((call.worker.last_duration, False))
+        return wait(call)
+
+    monkeypatch.setattr(_call._Call, "spin", counted_spin)
+    monkeypatch.setattr(_call._Call, "wait", noted_wait)
+    with Sandbox(workers=1) as sandbox:
+        for call in [(targets.double, 1), (targets.sleep, 0.01), (targets.double, 2), (targets.double, 3)]:
+            assert sandbox.run(*call).ok
+    assert seen[0] == (0.0, True)  # a fresh worker's first call
+    assert seen[2][0] >= 0.01 and not seen[2][1]  # right after the 10 ms call
+    assert all(spun == (last < _call._QUICK) for last, spun in seen)

@@ -107,6 +107,7 @@ class Worker:
         self.tasks = 0
         self.idle_rss = self.start_rss = 0
         self.cpu_total = 0.0
+        self.last_duration = 0.0  # seconds the last call took, from sending it to its result
         self.high_water = high_water
         self.started = time.monotonic()
 
