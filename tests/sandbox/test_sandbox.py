@@ -272,3 +272,27 @@ def test_the_host_polls_before_sleeping_only_while_calls_are_quick(monkeypatch: 
     assert seen[0] == (0.0, True)  # a fresh worker's first call
     assert seen[2][0] >= 0.01 and not seen[2][1]  # right after the 10 ms call
     assert all(spun == (last < _call._QUICK) for last, spun in seen)
+
+
+def test_the_host_never_polls_while_another_call_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spun: list[int] = []
+    spin = _call._Call.spin
+
+    def counted_spin(call: _call._Call) -> None:
+        spun.append(call.worker.token)
+        spin(call)
+
+    monkeypatch.setattr(_call._Call, "spin", counted_spin)
+    fifo = str(tmp_path / "started")
+    os.mkfifo(fifo)
+    sandbox = Sandbox(workers=2)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the worker's open() can proceed
+    running = sandbox.submit(targets.announce_then_sleep, fifo, 1000)
+    readable, _, _ = select.select([reader], [], [], GENEROUS)
+    assert readable and os.read(reader, 64) == b"started"
+    os.close(reader)
+    spun.clear()  # the long call's own spin, if it got that far
+    assert [sandbox.run(targets.double, i).value for i in range(5)] == [0, 2, 4, 6, 8]
+    assert spun == []
+    sandbox.close(wait=False)
+    assert running.result(timeout=GENEROUS).reason == "crashed"

@@ -2,8 +2,9 @@
 
 The host waits in poll() at most 20 ms at a time; only a call still running after that reads
 /proc for CPU time and memory, so a quick call costs no /proc read at all. When the worker's
-last call was quick, the host first polls without sleeping for a moment (`SPIN`): waking a
-sleeping thread costs tens of microseconds on a virtual machine, as much as a quick call.
+last call was quick and no other call runs, the host first polls without sleeping for a
+moment (`SPIN`): waking a sleeping thread costs tens of microseconds on a virtual machine,
+as much as a quick call.
 """
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ def _signal_name(number: int) -> str:
 class _Call:
     """The host's side of one call in flight."""
 
-    def __init__(self, worker: Worker, limits: Limits) -> None:
+    def __init__(self, worker: Worker, limits: Limits, alone: bool) -> None:
         self.worker = worker
         self.limits = limits
+        self.alone = alone
         self.start = time.monotonic()
         self.deadline = math.inf if limits.timeout is None else self.start + limits.timeout
         self.out = bytearray()
@@ -191,7 +193,7 @@ class _Call:
 
     def wait(self) -> SandboxResult:
         worker, limits = self.worker, self.limits
-        if worker.last_duration < _QUICK:
+        if self.alone and worker.last_duration < _QUICK:
             self.spin()
         sock_fd = worker.sock.fileno()
         probing = limits.cpu_time is not None or limits.memory is not None
@@ -377,14 +379,22 @@ class _Call:
                            cpu=cpu, peak=peak)
 
 
-def execute(worker: Worker, payload: bytes, limits: Limits) -> tuple[SandboxResult, bool]:
+def execute(worker: Worker, payload: bytes, limits: Limits, *, alone: bool = False
+            ) -> tuple[SandboxResult, bool]:
     """Runs one encoded call on `worker` under `limits`.
+
+    Args:
+        worker: An idle worker, handed out by its pool.
+        payload: The encoded call.
+        limits: What to enforce.
+        alone: No other call of the pool is running: the host may spin for a quick
+            result (concurrent calls would take CPU from each other's workers).
 
     Returns:
         The result, and whether the worker must be retired (it was killed, died, hit a
         MemoryError, or left child processes running).
     """
-    call = _Call(worker, limits)
+    call = _Call(worker, limits, alone)
     worker.retire = False
     result = call.send(payload) or call.wait()
     worker.tasks += 1

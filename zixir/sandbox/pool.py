@@ -208,6 +208,7 @@ class WorkerPool:
         self._by_pid: dict[int, Worker] = {}
         self._idle: list[Worker] = []
         self._closed = False
+        self._running = 0  # workers handed out and not yet given back
         self._calls = 0
         self._replaced = 0
         self._reasons: dict[str, int] = {}
@@ -282,6 +283,7 @@ class WorkerPool:
                     break
                 self._cond.wait()
             worker.busy = True
+            self._running += 1
         if not worker.ready:
             try:
                 worker.wait_ready(self._start_timeout)
@@ -311,6 +313,7 @@ class WorkerPool:
             worker.close()
         with self._cond:
             worker.busy = False
+            self._running -= 1
             if counted:
                 self._calls += 1
                 key = reason or "ok"
@@ -329,6 +332,11 @@ class WorkerPool:
             else:
                 self._idle.append(worker)  # close() collects it if the pool is closing
             self._cond.notify_all()
+
+    @property
+    def running(self) -> int:
+        """How many workers are handed out (running a call, or about to)."""
+        return self._running
 
     def _forget_locked(self, worker: Worker) -> None:
         self._workers.pop(worker.token, None)

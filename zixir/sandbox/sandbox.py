@@ -297,7 +297,7 @@ class Sandbox:
                 f"run at depth {level}", "depth", self._depth_limit, level))
         worker = pool.acquire()
         try:
-            result, retire = execute(worker, payload, self._limits)
+            result, retire = execute(worker, payload, self._limits, alone=pool.running == 1)
         except BaseException:
             pool.release(worker, retire=True)
             raise
