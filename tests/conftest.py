@@ -12,6 +12,7 @@ from hypothesis import settings
 from loguru import logger
 
 from zixir import cache, engine
+from zixir.cache import lookup
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, max_examples=200)
@@ -29,6 +30,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 f"this run expects {what} in {expected} but {implementation} is live; "
                 "rebuild the extensions with `pip install -e .`"
             )
+    built = lookup.__file__ or ""
+    source = os.path.join(os.path.dirname(built), "lookup.py")
+    if cache.LOOKUP_IMPLEMENTATION == "cython" and os.path.getmtime(source) > os.path.getmtime(built):
+        raise pytest.UsageError(f"{built} is older than {source}: rebuild it with `pip install -e .`")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@ from zixir.cache.actor import CacheActor  # noqa: E402
 from zixir.cache.cache import Cache, CacheStats  # noqa: E402
 from zixir.cache.warming import WarmSummary  # noqa: E402
 
-#: "cython" when the read path (lookup.py) runs compiled, "python" from its source.
 LOOKUP_IMPLEMENTATION: Literal["cython", "python"] = _compiled.implementation(lookup)
+"""``"cython"`` when the read path (`get`, `get_many`, ``in``) runs compiled, ``"python"``
+when it runs from its source (no build, or ``ZIXIR_PUREPYTHON=1``)."""
 
 __all__ = ["Cache", "CacheActor", "CacheStats", "LOOKUP_IMPLEMENTATION", "WarmSummary"]
