@@ -150,3 +150,20 @@ def test_warm_without_a_ttl_applies_the_caches_default_ttl(tmp_path: Path) -> No
         assert warm(c, ["k"], str.upper).loaded == 1 and c.get("k") == "K"
         now[0] += 11.0
         assert c.get("k") is None
+
+
+def test_closing_a_cache_keeps_its_counts_in_the_exported_counters(tmp_path: Path) -> None:
+    from zixir.observability.metrics import exposition
+
+    path = str(tmp_path.resolve())
+    first, second = Cache(tmp_path), Cache(tmp_path)
+    first.put("k", 1)
+    assert first.get("k") == 1 and first.get("nothing") is None
+    assert second.get("k") == 1
+    first.close()
+    assert second.get("k") == 1
+    text = exposition()
+    assert f'zixir_cache_hits_total{{path="{path}"}} 3.0' in text
+    assert f'zixir_cache_misses_total{{path="{path}"}} 1.0' in text
+    second.close()
+    assert f'zixir_cache_hits_total{{path="{path}"}} 3.0' in exposition()

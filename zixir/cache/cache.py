@@ -256,6 +256,7 @@ class Cache(Lookup, TableMethods):
         if not self._closed:
             self._closed = True
             self._env = _ClosedEnv()  # reads through a shared environment stop too
+            metrics.retire(self)
             envs.release(self._shared)
 
     def __enter__(self) -> Cache:

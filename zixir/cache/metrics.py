@@ -17,20 +17,34 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 if TYPE_CHECKING:
     from zixir.cache.cache import Cache
 
-__all__ = ["CacheCollector", "track"]
+__all__ = ["CacheCollector", "retire", "track"]
 
 
 class CacheCollector:
-    """Exports hits, misses and memory-tier size of the tracked caches, summed by path."""
+    """Exports hits, misses and memory-tier size of the tracked caches, summed by path.
+
+    The counts of a closed cache stay in its path's sums, so the counters never go down.
+    """
 
     def __init__(self) -> None:
         self._caches: weakref.WeakSet[Cache] = weakref.WeakSet()
+        self._retired: dict[str, list[int]] = {}  # path -> hits, misses of closed caches
         self._lock = threading.Lock()
 
     def track(self, cache: Cache) -> None:
-        """Exports `cache`'s figures until it is garbage-collected or closed."""
+        """Exports `cache`'s figures until it is closed (or garbage-collected unclosed,
+        which takes its counts with it)."""
         with self._lock:
             self._caches.add(cache)
+
+    def retire(self, cache: Cache) -> None:
+        """Keeps a closing cache's hits and misses in its path's sums."""
+        with self._lock:
+            if cache in self._caches:
+                self._caches.discard(cache)
+                kept = self._retired.setdefault(cache.path, [0, 0])
+                kept[0] += cache._hits
+                kept[1] += cache._misses
 
     def collect(self) -> Iterator[Metric]:
         """Called by prometheus_client on every scrape."""
@@ -38,8 +52,8 @@ class CacheCollector:
         misses = CounterMetricFamily("zixir_cache_misses", "Cache gets that found nothing", labels=["path"])
         memory = GaugeMetricFamily("zixir_cache_memory_entries", "Entries in the memory tier", labels=["path"])
         with self._lock:
-            caches = [c for c in self._caches if not c._closed]
-        totals: dict[str, list[int]] = {}
+            caches = list(self._caches)
+            totals = {path: [*kept, 0] for path, kept in self._retired.items()}
         for cache in caches:  # several Cache objects may share a path: one series each
             figures = totals.setdefault(cache.path, [0, 0, 0])
             figures[0] += cache._hits
@@ -57,3 +71,4 @@ class CacheCollector:
 _collector = CacheCollector()
 REGISTRY.register(_collector)
 track = _collector.track
+retire = _collector.retire
