@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from zixir.cache import LOOKUP_IMPLEMENTATION
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -32,5 +34,6 @@ def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "list_sum([1e16, 1.0, -1e16])  = 1.0" in out
     assert "read back equal: True" in out
     assert "users over 30 by index: ['ada', 'grace']" in out
+    assert f"read path: {LOOKUP_IMPLEMENTATION}" in out
     for reason in ("timeout", "memory", "crashed"):
         assert f"reason={reason}," in out

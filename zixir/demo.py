@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from zixir import engine, serialization
-from zixir.cache import Cache
+from zixir.cache import LOOKUP_IMPLEMENTATION, Cache
 from zixir.sandbox import Sandbox
 
 __all__ = ["main"]
@@ -80,6 +80,7 @@ def _cache_tour(directory: Path) -> None:
               f"{[user['name'] for user in over_30]}")
         print(f"  {cache.stats().entries} entry on disk, kept {cache.stats().memory_entries} "
               "in memory; expires in 60 s, across restarts")
+        print(f"  read path: {LOOKUP_IMPLEMENTATION}")
 
 
 def _sandbox_tour() -> None:
