@@ -21,6 +21,13 @@ def test_the_live_read_path_is_the_one_the_environment_asks_for() -> None:
         assert lookup.__file__.endswith("lookup.py")
 
 
+def test_a_compiled_lookup_keeps_its_state_in_c_fields() -> None:
+    # lookup.pxd was applied: attributes are struct fields, not entries of a __dict__.
+    field = vars(lookup.Lookup).get("_hits")
+    expected = "getset_descriptor" if LOOKUP_IMPLEMENTATION == "cython" else "NoneType"
+    assert type(field).__name__ == expected
+
+
 def test_zixir_purepython_loads_the_source_even_beside_a_build(tmp_path: Path) -> None:
     code = (
         "import sys, zixir.cache as c; from zixir.cache import lookup; "
