@@ -6,7 +6,6 @@ the process (and, with ``durable=True``, power loss). See docs/cache.md.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +20,7 @@ from zixir.cache import metrics, warming
 from zixir.cache.flight import single_flight
 from zixir.cache.keys import Key, decode_key, encode_key, memory_key
 from zixir.cache.lookup import IMMUTABLE, MISSING, Entry, Lookup
-from zixir.cache.record import CURRENT_FORMAT, RECORD_HEADER
+from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.cache.table_methods import TableMethods
 from zixir.cache.tables import Tables
 from zixir.errors import CacheError
@@ -274,7 +273,7 @@ class Cache(Lookup, TableMethods):
         if ttl is MISSING:
             ttl = self._default_ttl
         if ttl is None:
-            return math.inf
+            return FOREVER
         if not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or not ttl > 0:
             raise ValueError(f"ttl must be None or > 0 seconds, got {ttl!r}")
         return self._clock() + ttl
