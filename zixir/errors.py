@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActorCrashedError",
+    "ArgumentTypeError",
     "CacheError",
     "ChildStartError",
     "CircuitOpenError",
@@ -22,6 +23,7 @@ __all__ = [
     "EmptyInputError",
     "EmptyKeyError",
     "FormatVersionError",
+    "InvalidArgumentError",
     "KeyTypeError",
     "LengthMismatchError",
     "MailboxFullError",
@@ -47,6 +49,30 @@ __all__ = [
 
 class ZixirError(Exception):
     """Base class of every error raised by Zixir."""
+
+
+class InvalidArgumentError(ValueError, ZixirError):
+    """An argument has the right type but a value that cannot work (NaN, negative, out of range).
+
+    Attributes:
+        argument: The argument's name.
+    """
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class ArgumentTypeError(TypeError, ZixirError):
+    """An argument is of a type the call does not accept.
+
+    Attributes:
+        argument: The argument's name.
+    """
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class LengthMismatchError(ValueError, ZixirError):

@@ -21,7 +21,7 @@ from loguru import logger
 
 from zixir.errors import CircuitOpenError
 from zixir.observability.metrics import counter as _counter
-from zixir.resilience._checks import _error_filter, _number, _whole
+from zixir import _validate
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]
 
@@ -119,10 +119,10 @@ class CircuitBreaker:
             raise TypeError(f"name must be a str, got {name!r}")
         self.name: str = f"breaker-{next(_NAMES)}" if name is None else name
         self._threshold = (None if failure_threshold is None
-                           else _whole("failure_threshold", failure_threshold))
-        self._base_timeout = _number("reset_timeout", reset_timeout, above=0)
-        self._multiplier = _number("backoff_multiplier", backoff_multiplier, at_least=1)
-        self._max_timeout = 10 * self._base_timeout if max_reset_timeout is None else _number(
+                           else _validate.whole("failure_threshold", failure_threshold))
+        self._base_timeout = _validate.number("reset_timeout", reset_timeout, above=0)
+        self._multiplier = _validate.number("backoff_multiplier", backoff_multiplier, at_least=1)
+        self._max_timeout = 10 * self._base_timeout if max_reset_timeout is None else _validate.number(
             "max_reset_timeout", max_reset_timeout, at_least=self._base_timeout)
         self._rate: float | None = None
         self._window_size = self._minimum_calls = 0
@@ -134,14 +134,14 @@ class CircuitBreaker:
                 raise ValueError("failure_threshold=None needs failure_rate, "
                                  "or the breaker could never open")
         else:
-            self._rate = _number("failure_rate", failure_rate, above=0, at_most=1)
-            self._window_size = 20 if window is None else _whole("window", window)
+            self._rate = _validate.number("failure_rate", failure_rate, above=0, at_most=1)
+            self._window_size = 20 if window is None else _validate.whole("window", window)
             self._minimum_calls = (self._window_size if minimum_calls is None
-                                   else _whole("minimum_calls", minimum_calls))
+                                   else _validate.whole("minimum_calls", minimum_calls))
             if self._minimum_calls > self._window_size:
                 raise ValueError(f"minimum_calls={minimum_calls} cannot exceed window="
                                  f"{self._window_size}; lower minimum_calls or widen the window")
-        self._excluded = _error_filter("exclude", exclude)
+        self._excluded = _validate.error_filter("exclude", exclude)
         if not callable(clock):
             raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
         self._clock = clock

@@ -20,7 +20,7 @@ from loguru import logger
 
 from zixir.errors import CircuitOpenError, RetryError
 from zixir.observability.metrics import counter as _counter
-from zixir.resilience._checks import _error_filter, _number, _whole
+from zixir import _validate
 from zixir.resilience.breaker import ErrorFilter
 
 __all__ = ["DecorrelatedJitter", "FullJitter", "JitterStrategy", "RetryPolicy"]
@@ -90,7 +90,7 @@ class DecorrelatedJitter:
     growth: float = 3.0
 
     def __post_init__(self) -> None:
-        _number("growth", self.growth, at_least=1)
+        _validate.number("growth", self.growth, at_least=1)
 
     def delay(self, backoff: float, *, previous: float, base: float, cap: float,
               rng: Random) -> float:
@@ -157,15 +157,15 @@ class RetryPolicy:
                  sleep: Callable[[float], object] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
                  random: Random | None = None) -> None:
-        self._max_attempts = None if max_attempts is None else _whole("max_attempts", max_attempts)
+        self._max_attempts = None if max_attempts is None else _validate.whole("max_attempts", max_attempts)
         self._max_total_time = (None if max_total_time is None else
-                                _number("max_total_time", max_total_time, above=0))
+                                _validate.number("max_total_time", max_total_time, above=0))
         if self._max_attempts is None and self._max_total_time is None:
             raise ValueError("max_attempts=None needs max_total_time, or retries would never stop")
-        self._initial_delay = _number("initial_delay", initial_delay, at_least=0)
-        self._max_delay = _number("max_delay", max_delay, at_least=self._initial_delay)
+        self._initial_delay = _validate.number("initial_delay", initial_delay, at_least=0)
+        self._max_delay = _validate.number("max_delay", max_delay, at_least=self._initial_delay)
         if isinstance(jitter, (int, float)) and not isinstance(jitter, bool):
-            fraction = _number("jitter", jitter, at_least=0, at_most=1)
+            fraction = _validate.number("jitter", jitter, at_least=0, at_most=1)
             self._jitter: JitterStrategy = _FractionJitter(fraction)
         elif isinstance(jitter, JitterStrategy):
             self._jitter = jitter
@@ -181,8 +181,8 @@ class RetryPolicy:
                 raise ValueError("DecorrelatedJitter needs initial_delay > 0: "
                                  "it draws waits of at least it")
         self._multiplier = (2.0 if multiplier is None
-                            else _number("multiplier", multiplier, at_least=1))
-        self._retryable = _error_filter("retry_on", (Exception,) if retry_on is None else retry_on)
+                            else _validate.number("multiplier", multiplier, at_least=1))
+        self._retryable = _validate.error_filter("retry_on", (Exception,) if retry_on is None else retry_on)
         # CircuitOpenError is retried only when asked for: retrying an open breaker defeats it.
         # A predicate asks for itself; listed types ask only by naming CircuitOpenError.
         kinds = (retry_on,) if isinstance(retry_on, type) else retry_on
@@ -194,7 +194,7 @@ class RetryPolicy:
             raise TypeError(f"giveup must be a predicate on the exception, got {giveup!r}")
         self._giveup = giveup
         self._attempt_timeout = (None if attempt_timeout is None else
-                                 _number("attempt_timeout", attempt_timeout, above=0))
+                                 _validate.number("attempt_timeout", attempt_timeout, above=0))
         for label, fn in (("clock", clock), ("sleep", sleep), ("async_sleep", async_sleep)):
             if not callable(fn):
                 raise TypeError(f"{label} must be callable, got {fn!r}")
@@ -308,7 +308,7 @@ class RetryPolicy:
             if self._max_attempts is None:
                 raise ValueError("this policy has no max_attempts: pass delays(count=...)")
             count = self._max_attempts - 1
-        return list(itertools.islice(self._schedule(), _whole("count", count, at_least=0)))
+        return list(itertools.islice(self._schedule(), _validate.whole("count", count, at_least=0)))
 
     def __repr__(self) -> str:
         jitter = self._jitter

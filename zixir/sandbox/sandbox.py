@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from zixir.errors import SandboxClosedError, SandboxLimitError, SandboxStartError
-from zixir.resilience._checks import _number, _whole
+from zixir import _validate
 from zixir.resilience.breaker import CircuitBreaker
 from zixir.sandbox import _config
 from zixir.sandbox._call import Limits, execute
@@ -122,17 +122,17 @@ class Sandbox:
                  max_worker_memory: int | str | None = None,
                  breaker: CircuitBreaker | None = None, start_timeout: float = 30.0) -> None:
         limits = Limits(
-            None if timeout is None else _number("timeout", timeout, above=0),
-            None if cpu_time is None else _number("cpu_time", cpu_time, above=0),
+            None if timeout is None else _validate.number("timeout", timeout, above=0),
+            None if cpu_time is None else _validate.number("cpu_time", cpu_time, above=0),
             None if memory is None else parse_memory(memory, "memory"),
             parse_memory(max_output, "max_output"),
         )
         self._limits = limits
-        self._max_depth = _whole("max_depth", max_depth)
-        max_recursion = _whole("max_recursion", max_recursion)
-        self._size = _whole("workers", workers)
+        self._max_depth = _validate.whole("max_depth", max_depth)
+        max_recursion = _validate.whole("max_recursion", max_recursion)
+        self._size = _validate.whole("workers", workers)
         tasks = (None if max_tasks_per_worker is None
-                 else _whole("max_tasks_per_worker", max_tasks_per_worker))
+                 else _validate.whole("max_tasks_per_worker", max_tasks_per_worker))
         high_water = (limits.memory if max_worker_memory is None
                       else parse_memory(max_worker_memory, "max_worker_memory"))
         if breaker is not None and not isinstance(breaker, CircuitBreaker):
@@ -141,7 +141,7 @@ class Sandbox:
         if env is not None and not (isinstance(env, Mapping) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
             raise TypeError("env must map str to str")
-        start_timeout = _number("start_timeout", start_timeout, above=0)
+        start_timeout = _validate.number("start_timeout", start_timeout, above=0)
         if not sys.platform.startswith("linux"):
             raise SandboxStartError(f"Sandbox enforces its limits with Linux facilities "
                                     f"(/proc, prctl, rlimits); {sys.platform} is not supported")

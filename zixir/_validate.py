@@ -1,21 +1,27 @@
-"""Argument checks and metric helpers shared by the circuit breaker and the retry policy.
+"""Argument checks shared by every public constructor (supervision, resilience, cache, sandbox).
 
-Private to `zixir.resilience`: each check returns the value it accepts, or raises.
+Each check returns the value it accepts, or raises the typed error that names the argument.
 """
 
 from __future__ import annotations
-
 
 import math
 from collections.abc import Callable
 from typing import cast
 
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["_error_filter", "_number", "_whole"]
+__all__ = ["error_filter", "number", "optional_number", "whole"]
 
 
-def _number(name: str, value: object, *, above: float | None = None,
-            at_least: float | None = None, at_most: float | None = None) -> float:
+def number(
+    name: str,
+    value: object,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> float:
     """Checks that `value` is a finite number within the given bounds.
 
     Args:
@@ -29,20 +35,20 @@ def _number(name: str, value: object, *, above: float | None = None,
         `value` as a float.
 
     Raises:
-        TypeError: `value` is not an int or a float.
-        ValueError: `value` is not finite, or is out of bounds.
+        ArgumentTypeError: `value` is not an int or a float.
+        InvalidArgumentError: `value` is not finite, or is out of bounds.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a number, got {value!r}", name)
     checks = [(above, "> ", value > (above or 0)), (at_least, ">= ", value >= (at_least or 0)),
               (at_most, "<= ", value <= (at_most or 0))]
     if not math.isfinite(value) or not all(ok for bound, _, ok in checks if bound is not None):
         bounds = " and ".join(f"{op}{bound}" for bound, op, _ in checks if bound is not None)
-        raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be a finite number {bounds}, got {value!r}", name)
     return float(value)
 
 
-def _whole(name: str, value: object, *, at_least: int = 1) -> int:
+def whole(name: str, value: object, *, at_least: int = 1) -> int:
     """Checks that `value` is an int of at least `at_least`.
 
     Args:
@@ -54,17 +60,17 @@ def _whole(name: str, value: object, *, at_least: int = 1) -> int:
         `value`, unchanged.
 
     Raises:
-        TypeError: `value` is not an int.
-        ValueError: `value` is below `at_least`.
+        ArgumentTypeError: `value` is not an int.
+        InvalidArgumentError: `value` is below `at_least`.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be an int, got {value!r}", name)
     if value < at_least:
-        raise ValueError(f"{name} must be an int >= {at_least}, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be an int >= {at_least}, got {value!r}", name)
     return value
 
 
-def _error_filter(name: str, value: object) -> Callable[[Exception], bool]:
+def error_filter(name: str, value: object) -> Callable[[Exception], bool]:
     """Builds a predicate on exceptions from exception types or from a predicate.
 
     Args:
@@ -75,7 +81,7 @@ def _error_filter(name: str, value: object) -> Callable[[Exception], bool]:
         A predicate that is True for the exceptions `value` selects.
 
     Raises:
-        TypeError: `value` holds something other than an Exception subclass (interrupts such as
+        ArgumentTypeError: `value` holds something other than an Exception subclass (interrupts such as
             KeyboardInterrupt included), or is neither types nor callable.
     """
     if isinstance(value, type):
@@ -83,13 +89,34 @@ def _error_filter(name: str, value: object) -> Callable[[Exception], bool]:
     if isinstance(value, (tuple, list)):
         for kind in value:
             if not (isinstance(kind, type) and issubclass(kind, Exception)):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{name} must hold Exception subclasses, got {kind!r}; interrupts such as "
-                    "KeyboardInterrupt are never counted or retried"
+                    "KeyboardInterrupt are never counted or retried",
+                    name,
                 )
         kinds = tuple(value)
         return lambda error: isinstance(error, kinds)
     if callable(value):
         return cast(Callable[[Exception], bool], value)
-    raise TypeError(f"{name} must be exception types or a predicate on the exception, "
-                    f"got {value!r}")
+    raise ArgumentTypeError(
+        f"{name} must be exception types or a predicate on the exception, got {value!r}", name
+    )
+
+
+def optional_number(
+    name: str,
+    value: object,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> float | None:
+    """Like `number`, but None passes through (an optional limit left off).
+
+    Raises:
+        ArgumentTypeError: `value` is neither None nor a number.
+        InvalidArgumentError: `value` is not finite, or is out of bounds.
+    """
+    if value is None:
+        return None
+    return number(name, value, above=above, at_least=at_least, at_most=at_most)
