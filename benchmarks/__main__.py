@@ -11,6 +11,7 @@ from benchmarks import (  # noqa: E402
     bench_actors,
     bench_cache,
     bench_engine,
+    bench_import,
     bench_resilience,
     bench_sandbox,
     bench_tables,
@@ -23,6 +24,7 @@ def main() -> None:
     """Runs the benchmarks and prints one table per component."""
     print(f"machine: {machine()}; engine: {engine.IMPLEMENTATION}")
     print("figures are medians of repeated runs; ratio = zixir time / peer time")
+    print_table("import", bench_import.run())
     print_table("actors and supervision", bench_actors.run())
     print_table("resilience", bench_resilience.run())
     print_table("engine kernels", bench_engine.run())

@@ -21,8 +21,9 @@ __all__ = ["Comparison", "compare", "machine", "print_table", "progress"]
 class Comparison:
     """One row of the table: Zixir's median time against the peer's.
 
-    `target` is the largest acceptable ``zixir / peer`` time ratio; None for a row
-    shown for reference only.
+    `target` is the largest acceptable ``zixir / peer`` ratio; None for a row shown for
+    reference only. `unit` is ``"s"`` for times, ``"MiB"`` for memory (the two "seconds"
+    fields then hold mebibytes).
     """
 
     case: str
@@ -30,6 +31,7 @@ class Comparison:
     zixir_seconds: float
     peer_seconds: float
     target: float | None
+    unit: str = "s"
 
     @property
     def ratio(self) -> float:
@@ -83,7 +85,9 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def _format_seconds(seconds: float) -> str:
+def _format_figure(seconds: float, unit: str) -> str:
+    if unit != "s":
+        return f"{seconds:.1f} {unit}"
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.3f} ms"
     return f"{seconds * 1e6:.1f} us"
@@ -99,7 +103,7 @@ def print_table(title: str, rows: list[Comparison]) -> None:
         target = "—" if row.target is None else f"<= {row.target:.3g}"
         met = {None: "—", True: "yes", False: "NO"}[row.met]
         print(
-            f"| {row.case:<44} | {_format_seconds(row.zixir_seconds):>10} | {row.peer:<36} "
-            f"| {_format_seconds(row.peer_seconds):>10} | {row.ratio:>6.3g} | {target:>7} "
+            f"| {row.case:<44} | {_format_figure(row.zixir_seconds, row.unit):>10} | {row.peer:<36} "
+            f"| {_format_figure(row.peer_seconds, row.unit):>10} | {row.ratio:>6.3g} | {target:>7} "
             f"| {met:<3} |"
         )

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import settings
 from loguru import logger
 
+import zixir.metrics  # noqa: F401 - tests read Zixir's metrics from prometheus_client's registry
 from zixir import cache, engine
 from zixir.cache import lookup
 

@@ -1,49 +1,154 @@
-"""Zixir: Erlang/OTP-style supervision, durable workflows and fast kernels for Python."""
+"""Zixir: Erlang/OTP-style supervision trees for Python, on pykka.
+
+Supervisors with restart strategies and intensity, circuit breakers and retry policies, an
+LMDB-backed cache, process sandboxes with enforced limits, compiled numeric kernels, a
+msgpack storage format and Prometheus metrics. Components load on first use: ``import
+zixir`` costs little more than pykka and loguru.
+"""
 
 from __future__ import annotations
 
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from loguru import logger as _logger
 
-from zixir import actors, cache, engine, errors, resilience, sandbox, serialization
-from zixir.actors import (
-    Actor,
-    ActorRef,
-    ChildSpec,
-    Down,
-    DynamicSupervisor,
-    ExitReason,
-    RestartBackoff,
-    Supervisor,
-    ensure_started,
-    handle,
-    whereis,
+from zixir.errors import (
+    ActorCrashedError,
+    ArgumentTypeError,
+    CacheError,
+    ChildStartError,
+    CircuitOpenError,
+    CorruptRecordError,
+    DeadlockError,
+    DuplicateNameError,
+    EmptyInputError,
+    EmptyKeyError,
+    FormatVersionError,
+    InvalidArgumentError,
+    KeyTypeError,
+    LengthMismatchError,
+    MailboxFullError,
+    NotNumericError,
+    RecordNotFoundError,
+    RemoteError,
+    RestartIntensityError,
+    RetryError,
+    SandboxClosedError,
+    SandboxError,
+    SandboxLimitError,
+    SandboxStartError,
+    SandboxTimeoutError,
+    SerializationError,
+    ShapeError,
+    UnknownChildError,
+    UnknownOperationError,
+    WorkerCrashedError,
+    ZeroVectorError,
+    ZixirError,
 )
-from zixir.cache import Cache, CacheActor
-from zixir.errors import CircuitOpenError, RetryError, SandboxError, ZixirError
-from zixir.observability import configure_logging
-from zixir.resilience import CircuitBreaker, RetryPolicy
-from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
+
+if _TYPE_CHECKING:
+    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization
+    from zixir.actors import (
+        Actor,
+        ActorRef,
+        ChildSpec,
+        Down,
+        DynamicSupervisor,
+        ExitReason,
+        RestartBackoff,
+        Supervisor,
+        ensure_started,
+        handle,
+        whereis,
+    )
+    from zixir.cache import Cache, CacheActor
+    from zixir.observability import configure_logging
+    from zixir.resilience import CircuitBreaker, RetryPolicy
+    from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
+
+    __version__: str
+
+# Public name -> the module that defines it, imported on first access (PEP 562).
+_LAZY_NAMES = {
+    **dict.fromkeys(
+        (
+            "Actor",
+            "ActorRef",
+            "ChildSpec",
+            "Down",
+            "DynamicSupervisor",
+            "ExitReason",
+            "RestartBackoff",
+            "Supervisor",
+            "ensure_started",
+            "handle",
+            "whereis",
+        ),
+        "zixir.actors",
+    ),
+    "Cache": "zixir.cache",
+    "CacheActor": "zixir.cache",
+    "CircuitBreaker": "zixir.resilience",
+    "RetryPolicy": "zixir.resilience",
+    "Sandbox": "zixir.sandbox",
+    "SandboxActor": "zixir.sandbox",
+    "SandboxResult": "zixir.sandbox",
+    "configure_logging": "zixir.observability",
+}
+_LAZY_MODULES = ("actors", "cache", "engine", "metrics", "observability", "resilience", "sandbox", "serialization")
 
 __all__ = [
     "Actor",
+    "ActorCrashedError",
     "ActorRef",
+    "ArgumentTypeError",
     "Cache",
     "CacheActor",
+    "CacheError",
     "ChildSpec",
+    "ChildStartError",
     "CircuitBreaker",
     "CircuitOpenError",
+    "CorruptRecordError",
+    "DeadlockError",
     "Down",
+    "DuplicateNameError",
     "DynamicSupervisor",
+    "EmptyInputError",
+    "EmptyKeyError",
     "ExitReason",
+    "FormatVersionError",
+    "InvalidArgumentError",
+    "KeyTypeError",
+    "LengthMismatchError",
+    "MailboxFullError",
+    "NotNumericError",
+    "RecordNotFoundError",
+    "RemoteError",
     "RestartBackoff",
+    "RestartIntensityError",
     "RetryError",
     "RetryPolicy",
     "Sandbox",
     "SandboxActor",
+    "SandboxClosedError",
     "SandboxError",
+    "SandboxLimitError",
     "SandboxResult",
+    "SandboxStartError",
+    "SandboxTimeoutError",
+    "SerializationError",
+    "ShapeError",
     "Supervisor",
+    "UnknownChildError",
+    "UnknownOperationError",
+    "WorkerCrashedError",
+    "ZeroVectorError",
     "ZixirError",
+    "__version__",
     "actors",
     "cache",
     "configure_logging",
@@ -51,12 +156,33 @@ __all__ = [
     "ensure_started",
     "errors",
     "handle",
+    "metrics",
     "observability",
     "resilience",
     "sandbox",
     "serialization",
     "whereis",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY_NAMES:
+        value = getattr(_importlib.import_module(_LAZY_NAMES[name]), name)
+    elif name in _LAZY_MODULES:
+        value = _importlib.import_module(f"zixir.{name}")
+    elif name == "__version__":
+        from importlib.metadata import version
+
+        value = version("zixir")  # pyproject.toml is the one source of the version
+    else:
+        raise AttributeError(f"module 'zixir' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 # Libraries stay silent until the application opts in (loguru's advice for libraries).
 _logger.disable("zixir")

@@ -55,7 +55,7 @@ if _compiled.PUREPYTHON:
     IMPLEMENTATION: Literal["cython", "python"] = "python"
 else:
     try:
-        from zixir import _engine as _impl  # type: ignore[attr-defined,no-redef]
+        from zixir import _engine as _impl  # type: ignore[no-redef]
 
         IMPLEMENTATION = "cython"
     except ModuleNotFoundError as exc:

@@ -23,7 +23,7 @@ from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping
 from zixir.actors.ref import ActorRef, Future
 from zixir.errors import ActorCrashedError
-from zixir.observability.metrics import counter
+from zixir._counters import counter
 
 _EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 

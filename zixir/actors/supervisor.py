@@ -25,7 +25,7 @@ from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
 from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
-from zixir.observability.metrics import counter
+from zixir._counters import counter
 
 _RESTARTS = counter("zixir_supervisor_restarts", "Restarts made by supervisors, by child name", ("child",))
 _GIVE_UPS = counter("zixir_supervisor_give_ups", "Supervisors that exceeded their restart intensity", ("supervisor",))

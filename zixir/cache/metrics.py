@@ -11,10 +11,11 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from zixir import _counters
 
 if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
     from zixir.cache.cache import Cache
 
 __all__ = ["CacheCollector", "retire", "track"]
@@ -48,6 +49,8 @@ class CacheCollector:
 
     def collect(self) -> Iterator[Metric]:
         """Called by prometheus_client on every scrape."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         hits = CounterMetricFamily("zixir_cache_hits", "Cache gets that found a value", labels=["path"])
         misses = CounterMetricFamily("zixir_cache_misses", "Cache gets that found nothing", labels=["path"])
         memory = GaugeMetricFamily("zixir_cache_memory_entries", "Entries in the memory tier", labels=["path"])
@@ -69,6 +72,6 @@ class CacheCollector:
 
 
 _collector = CacheCollector()
-REGISTRY.register(_collector)
+_counters.register_collector(_collector)
 track = _collector.track
 retire = _collector.retire

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
-from tqdm import tqdm
 
 from zixir.cache.keys import Key
 
@@ -76,6 +75,8 @@ def warm(
 
     def load_and_store(key: Key) -> None:
         cache.put(key, loader(key), *put_ttl)
+
+    from tqdm import tqdm  # on first use: importing the cache stays cheap
 
     with ThreadPoolExecutor(workers, thread_name_prefix="zixir-warm") as pool, tqdm(
         total=len(todo), desc="warming cache", unit="key", disable=not show

@@ -1,41 +1,46 @@
-"""Prometheus metrics for every Zixir component, through prometheus_client's registry.
+"""Prometheus metrics of every Zixir component, read from their plain counters when scraped.
 
-Components create their metrics with `counter` at import; applications read them with
-`exposition` (or serve prometheus_client's default registry themselves).
+Importing this module registers one collector in prometheus_client's default registry;
+until then components count in plain numbers and nothing touches prometheus_client.
 """
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, generate_latest
+from collections.abc import Iterator
 
-__all__ = ["counter", "exposition"]
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+
+from zixir import _counters
+from zixir._counters import Counter, counter, max_series, set_max_series
+
+__all__ = ["Counter", "ZixirCollector", "counter", "exposition", "max_series", "set_max_series"]
 
 
-def counter(name: str, documentation: str, labels: tuple[str, ...]) -> Counter:
-    """Creates a Prometheus counter, or returns the one already registered under `name`.
+class ZixirCollector:
+    """Turns Zixir's counters, and the components' own collectors, into metric families."""
 
-    A second import of a module (importlib.reload) must find its metric, not fail on it.
-
-    Args:
-        name: The metric's name, without the ``_total`` suffix.
-        documentation: The metric's help text.
-        labels: The metric's label names.
-
-    Returns:
-        The new counter, or the registered counter of that name.
-
-    Raises:
-        ValueError: `name` clashes with a registered metric that is not a counter of that name.
-    """
-    try:
-        return Counter(name, documentation, labels)
-    except ValueError:
-        existing = REGISTRY._names_to_collectors.get(f"{name}_total")
-        if isinstance(existing, Counter):
-            return existing
-        raise
+    def collect(self) -> Iterator[Metric]:
+        """Called by prometheus_client on every scrape."""
+        for source in _counters.counters():
+            family = CounterMetricFamily(source.name, source.documentation, labels=source.label_names)
+            for values, total in source.samples():
+                family.add_metric(values, total)
+            yield family
+        for collector in _counters.collectors():
+            yield from collector.collect()
 
 
 def exposition() -> str:
-    """Every registered metric in the Prometheus text format."""
+    """Every metric in prometheus_client's default registry, in the Prometheus text format."""
     return generate_latest(REGISTRY).decode("utf-8")
+
+
+def _register_once() -> None:
+    # A module reload must not register a second collector (its names would clash).
+    if not _counters.exported.is_set():
+        REGISTRY.register(ZixirCollector())
+        _counters.exported.set()
+
+
+_register_once()

@@ -20,7 +20,7 @@ from typing import Any, Literal, ParamSpec, Self, TypeAlias, TypeVar, cast
 from loguru import logger
 
 from zixir.errors import CircuitOpenError
-from zixir.observability.metrics import counter as _counter
+from zixir._counters import counter as _counter
 from zixir import _validate
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]

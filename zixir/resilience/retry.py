@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from loguru import logger
 
 from zixir.errors import CircuitOpenError, RetryError
-from zixir.observability.metrics import counter as _counter
+from zixir._counters import counter as _counter
 from zixir import _validate
 from zixir.resilience.breaker import ErrorFilter
 

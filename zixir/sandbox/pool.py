@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zixir.errors import SandboxClosedError, SandboxStartError
-from zixir.observability.metrics import counter
+from zixir._counters import counter
 from zixir.sandbox import _proc
 from zixir.sandbox._server import ForkServer
 from zixir.sandbox._worker import META, WorkerConfig

@@ -1,0 +1,82 @@
+"""Zixir's plain counters: exact under threads, bounded in label sets, exported on scrape."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from zixir import _counters
+from zixir.errors import InvalidArgumentError
+from zixir.metrics import exposition
+
+
+@pytest.fixture
+def few_series() -> Iterator[int]:
+    before = _counters.max_series()
+    _counters.set_max_series(5)
+    yield 5
+    _counters.set_max_series(before)
+
+
+def test_eight_threads_incrementing_one_counter_lose_no_increment() -> None:
+    series = _counters.counter("zixir_test_threaded", "test", ("worker",)).labels("all")
+    start = series.value
+    go = threading.Barrier(8)
+
+    def work() -> None:
+        go.wait()
+        for _ in range(100_000):
+            series.inc()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert series.value - start == 800_000
+
+
+def test_new_label_sets_past_the_bound_fold_into_other(few_series: int) -> None:
+    metric = _counters.counter("zixir_test_churn", "test", ("name",))
+    for n in range(1_000):
+        metric.labels(f"child-{n}").inc()
+    samples = dict(metric.samples())
+    assert len(samples) == few_series + 1
+    assert samples[("other",)] == 1_000 - few_series
+    assert sum(samples.values()) == 1_000
+
+
+def test_labels_are_taken_by_position_or_by_name() -> None:
+    metric = _counters.counter("zixir_test_named", "test", ("a", "b"))
+    assert metric.labels("x", "y") is metric.labels(b="y", a="x")
+    with pytest.raises(ValueError, match=r"^zixir_test_named takes the labels \('a', 'b'\)"):
+        metric.labels("x")
+
+
+def test_a_counter_never_goes_down() -> None:
+    with pytest.raises(ValueError, match=r"^a counter only goes up; got inc\(-1\)$"):
+        _counters.counter("zixir_test_down", "test").inc(-1)
+
+
+def test_creating_a_counter_again_returns_it_and_other_labels_are_refused() -> None:
+    first = _counters.counter("zixir_test_again", "test", ("x",))
+    assert _counters.counter("zixir_test_again", "again", ("x",)) is first
+    with pytest.raises(ValueError, match=r"^the counter 'zixir_test_again' exists with the labels"):
+        _counters.counter("zixir_test_again", "clash", ("y",))
+    with pytest.raises(ValueError, match=r"^counter names leave off '_total'"):
+        _counters.counter("zixir_test_again_total", "clash")
+
+
+def test_the_bound_is_a_whole_number() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^limit must be an int >= 1, got 0$"):
+        _counters.set_max_series(0)
+
+
+def test_counters_are_exported_in_the_prometheus_text_format() -> None:
+    metric = _counters.counter("zixir_test_exported", "A test counter", ("kind",))
+    metric.labels("a").inc(3)
+    text = exposition()
+    assert "# HELP zixir_test_exported_total A test counter" in text
+    assert 'zixir_test_exported_total{kind="a"} 3.0' in text

@@ -1,0 +1,17 @@
+"""Zixir's Prometheus metrics, as ``zixir.metrics``: the same names as `zixir.observability.metrics`.
+
+Importing either registers Zixir's one collector with prometheus_client's default registry.
+"""
+
+from __future__ import annotations
+
+from zixir.observability.metrics import (
+    Counter,
+    ZixirCollector,
+    counter,
+    exposition,
+    max_series,
+    set_max_series,
+)
+
+__all__ = ["Counter", "ZixirCollector", "counter", "exposition", "max_series", "set_max_series"]
