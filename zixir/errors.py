@@ -1,11 +1,16 @@
 """Every error Zixir raises, in one place.
 
 Each error's name says the condition; each also inherits the builtin it resembles, so
-``except ValueError`` keeps working for callers that do not know Zixir.
+``except ValueError`` keeps working for callers that do not know Zixir. Every error pickles
+with its attributes (across processes: sandboxes, Ray).
 """
 
 from __future__ import annotations
 
+import inspect
+import pickle
+import traceback
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -48,7 +53,63 @@ __all__ = [
 
 
 class ZixirError(Exception):
-    """Base class of every error raised by Zixir."""
+    """Base class of every error raised by Zixir.
+
+    Errors pickle with their attributes: an error whose ``__init__`` takes more than the
+    message is rebuilt by calling it with the message and the attributes named after its
+    other parameters (so each such parameter must be stored under its own name).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__)
+        names = _extra_parameters(type(self))
+        if names is None:  # the builtin's __init__: its args rebuild it
+            return type(self), self.args, state or None
+        missing = [name for name in names if name not in state]
+        if missing:
+            raise TypeError(f"{type(self).__qualname__} cannot be pickled: store its "
+                            f"__init__ arguments {missing} as attributes of the same names")
+        extra = {name: state.pop(name) for name in names}
+        message = self.args[0] if self.args else ""
+        return _rebuild, (type(self), message, extra), state or None
+
+
+# One entry per live error class that was pickled (weak: classes made on the fly go away).
+_PARAMETERS: weakref.WeakKeyDictionary[type[ZixirError], tuple[str, ...] | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _extra_parameters(cls: type[ZixirError]) -> tuple[str, ...] | None:
+    """The names of the ``__init__`` parameters after the message, or None for a builtin's."""
+    if cls not in _PARAMETERS:
+        _PARAMETERS[cls] = _find_parameters(cls)
+    return _PARAMETERS[cls]
+
+
+def _find_parameters(cls: type[ZixirError]) -> tuple[str, ...] | None:
+    owner = next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
+    if not issubclass(owner, ZixirError):
+        return None
+    parameters = list(inspect.signature(owner.__init__).parameters.values())[2:]  # self, message
+    return tuple(p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
+def _rebuild(cls: type[ZixirError], message: str, extra: dict[str, Any]) -> ZixirError:
+    """Unpickles an error: ``cls(message, **extra)``."""
+    return cls(message, **extra)
+
+
+def _portable(error: BaseException) -> BaseException:
+    """`error` itself if it survives a pickle round trip, else a RemoteError standing in for it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - anything pickle or an __init__ may raise
+        kind = type(error)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        text = "".join(traceback.format_exception(error))
+        return RemoteError(f"{name}: {error}", name, text)
+    return error
 
 
 class InvalidArgumentError(ValueError, ZixirError):
@@ -139,6 +200,13 @@ class RetryError(RuntimeError, ZixirError):
     def __init__(self, message: str, errors: list[BaseException]) -> None:
         super().__init__(message)
         self.errors = errors
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An attempt's error that cannot cross a pickle becomes a RemoteError, so the
+        # RetryError itself always can.
+        rebuild, (cls, message, extra), state = super().__reduce__()
+        extra = {**extra, "errors": [_portable(error) for error in self.errors]}
+        return rebuild, (cls, message, extra), state
 
 
 class MailboxFullError(RuntimeError, ZixirError):
@@ -276,9 +344,6 @@ class SandboxError(RuntimeError, ZixirError):
         super().__init__(message)
         self.result = result
 
-    def __reduce__(self) -> tuple[Any, ...]:  # nested sandboxes pass it up through pickle
-        return type(self), (str(self), self.result)
-
 
 class SandboxClosedError(RuntimeError, ZixirError):
     """The sandbox is closed, or belongs to another process; the call was not made."""
@@ -303,9 +368,6 @@ class SandboxLimitError(RuntimeError, ZixirError):
         self.limit = limit
         self.used = used
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.reason, self.limit, self.used)
-
 
 class SandboxTimeoutError(SandboxLimitError, TimeoutError):
     """A sandboxed call ran past its wall-clock timeout and its worker was killed."""
@@ -328,9 +390,6 @@ class WorkerCrashedError(ChildProcessError, ZixirError):
     def __str__(self) -> str:  # OSError would format a one-argument message the same way
         return str(self.args[0]) if self.args else ""
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.exit_code, self.signal)
-
 
 class RemoteError(RuntimeError, ZixirError):
     """Stands in for an exception raised in a sandbox that could not be sent back as itself.
@@ -348,6 +407,3 @@ class RemoteError(RuntimeError, ZixirError):
         super().__init__(message)
         self.type_name = type_name
         self.remote_traceback = remote_traceback
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.type_name, self.remote_traceback)
