@@ -19,9 +19,9 @@ from typing import Any, Literal, ParamSpec, Self, TypeAlias, TypeVar, cast
 
 from loguru import logger
 
-from zixir.errors import CircuitOpenError
-from zixir.observability.metrics import counter as _counter
 from zixir import _validate
+from zixir.errors import ArgumentTypeError, CircuitOpenError, InvalidArgumentError
+from zixir.observability.metrics import counter as _counter
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]
 
@@ -106,8 +106,9 @@ class CircuitBreaker:
         clock: Seconds from a monotonic clock; ``time.monotonic`` by default.
 
     Raises:
-        TypeError: An argument has the wrong type.
-        ValueError: An argument is out of range, or window options lack `failure_rate`.
+        ArgumentTypeError: An argument has the wrong type (a TypeError).
+        InvalidArgumentError: An argument is NaN, infinite or out of range, or window
+            options lack `failure_rate` (a ValueError). ``.argument`` names it.
     """
 
     def __init__(self, *, failure_threshold: int | None = 5, reset_timeout: float = 30.0,
@@ -116,7 +117,7 @@ class CircuitBreaker:
                  backoff_multiplier: float = 2.0, max_reset_timeout: float | None = None,
                  exclude: ErrorFilter = (), clock: Callable[[], float] = time.monotonic) -> None:
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {name!r}")
+            raise ArgumentTypeError(f"name must be a str, got {name!r}", "name")
         self.name: str = f"breaker-{next(_NAMES)}" if name is None else name
         self._threshold = (None if failure_threshold is None
                            else _validate.whole("failure_threshold", failure_threshold))
@@ -128,23 +129,23 @@ class CircuitBreaker:
         self._window_size = self._minimum_calls = 0
         if failure_rate is None:
             if window is not None or minimum_calls is not None:
-                raise ValueError("window and minimum_calls apply to the failure rate: "
-                                 "pass failure_rate too")
+                raise InvalidArgumentError("window and minimum_calls apply to the failure rate: "
+                                           "pass failure_rate too",
+                                           "window" if window is not None else "minimum_calls")
             if self._threshold is None:
-                raise ValueError("failure_threshold=None needs failure_rate, "
-                                 "or the breaker could never open")
+                raise InvalidArgumentError("failure_threshold=None needs failure_rate, "
+                                           "or the breaker could never open", "failure_threshold")
         else:
             self._rate = _validate.number("failure_rate", failure_rate, above=0, at_most=1)
             self._window_size = 20 if window is None else _validate.whole("window", window)
             self._minimum_calls = (self._window_size if minimum_calls is None
                                    else _validate.whole("minimum_calls", minimum_calls))
             if self._minimum_calls > self._window_size:
-                raise ValueError(f"minimum_calls={minimum_calls} cannot exceed window="
-                                 f"{self._window_size}; lower minimum_calls or widen the window")
+                raise InvalidArgumentError(
+                    f"minimum_calls={minimum_calls} cannot exceed window={self._window_size}; "
+                    "lower minimum_calls or widen the window", "minimum_calls")
         self._excluded = _validate.error_filter("exclude", exclude)
-        if not callable(clock):
-            raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
-        self._clock = clock
+        self._clock = _validate.function("clock", clock, "a callable returning seconds")
         self._lock = threading.Lock()
         self._listeners: tuple[BreakerListener, ...] = ()
         self._state: BreakerState = "closed"
