@@ -110,3 +110,18 @@ def test_an_error_that_does_not_store_its_arguments_says_how_to_fix_it() -> None
 
     with pytest.raises(TypeError, match=r"store its __init__ arguments \['detail'\] as attributes"):
         pickle.dumps(Forgetful("m", 3))
+
+
+class Detailed(ZixirError):
+    """A subclass whose message is built from its arguments, one of them keyword-only."""
+
+    def __init__(self, result: str, *, attempts: int) -> None:
+        super().__init__(f"{result} after {attempts} attempts")
+        self.result = result
+        self.attempts = attempts
+
+
+def test_a_subclass_with_its_own_arguments_and_keyword_only_ones_round_trips() -> None:
+    back = pickle.loads(pickle.dumps(Detailed("timeout", attempts=3)))
+    assert type(back) is Detailed and str(back) == "timeout after 3 attempts"
+    assert (back.result, back.attempts) == ("timeout", 3)

@@ -11,7 +11,7 @@ import inspect
 import pickle
 import traceback
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from zixir.sandbox.result import SandboxResult
@@ -52,52 +52,67 @@ __all__ = [
 ]
 
 
+#: Each ``__init__`` parameter after self: its name, and whether it is keyword-only.
+_Parameters: TypeAlias = tuple[tuple[str, bool], ...]
+
+
 class ZixirError(Exception):
     """Base class of every error raised by Zixir.
 
-    Errors pickle with their attributes: an error whose ``__init__`` takes more than the
-    message is rebuilt by calling it with the message and the attributes named after its
-    other parameters (so each such parameter must be stored under its own name).
+    Errors pickle with their attributes: an error with its own ``__init__`` is rebuilt by
+    calling it with the attributes named after its parameters (the first, the message,
+    comes from ``args`` when it is not stored), so each other parameter must be stored
+    under its own name.
     """
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = dict(self.__dict__)
-        names = _extra_parameters(type(self))
-        if names is None:  # the builtin's __init__: its args rebuild it
+        parameters = _init_parameters(type(self))
+        if parameters is None:  # the builtin's __init__: its args rebuild it
             return type(self), self.args, state or None
-        missing = [name for name in names if name not in state]
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        missing = []
+        for index, (name, keyword_only) in enumerate(parameters):
+            if name in state:
+                value = state.pop(name)
+            elif index == 0:  # the message, kept in args
+                value = self.args[0] if self.args else ""
+            else:
+                missing.append(name)
+                continue
+            if keyword_only:
+                keywords[name] = value
+            else:
+                positional.append(value)
         if missing:
             raise TypeError(f"{type(self).__qualname__} cannot be pickled: store its "
                             f"__init__ arguments {missing} as attributes of the same names")
-        extra = {name: state.pop(name) for name in names}
-        message = self.args[0] if self.args else ""
-        return _rebuild, (type(self), message, extra), state or None
+        return _rebuild, (type(self), tuple(positional), keywords), state or None
 
 
 # One entry per live error class that was pickled (weak: classes made on the fly go away).
-_PARAMETERS: weakref.WeakKeyDictionary[type[ZixirError], tuple[str, ...] | None] = (
+_PARAMETERS: weakref.WeakKeyDictionary[type[ZixirError], _Parameters | None] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _extra_parameters(cls: type[ZixirError]) -> tuple[str, ...] | None:
-    """The names of the ``__init__`` parameters after the message, or None for a builtin's."""
+def _init_parameters(cls: type[ZixirError]) -> _Parameters | None:
+    """(name, keyword-only) of each ``__init__`` parameter after self; None for a builtin's."""
     if cls not in _PARAMETERS:
-        _PARAMETERS[cls] = _find_parameters(cls)
+        owner = next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
+        if not issubclass(owner, ZixirError):
+            _PARAMETERS[cls] = None
+        else:
+            found = list(inspect.signature(owner.__init__).parameters.values())[1:]
+            _PARAMETERS[cls] = tuple((p.name, p.kind is p.KEYWORD_ONLY) for p in found
+                                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
     return _PARAMETERS[cls]
 
 
-def _find_parameters(cls: type[ZixirError]) -> tuple[str, ...] | None:
-    owner = next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
-    if not issubclass(owner, ZixirError):
-        return None
-    parameters = list(inspect.signature(owner.__init__).parameters.values())[2:]  # self, message
-    return tuple(p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-
-
-def _rebuild(cls: type[ZixirError], message: str, extra: dict[str, Any]) -> ZixirError:
-    """Unpickles an error: ``cls(message, **extra)``."""
-    return cls(message, **extra)
+def _rebuild(cls: type[ZixirError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> ZixirError:
+    """Unpickles an error: ``cls(*args, **kwargs)``."""
+    return cls(*args, **kwargs)
 
 
 def _portable(error: BaseException) -> BaseException:
@@ -204,9 +219,9 @@ class RetryError(RuntimeError, ZixirError):
     def __reduce__(self) -> tuple[Any, ...]:
         # An attempt's error that cannot cross a pickle becomes a RemoteError, so the
         # RetryError itself always can.
-        rebuild, (cls, message, extra), state = super().__reduce__()
-        extra = {**extra, "errors": [_portable(error) for error in self.errors]}
-        return rebuild, (cls, message, extra), state
+        rebuild, (cls, (message, errors), keywords), state = super().__reduce__()
+        portable = [_portable(error) for error in errors]
+        return rebuild, (cls, (message, portable), keywords), state
 
 
 class MailboxFullError(RuntimeError, ZixirError):
