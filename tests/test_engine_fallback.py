@@ -67,8 +67,8 @@ def test_an_unbuilt_checkout_imports_and_runs_the_pure_python_code_with_one_warn
     category, message = warning
     assert category == "RuntimeWarning"
     assert re.match(
-        r"^Zixir's compiled extensions are not built \(zixir\.(_engine|cache\.lookup) is missing\), "
-        r"so it runs its pure-Python code \(slower, same results\): ",
+        r"^Zixir's compiled extensions are not built "
+        r"\(zixir\.(_engine|cache\.lookup) is missing\), so it runs its pure-Python code \(slower, same results\): ",
         message,
     )
     assert "`make`" in message and "`pip install -e .`" in message

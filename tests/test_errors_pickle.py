@@ -41,7 +41,8 @@ def build(cls: type[BaseException]) -> tuple[BaseException, dict[str, Any]]:
     for p in parameters:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
-        assert p.annotation in SAMPLES, f"add a sample for {p.annotation!r} ({cls.__name__}.{p.name})"
+        where = f"{cls.__name__}.{p.name}"
+        assert p.annotation in SAMPLES, f"add a sample for {p.annotation!r} ({where})"
         values[p.name] = SAMPLES[p.annotation]
     return cls(f"{cls.__name__} happened", **values), values
 

@@ -592,7 +592,9 @@ def test_the_schedule_reaches_its_cap_and_stays_there_however_many_steps() -> No
         ({"initial_delay": 2.0, "max_delay": 1.0}, "max_delay"),
     ],
 )
-def test_a_schedule_refuses_numbers_that_cannot_work(options: dict[str, Any], argument: str) -> None:
+def test_a_schedule_refuses_numbers_that_cannot_work(
+    options: dict[str, Any], argument: str
+) -> None:
     shape = {"initial_delay": 1.0, "max_delay": 10.0, **options}
     with pytest.raises(InvalidArgumentError) as caught:
         ExponentialBackoff(**shape)

@@ -11,14 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zixir import Cache, CacheActor, ChildSpec, CircuitBreaker, RestartBackoff, RetryPolicy, Sandbox
-from zixir import Actor, Supervisor
+from zixir import (
+    Actor,
+    Cache,
+    CacheActor,
+    ChildSpec,
+    CircuitBreaker,
+    RestartBackoff,
+    RetryPolicy,
+    Sandbox,
+    Supervisor,
+)
 from zixir.errors import ArgumentTypeError, InvalidArgumentError
 from zixir.resilience import DecorrelatedJitter, ExponentialBackoff, FractionJitter
 
@@ -40,11 +49,15 @@ def wrong_type(values: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Any, t
 NOT_FINITE = st.sampled_from([NAN, INF, -INF])
 NEGATIVE = st.one_of(st.floats(max_value=-1e-9), st.integers(max_value=-1))
 FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+NOT_INTS = st.one_of(FLOATS, NOT_NUMBERS)
+NOT_STRINGS = st.one_of(st.integers(), st.sampled_from([b"n", ["n"]]))
 
 KINDS: dict[str, st.SearchStrategy[tuple[Any, type[Exception]]]] = {
     # seconds that must be > 0 (a timeout, an interval)
-    "positive": st.one_of(invalid(st.one_of(NOT_FINITE, NEGATIVE, st.sampled_from([0, 0.0, -0.0]))),
-                          wrong_type(NOT_NUMBERS)),
+    "positive": st.one_of(
+        invalid(st.one_of(NOT_FINITE, NEGATIVE, st.sampled_from([0, 0.0, -0.0]))),
+        wrong_type(NOT_NUMBERS),
+    ),
     # seconds that may be 0 (a delay)
     "non_negative": st.one_of(invalid(st.one_of(NOT_FINITE, NEGATIVE)), wrong_type(NOT_NUMBERS)),
     # a growth factor, >= 1
@@ -60,19 +73,23 @@ KINDS: dict[str, st.SearchStrategy[tuple[Any, type[Exception]]]] = {
                                         st.floats(min_value=1.001))),
                       wrong_type(NOT_NUMBERS)),
     # a whole count >= 1 (attempts, workers)
-    "count": st.one_of(invalid(st.integers(max_value=0)), wrong_type(st.one_of(FLOATS, NOT_NUMBERS))),
+    "count": st.one_of(invalid(st.integers(max_value=0)), wrong_type(NOT_INTS)),
     # a whole count >= 0 (restarts, items)
-    "count0": st.one_of(invalid(st.integers(max_value=-1)), wrong_type(st.one_of(FLOATS, NOT_NUMBERS))),
+    "count0": st.one_of(invalid(st.integers(max_value=-1)), wrong_type(NOT_INTS)),
     # a memory size: bytes as an int, or a string such as "256MB"
     "memory": st.one_of(
-        invalid(st.one_of(st.integers(max_value=0), st.sampled_from(["lots", "-5MB", "5 parsecs"]))),
+        invalid(st.one_of(st.integers(max_value=0), st.sampled_from(["lots", "-5MB", "5 pc"]))),
         wrong_type(st.one_of(FLOATS, st.sampled_from([b"5MB", [5], object()]))),
     ),
     # a name: a non-empty str
-    "name": st.one_of(invalid(st.just("")), wrong_type(st.one_of(st.integers(), st.sampled_from([b"n", ["n"]])))),
+    "name": st.one_of(invalid(st.just("")), wrong_type(NOT_STRINGS)),
     # a name that may be any str, or None
-    "any_name": wrong_type(st.one_of(st.integers(), st.sampled_from([b"n", ["n"]]))),
+    "any_name": wrong_type(NOT_STRINGS),
 }
+
+
+#: Builds the object under test with a value for one argument (and a tmp dir if it needs one).
+Builder: TypeAlias = Callable[[Path, Any], object]
 
 
 class Child(Actor):
@@ -86,18 +103,18 @@ class Case:
     owner: str
     argument: str
     kind: str
-    build: Callable[[Path, Any], object]
+    build: Builder
 
     def __str__(self) -> str:
         return f"{self.owner}-{self.argument}"
 
 
-def keyword(factory: Callable[..., object], **fixed: Any) -> Callable[[str], Callable[[Path, Any], object]]:
+def keyword(factory: Callable[..., object], **fixed: Any) -> Callable[[str], Builder]:
     """Builds ``factory(**fixed, argument=value)``."""
     return lambda argument: lambda _where, value: factory(**fixed, **{argument: value})
 
 
-def cases(owner: str, build: Callable[[str], Callable[[Path, Any], object]], **kinds: str) -> list[Case]:
+def cases(owner: str, build: Callable[[str], Builder], **kinds: str) -> list[Case]:
     return [Case(owner, argument, kind, build(argument)) for argument, kind in kinds.items()]
 
 
@@ -119,8 +136,10 @@ RESILIENCE = [
            reset_after="non_negative"),
     *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0, max_delay=5.0),
            multiplier="factor"),
-    *cases("ExponentialBackoff", keyword(ExponentialBackoff, max_delay=5.0), initial_delay="non_negative"),
-    *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0), max_delay="non_negative"),
+    *cases("ExponentialBackoff", keyword(ExponentialBackoff, max_delay=5.0),
+           initial_delay="non_negative"),
+    *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0),
+           max_delay="non_negative"),
     Case("FractionJitter", "jitter", "fraction", lambda _where, value: FractionJitter(value)),
     Case("DecorrelatedJitter", "growth", "factor", lambda _where, value: DecorrelatedJitter(value)),
 ]
@@ -131,7 +150,8 @@ COMPONENTS = [
            health_check_interval="positive"),
     *cases("Supervisor", keyword(Supervisor, health_check_interval=1.0),
            health_check_timeout="positive"),
-    *cases("ChildSpec", keyword(ChildSpec, name="child", actor_class=Child), shutdown="non_negative"),
+    *cases("ChildSpec", keyword(ChildSpec, name="child", actor_class=Child),
+           shutdown="non_negative"),
     *cases("ChildSpec", keyword(ChildSpec, actor_class=Child), name="name"),
     *cases("Cache", lambda argument: lambda where, value: cache(where, **{argument: value}),
            default_ttl="positive", memory_items="count0"),

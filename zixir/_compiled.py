@@ -16,6 +16,8 @@ import warnings
 from types import ModuleType
 from typing import Literal
 
+from loguru import logger
+
 __all__ = ["PUREPYTHON", "implementation", "import_compiled", "prefer_source", "warn_unbuilt"]
 
 PUREPYTHON = os.environ.get("ZIXIR_PUREPYTHON", "") not in ("", "0")
@@ -63,6 +65,7 @@ def import_compiled(name: str) -> ModuleType | None:
         # the package; import_module keeps the missing module's own name.
         if exc.name != name:
             raise
+    logger.debug("{} is not built; using the pure-Python code", name)
     warn_unbuilt(name)
     return None
 

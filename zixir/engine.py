@@ -2,8 +2,9 @@
 
 Compiled from ``zixir/_engine.pyx`` when the extension is built; otherwise (with a
 RuntimeWarning that names the fix), or when ``ZIXIR_PUREPYTHON=1``, a pure-Python twin
-gives the same results. ``IMPLEMENTATION`` says which is live. Inputs are lists or tuples of ints and floats, or float64 buffers
-(``array.array('d')``, numpy arrays, memoryviews); see docs/engine.md for the details.
+gives the same results. ``IMPLEMENTATION`` says which is live. Inputs are lists or tuples
+of ints and floats, or float64 buffers (``array.array('d')``, numpy arrays, memoryviews);
+see docs/engine.md for the details.
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ def pykka_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_pykka_suite_passes_with_zixir_actor(pykka_tests: Path) -> None:
-    deselect = [arg for test in DELIBERATELY_DIFFERENT for arg in ("--deselect", f"{test}[threading]")]
+    deselect = [arg for test in DELIBERATELY_DIFFERENT
+                for arg in ("--deselect", f"{test}[threading]")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTEST_ADDOPTS", None)
     probe = subprocess.run(

@@ -124,7 +124,9 @@ class RestartBackoff:
             )
         _validate.number("reset_after", self.reset_after, at_least=0)
         if not isinstance(self.random, random.Random):
-            raise ArgumentTypeError(f"random must be a random.Random, got {self.random!r}", "random")
+            raise ArgumentTypeError(
+                f"random must be a random.Random, got {self.random!r}", "random"
+            )
         schedule = ExponentialBackoff(self.initial_delay, self.max_delay, self.multiplier,
                                       FractionJitter(fraction))
         object.__setattr__(self, "_schedule", schedule)
