@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# The sdist of the installed pykka, whose own test suite tests/actors/test_pykka_suite.py runs.
+PYKKA_SDIST := $(VENV)/pykka-sdist
 
-.PHONY: demo test bench docs dist clean
+.PHONY: demo test bench docs dist clean pykka-sdist
 
 $(INSTALLED): pyproject.toml setup.py zixir/_engine.pyx zixir/_kernels.h zixir/cache/lookup.py zixir/cache/lookup.pxd
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,bench,docs]"
+	$(MAKE) --no-print-directory pykka-sdist
 	touch $@
+
+# Fetched at set-up, not by the test: the suite then runs offline. Rerun after changing pykka.
+pykka-sdist:
+	rm -rf $(PYKKA_SDIST)
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: --dest $(PYKKA_SDIST) \
+		"pykka==$$($(PY) -c 'from importlib.metadata import version; print(version("pykka"))')"
 
 demo: $(INSTALLED)
 	$(PY) -m zixir.demo

@@ -15,10 +15,13 @@ from hypothesis import given, register_random
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
-from zixir.errors import CircuitOpenError, RetryError
+from zixir import RestartBackoff
+from zixir.errors import CircuitOpenError, InvalidArgumentError, RetryError
 from zixir.resilience import (
     CircuitBreaker,
     DecorrelatedJitter,
+    ExponentialBackoff,
+    FractionJitter,
     FullJitter,
     JitterStrategy,
     RetryPolicy,
@@ -551,3 +554,51 @@ def test_bad_arguments_are_refused_when_the_policy_is_built(
 def test_decorrelated_jitter_refuses_a_growth_below_one() -> None:
     with pytest.raises(ValueError, match=r"^growth must be a finite number >= 1, got 0\.5$"):
         DecorrelatedJitter(0.5)
+
+
+@given(
+    initial=st.floats(0.0, 10.0),
+    multiplier=st.floats(1.0, 5.0),
+    cap_over=st.floats(0.0, 100.0),
+    fraction=st.floats(0.0, 0.99),
+    seed=st.integers(0, 2**32),
+)
+def test_restart_backoff_and_retry_policy_share_one_schedule(
+    initial: float, multiplier: float, cap_over: float, fraction: float, seed: int
+) -> None:
+    shape = {"initial_delay": initial, "multiplier": multiplier, "max_delay": initial + cap_over}
+    waits = RetryPolicy(8, jitter=fraction, random=random.Random(seed), **shape).delays()
+    restarts = RestartBackoff(jitter=fraction, random=random.Random(seed), **shape)
+    assert [restarts.delay(n) for n in range(7)] == waits
+    schedule = ExponentialBackoff(jitter=FractionJitter(fraction), **shape)
+    rng = random.Random(seed)
+    assert [schedule.delay(n, rng) for n in range(7)] == waits
+
+
+def test_the_schedule_reaches_its_cap_and_stays_there_however_many_steps() -> None:
+    schedule = ExponentialBackoff(0.5, 60.0, 3.0)
+    assert [schedule.backoff(n) for n in range(6)] == [0.5, 1.5, 4.5, 13.5, 40.5, 60.0]
+    assert schedule.backoff(10_000) == 60.0  # 3.0**10_000 overflows a float
+    assert RestartBackoff(jitter=0.0).delay(5_000) == 10.0
+    assert ExponentialBackoff(0.0, 5.0).backoff(10_000) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"initial_delay": float("nan")}, "initial_delay"),
+        ({"max_delay": float("inf")}, "max_delay"),
+        ({"multiplier": float("nan")}, "multiplier"),
+        ({"initial_delay": 2.0, "max_delay": 1.0}, "max_delay"),
+    ],
+)
+def test_a_schedule_refuses_numbers_that_cannot_work(
+    options: dict[str, Any], argument: str
+) -> None:
+    shape = {"initial_delay": 1.0, "max_delay": 10.0, **options}
+    with pytest.raises(InvalidArgumentError) as caught:
+        ExponentialBackoff(**shape)
+    assert caught.value.argument == argument
+    with pytest.raises(InvalidArgumentError) as caught:
+        RestartBackoff(**shape)
+    assert caught.value.argument == argument

@@ -1,6 +1,8 @@
 """Which build of a module runs: compiled by Cython when built, or its Python source.
 
 ``ZIXIR_PUREPYTHON=1`` asks for the pure-Python code everywhere, for tests and debugging.
+A checkout whose extensions were never built runs the Python code too, and says so once
+with a RuntimeWarning that names the fix.
 """
 
 from __future__ import annotations
@@ -9,12 +11,63 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import threading
+import warnings
 from types import ModuleType
 from typing import Literal
 
-__all__ = ["PUREPYTHON", "implementation", "prefer_source"]
+from loguru import logger
+
+__all__ = ["PUREPYTHON", "implementation", "import_compiled", "prefer_source", "warn_unbuilt"]
 
 PUREPYTHON = os.environ.get("ZIXIR_PUREPYTHON", "") not in ("", "0")
+
+_warned = False
+_warned_lock = threading.Lock()
+
+
+def warn_unbuilt(name: str) -> None:
+    """Warns, once per process, that compiled module `name` is not built.
+
+    One warning covers every extension: they are built together, so the fix is the same.
+    Nothing is said under ``ZIXIR_PUREPYTHON``, where the Python code was asked for.
+    """
+    global _warned
+    if PUREPYTHON:
+        return
+    with _warned_lock:
+        if _warned:
+            return
+        _warned = True
+    warnings.warn(
+        f"Zixir's compiled extensions are not built ({name} is missing), so it runs its "
+        "pure-Python code (slower, same results): "
+        "build the extensions with `make` or `pip install -e .`, or set ZIXIR_PUREPYTHON=1 "
+        "to choose the pure-Python code on purpose",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def import_compiled(name: str) -> ModuleType | None:
+    """Imports the compiled module `name`, or returns None (after `warn_unbuilt`) when it is absent.
+
+    Under ``ZIXIR_PUREPYTHON`` it is not imported at all. A build that is present but fails
+    to load (a wrong ABI, a missing symbol) raises its ImportError: that is a broken
+    install, not a missing one.
+    """
+    if PUREPYTHON:
+        return None
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        # `from zixir import _engine` would turn this into a plain ImportError that names
+        # the package; import_module keeps the missing module's own name.
+        if exc.name != name:
+            raise
+    logger.debug("{} is not built; using the pure-Python code", name)
+    warn_unbuilt(name)
+    return None
 
 
 def prefer_source(name: str) -> None:
@@ -46,6 +99,13 @@ def prefer_source(name: str) -> None:
 
 
 def implementation(module: ModuleType) -> Literal["cython", "python"]:
-    """"cython" if `module` is a compiled build, "python" if it runs from source."""
+    """"cython" if `module` is a compiled build, "python" if it runs from source.
+
+    A module running from source outside ``ZIXIR_PUREPYTHON`` means its build is missing:
+    that is reported once through `warn_unbuilt`.
+    """
     loader = getattr(module.__spec__, "loader", None)
-    return "cython" if isinstance(loader, importlib.machinery.ExtensionFileLoader) else "python"
+    if isinstance(loader, importlib.machinery.ExtensionFileLoader):
+        return "cython"
+    warn_unbuilt(module.__name__)
+    return "python"

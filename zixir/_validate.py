@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import cast
+from typing import TypeVar, cast
 
 from zixir.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["error_filter", "number", "optional_number", "whole"]
+__all__ = ["error_filter", "function", "number", "optional_number", "whole"]
+
+T = TypeVar("T")
 
 
 def number(
@@ -120,3 +122,22 @@ def optional_number(
     if value is None:
         return None
     return number(name, value, above=above, at_least=at_least, at_most=at_most)
+
+
+def function(name: str, value: T, expected: str = "callable") -> T:
+    """Checks that `value` is callable (a clock, a sleep, a predicate...).
+
+    Args:
+        name: The argument's name, for error messages.
+        value: The value to check.
+        expected: What the argument must be, for the message: "clock must be <expected>".
+
+    Returns:
+        `value`, unchanged.
+
+    Raises:
+        ArgumentTypeError: `value` is not callable.
+    """
+    if not callable(value):
+        raise ArgumentTypeError(f"{name} must be {expected}, got {value!r}", name)
+    return value

@@ -1,18 +1,18 @@
 """Numeric kernels (Zixir's ``engine.*`` ops): sums, products, statistics, vectors, matrices.
 
-Compiled from ``zixir/_engine.pyx`` when the extension is built; otherwise, or when
-``ZIXIR_PUREPYTHON=1``, a pure-Python twin gives the same results. ``IMPLEMENTATION`` says
-which is live. Inputs are lists or tuples of ints and floats, or float64 buffers
-(``array.array('d')``, numpy arrays, memoryviews); see docs/engine.md for the details.
+Compiled from ``zixir/_engine.pyx`` when the extension is built; otherwise (with a
+RuntimeWarning that names the fix), or when ``ZIXIR_PUREPYTHON=1``, a pure-Python twin
+gives the same results. ``IMPLEMENTATION`` says which is live. Inputs are lists or tuples
+of ints and floats, or float64 buffers (``array.array('d')``, numpy arrays, memoryviews);
+see docs/engine.md for the details.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any, Literal, TypeAlias
-
-from loguru import logger
 
 from zixir import _compiled
 from zixir.errors import UnknownOperationError
@@ -49,22 +49,15 @@ __all__ = [
 #: A list or tuple of ints and floats, or a one-dimensional float64 buffer.
 Vector: TypeAlias = Sequence[float] | Any
 
-if _compiled.PUREPYTHON:
-    from zixir import _engine_py as _impl
+_built = _compiled.import_compiled("zixir._engine")
+if _built is None:
+    from zixir import _engine_py
 
-    IMPLEMENTATION: Literal["cython", "python"] = "python"
+    _impl: ModuleType = _engine_py
 else:
-    try:
-        from zixir import _engine as _impl  # type: ignore[no-redef]
-
-        IMPLEMENTATION = "cython"
-    except ModuleNotFoundError as exc:
-        if exc.name != "zixir._engine":
-            raise
-        from zixir import _engine_py as _impl
-
-        IMPLEMENTATION = "python"
-        logger.debug("zixir._engine is not built; using the pure-Python engine")
+    _impl = _built
+#: "cython" when the compiled extension runs, "python" for the pure-Python twin.
+IMPLEMENTATION: Literal["cython", "python"] = "python" if _built is None else "cython"
 
 
 def list_sum(xs: Vector) -> float:

@@ -1,12 +1,17 @@
 """Every error Zixir raises, in one place.
 
 Each error's name says the condition; each also inherits the builtin it resembles, so
-``except ValueError`` keeps working for callers that do not know Zixir.
+``except ValueError`` keeps working for callers that do not know Zixir. Every error pickles
+with its attributes (across processes: sandboxes, Ray).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import inspect
+import pickle
+import traceback
+import weakref
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from zixir.sandbox.result import SandboxResult
@@ -47,8 +52,79 @@ __all__ = [
 ]
 
 
+#: Each ``__init__`` parameter after self: its name, and whether it is keyword-only.
+_Parameters: TypeAlias = tuple[tuple[str, bool], ...]
+
+
 class ZixirError(Exception):
-    """Base class of every error raised by Zixir."""
+    """Base class of every error raised by Zixir.
+
+    Errors pickle with their attributes: an error with its own ``__init__`` is rebuilt by
+    calling it with the attributes named after its parameters (the first, the message,
+    comes from ``args`` when it is not stored), so each other parameter must be stored
+    under its own name.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__)
+        parameters = _init_parameters(type(self))
+        if parameters is None:  # the builtin's __init__: its args rebuild it
+            return type(self), self.args, state or None
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        missing = []
+        for index, (name, keyword_only) in enumerate(parameters):
+            if name in state:
+                value = state.pop(name)
+            elif index == 0:  # the message, kept in args
+                value = self.args[0] if self.args else ""
+            else:
+                missing.append(name)
+                continue
+            if keyword_only:
+                keywords[name] = value
+            else:
+                positional.append(value)
+        if missing:
+            raise TypeError(f"{type(self).__qualname__} cannot be pickled: store its "
+                            f"__init__ arguments {missing} as attributes of the same names")
+        return _rebuild, (type(self), tuple(positional), keywords), state or None
+
+
+# One entry per live error class that was pickled (weak: classes made on the fly go away).
+_PARAMETERS: weakref.WeakKeyDictionary[type[ZixirError], _Parameters | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _init_parameters(cls: type[ZixirError]) -> _Parameters | None:
+    """(name, keyword-only) of each ``__init__`` parameter after self; None for a builtin's."""
+    if cls not in _PARAMETERS:
+        owner = next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
+        if not issubclass(owner, ZixirError):
+            _PARAMETERS[cls] = None
+        else:
+            found = list(inspect.signature(owner.__init__).parameters.values())[1:]
+            _PARAMETERS[cls] = tuple((p.name, p.kind is p.KEYWORD_ONLY) for p in found
+                                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    return _PARAMETERS[cls]
+
+
+def _rebuild(cls: type[ZixirError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> ZixirError:
+    """Unpickles an error: ``cls(*args, **kwargs)``."""
+    return cls(*args, **kwargs)
+
+
+def _portable(error: BaseException) -> BaseException:
+    """`error` itself if it survives a pickle round trip, else a RemoteError standing in for it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - anything pickle or an __init__ may raise
+        kind = type(error)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        text = "".join(traceback.format_exception(error))
+        return RemoteError(f"{name}: {error}", name, text)
+    return error
 
 
 class InvalidArgumentError(ValueError, ZixirError):
@@ -139,6 +215,13 @@ class RetryError(RuntimeError, ZixirError):
     def __init__(self, message: str, errors: list[BaseException]) -> None:
         super().__init__(message)
         self.errors = errors
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An attempt's error that cannot cross a pickle becomes a RemoteError, so the
+        # RetryError itself always can.
+        rebuild, (cls, (message, errors), keywords), state = super().__reduce__()
+        portable = [_portable(error) for error in errors]
+        return rebuild, (cls, (message, portable), keywords), state
 
 
 class MailboxFullError(RuntimeError, ZixirError):
@@ -276,9 +359,6 @@ class SandboxError(RuntimeError, ZixirError):
         super().__init__(message)
         self.result = result
 
-    def __reduce__(self) -> tuple[Any, ...]:  # nested sandboxes pass it up through pickle
-        return type(self), (str(self), self.result)
-
 
 class SandboxClosedError(RuntimeError, ZixirError):
     """The sandbox is closed, or belongs to another process; the call was not made."""
@@ -303,9 +383,6 @@ class SandboxLimitError(RuntimeError, ZixirError):
         self.limit = limit
         self.used = used
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.reason, self.limit, self.used)
-
 
 class SandboxTimeoutError(SandboxLimitError, TimeoutError):
     """A sandboxed call ran past its wall-clock timeout and its worker was killed."""
@@ -328,9 +405,6 @@ class WorkerCrashedError(ChildProcessError, ZixirError):
     def __str__(self) -> str:  # OSError would format a one-argument message the same way
         return str(self.args[0]) if self.args else ""
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.exit_code, self.signal)
-
 
 class RemoteError(RuntimeError, ZixirError):
     """Stands in for an exception raised in a sandbox that could not be sent back as itself.
@@ -348,6 +422,3 @@ class RemoteError(RuntimeError, ZixirError):
         super().__init__(message)
         self.type_name = type_name
         self.remote_traceback = remote_traceback
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.type_name, self.remote_traceback)

@@ -10,7 +10,6 @@ import inspect
 import itertools
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ from typing import Any, Literal, ParamSpec, Self, TypeAlias, TypeVar, cast
 
 from loguru import logger
 
-from zixir.errors import CircuitOpenError
-from zixir._counters import counter as _counter
 from zixir import _validate
+from zixir.errors import ArgumentTypeError, CircuitOpenError
+from zixir._counters import counter as _counter
+from zixir.resilience.counting import FailureCount
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]
 
@@ -106,8 +106,9 @@ class CircuitBreaker:
         clock: Seconds from a monotonic clock; ``time.monotonic`` by default.
 
     Raises:
-        TypeError: An argument has the wrong type.
-        ValueError: An argument is out of range, or window options lack `failure_rate`.
+        ArgumentTypeError: An argument has the wrong type (a TypeError).
+        InvalidArgumentError: An argument is NaN, infinite or out of range, or window
+            options lack `failure_rate` (a ValueError). ``.argument`` names it.
     """
 
     def __init__(self, *, failure_threshold: int | None = 5, reset_timeout: float = 30.0,
@@ -116,43 +117,20 @@ class CircuitBreaker:
                  backoff_multiplier: float = 2.0, max_reset_timeout: float | None = None,
                  exclude: ErrorFilter = (), clock: Callable[[], float] = time.monotonic) -> None:
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {name!r}")
+            raise ArgumentTypeError(f"name must be a str, got {name!r}", "name")
         self.name: str = f"breaker-{next(_NAMES)}" if name is None else name
-        self._threshold = (None if failure_threshold is None
-                           else _validate.whole("failure_threshold", failure_threshold))
         self._base_timeout = _validate.number("reset_timeout", reset_timeout, above=0)
         self._multiplier = _validate.number("backoff_multiplier", backoff_multiplier, at_least=1)
         self._max_timeout = 10 * self._base_timeout if max_reset_timeout is None else _validate.number(
             "max_reset_timeout", max_reset_timeout, at_least=self._base_timeout)
-        self._rate: float | None = None
-        self._window_size = self._minimum_calls = 0
-        if failure_rate is None:
-            if window is not None or minimum_calls is not None:
-                raise ValueError("window and minimum_calls apply to the failure rate: "
-                                 "pass failure_rate too")
-            if self._threshold is None:
-                raise ValueError("failure_threshold=None needs failure_rate, "
-                                 "or the breaker could never open")
-        else:
-            self._rate = _validate.number("failure_rate", failure_rate, above=0, at_most=1)
-            self._window_size = 20 if window is None else _validate.whole("window", window)
-            self._minimum_calls = (self._window_size if minimum_calls is None
-                                   else _validate.whole("minimum_calls", minimum_calls))
-            if self._minimum_calls > self._window_size:
-                raise ValueError(f"minimum_calls={minimum_calls} cannot exceed window="
-                                 f"{self._window_size}; lower minimum_calls or widen the window")
+        self._counts = FailureCount(failure_threshold, failure_rate, window, minimum_calls)
         self._excluded = _validate.error_filter("exclude", exclude)
-        if not callable(clock):
-            raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
-        self._clock = clock
+        self._clock = _validate.function("clock", clock, "a callable returning seconds")
         self._lock = threading.Lock()
         self._listeners: tuple[BreakerListener, ...] = ()
         self._state: BreakerState = "closed"
         self._generation = 0  # bumped by each transition: outcomes of older calls are ignored
         self._probing = False
-        self._consecutive = 0
-        self._outcomes: deque[bool] = deque()  # the rate window, True for a failure
-        self._window_failures = 0
         self._opened_at: float | None = None
         self._timeout = self._base_timeout
         self._calls = self._successes = self._failures = self._rejections = 0
@@ -282,8 +260,7 @@ class CircuitBreaker:
         """Forces the breaker closed, with no failures counted and the base open period."""
         with self._lock:
             moved = self._move("closed") if self._state != "closed" else None
-            self._consecutive = 0
-            self._clear_window()
+            self._counts.clear()
             self._generation += 1
         self._notify(moved)
 
@@ -292,7 +269,7 @@ class CircuitBreaker:
         with self._lock:
             moved = self._refresh()
             stats = BreakerStatistics(
-                self.name, self._state, self._consecutive, self._calls, self._successes,
+                self.name, self._state, self._counts.consecutive, self._calls, self._successes,
                 self._failures, self._rejections, self._opened_at, self._timeout,
                 self._retry_after(),
             )
@@ -348,9 +325,7 @@ class CircuitBreaker:
             if generation != self._generation:
                 return
             if self._state == "closed":
-                self._consecutive = 0
-                if self._rate is not None:
-                    self._record(False)
+                self._counts.succeeded()
                 return
             moved = self._move("closed")  # the probe succeeded
         self._notify(moved)
@@ -382,32 +357,13 @@ class CircuitBreaker:
         with self._lock:
             self._failures += 1
             if generation == self._generation:
-                self._consecutive += 1
                 if self._state == "half_open":
+                    self._counts.consecutive += 1
                     self._timeout = min(self._timeout * self._multiplier, self._max_timeout)
                     moved = self._move("open")
-                else:
-                    if self._rate is not None:
-                        self._record(True)
-                    if self._trips():
-                        moved = self._move("open")
+                elif self._counts.failed():
+                    moved = self._move("open")
         self._notify(moved)
-
-    def _trips(self) -> bool:
-        if self._threshold is not None and self._consecutive >= self._threshold:
-            return True
-        return (self._rate is not None and len(self._outcomes) >= self._minimum_calls
-                and self._window_failures / len(self._outcomes) >= self._rate)
-
-    def _record(self, failed: bool) -> None:
-        self._outcomes.append(failed)
-        self._window_failures += failed
-        if len(self._outcomes) > self._window_size:
-            self._window_failures -= self._outcomes.popleft()
-
-    def _clear_window(self) -> None:
-        self._outcomes.clear()
-        self._window_failures = 0
 
     def _retry_after(self) -> float:
         if self._state != "open" or self._opened_at is None:
@@ -426,12 +382,11 @@ class CircuitBreaker:
         self._probing = False
         if new == "open":
             self._opened_at = self._clock()
-            self._clear_window()
+            self._counts.clear_window()
         elif new == "closed":
             self._opened_at = None
             self._timeout = self._base_timeout
-            self._consecutive = 0
-            self._clear_window()
+            self._counts.clear()
         return old, new
 
     def _notify(self, moved: tuple[BreakerState, BreakerState] | None) -> None:

@@ -11,19 +11,24 @@ import inspect
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from random import Random
 from types import CoroutineType
-from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, ParamSpec, TypeVar, cast
 
 from loguru import logger
 
-from zixir.errors import CircuitOpenError, RetryError
-from zixir._counters import counter as _counter
 from zixir import _validate
+from zixir.errors import ArgumentTypeError, CircuitOpenError, InvalidArgumentError, RetryError
+from zixir._counters import counter as _counter
+from zixir.resilience.backoff import (
+    DecorrelatedJitter,
+    ExponentialBackoff,
+    FractionJitter,
+    JitterStrategy,
+)
 from zixir.resilience.breaker import ErrorFilter
 
-__all__ = ["DecorrelatedJitter", "FullJitter", "JitterStrategy", "RetryPolicy"]
+__all__ = ["RetryPolicy"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,78 +42,6 @@ _ATTEMPTS = _counter(
 _RETRIED = _ATTEMPTS.labels(outcome="retried")
 _GAVE_UP = _ATTEMPTS.labels(outcome="gave_up")
 _NOT_RETRIED = _ATTEMPTS.labels(outcome="not_retried")
-
-
-@runtime_checkable
-class JitterStrategy(Protocol):
-    """Turns the backoff schedule's delay into the delay actually waited."""
-
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
-        """The wait before the next attempt.
-
-        Args:
-            backoff: The schedule's delay for this retry: ``base * multiplier**n``, capped.
-            previous: The previous wait (`base` before the first retry).
-            base: The policy's `initial_delay`.
-            cap: The policy's `max_delay`.
-            rng: The policy's random source; draw from it only, so a seeded policy repeats.
-
-        Returns:
-            Seconds to wait (>= 0).
-        """
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class FullJitter:
-    """AWS's "full jitter": a uniform wait between 0 and the backoff delay.
-
-    Spreads clients the most; on average waits half the schedule.
-    """
-
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
-        """A uniform draw from ``[0, backoff]``; see `JitterStrategy.delay`."""
-        return rng.uniform(0.0, backoff)
-
-
-@dataclass(frozen=True, slots=True)
-class DecorrelatedJitter:
-    """AWS's "decorrelated jitter": ``min(cap, uniform(base, previous * growth))``.
-
-    Each wait grows from the previous wait rather than from the attempt number, so the
-    policy's `multiplier` does not apply (a policy rejects one alongside it).
-
-    Args:
-        growth: How much larger than the previous wait the next may be (AWS uses 3).
-
-    Raises:
-        ValueError: `growth` is below 1.
-    """
-
-    growth: float = 3.0
-
-    def __post_init__(self) -> None:
-        _validate.number("growth", self.growth, at_least=1)
-
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
-        """A uniform draw from ``[base, previous * growth]``, capped; see `JitterStrategy.delay`."""
-        return min(cap, rng.uniform(base, previous * self.growth))
-
-
-@dataclass(frozen=True, slots=True)
-class _FractionJitter:
-    """``jitter=0.1``: the backoff delay, plus or minus up to that fraction of it."""
-
-    fraction: float
-
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
-        if not self.fraction:
-            return backoff  # draws nothing, so an unjittered schedule leaves the rng alone
-        return backoff * (1.0 + rng.uniform(-self.fraction, self.fraction))
 
 
 def _describe(fn: object) -> str:
@@ -144,8 +77,9 @@ class RetryPolicy:
         random: The jitter's random source; a fresh ``random.Random()`` by default.
 
     Raises:
-        TypeError: An argument has the wrong type.
-        ValueError: An argument is out of range, or arguments contradict each other.
+        ArgumentTypeError: An argument has the wrong type (a TypeError).
+        InvalidArgumentError: An argument is NaN, infinite or out of range, or arguments
+            contradict each other (a ValueError). ``.argument`` names the argument.
     """
 
     def __init__(self, max_attempts: int | None = 3, *, initial_delay: float = 1.0,
@@ -157,32 +91,28 @@ class RetryPolicy:
                  sleep: Callable[[float], object] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
                  random: Random | None = None) -> None:
-        self._max_attempts = None if max_attempts is None else _validate.whole("max_attempts", max_attempts)
-        self._max_total_time = (None if max_total_time is None else
-                                _validate.number("max_total_time", max_total_time, above=0))
+        self._max_attempts = (None if max_attempts is None
+                              else _validate.whole("max_attempts", max_attempts))
+        self._max_total_time = _validate.optional_number("max_total_time", max_total_time, above=0)
         if self._max_attempts is None and self._max_total_time is None:
-            raise ValueError("max_attempts=None needs max_total_time, or retries would never stop")
-        self._initial_delay = _validate.number("initial_delay", initial_delay, at_least=0)
-        self._max_delay = _validate.number("max_delay", max_delay, at_least=self._initial_delay)
+            raise InvalidArgumentError("max_attempts=None needs max_total_time, or retries "
+                                       "would never stop", "max_attempts")
+        strategy: JitterStrategy
         if isinstance(jitter, (int, float)) and not isinstance(jitter, bool):
-            fraction = _validate.number("jitter", jitter, at_least=0, at_most=1)
-            self._jitter: JitterStrategy = _FractionJitter(fraction)
+            strategy = FractionJitter(jitter)
         elif isinstance(jitter, JitterStrategy):
-            self._jitter = jitter
+            strategy = jitter
         else:
-            raise TypeError("jitter must be a fraction such as 0.1, or a strategy such as "
-                            f"FullJitter(), got {jitter!r}")
-        if isinstance(jitter, DecorrelatedJitter):
-            if multiplier is not None:
-                raise ValueError("DecorrelatedJitter grows each wait from the previous one, so "
-                                 "multiplier does not apply: drop multiplier=, or set "
-                                 "DecorrelatedJitter(growth=...)")
-            if self._initial_delay == 0:
-                raise ValueError("DecorrelatedJitter needs initial_delay > 0: "
-                                 "it draws waits of at least it")
-        self._multiplier = (2.0 if multiplier is None
-                            else _validate.number("multiplier", multiplier, at_least=1))
-        self._retryable = _validate.error_filter("retry_on", (Exception,) if retry_on is None else retry_on)
+            raise ArgumentTypeError("jitter must be a fraction such as 0.1, or a strategy such "
+                                    f"as FullJitter(), got {jitter!r}", "jitter")
+        if isinstance(jitter, DecorrelatedJitter) and multiplier is not None:
+            raise InvalidArgumentError(
+                "DecorrelatedJitter grows each wait from the previous one, so multiplier does "
+                "not apply: drop multiplier=, or set DecorrelatedJitter(growth=...)", "multiplier")
+        self._backoff = ExponentialBackoff(initial_delay, max_delay,
+                                           2.0 if multiplier is None else multiplier, strategy)
+        self._retryable = _validate.error_filter(
+            "retry_on", (Exception,) if retry_on is None else retry_on)
         # CircuitOpenError is retried only when asked for: retrying an open breaker defeats it.
         # A predicate asks for itself; listed types ask only by naming CircuitOpenError.
         kinds = (retry_on,) if isinstance(retry_on, type) else retry_on
@@ -190,17 +120,16 @@ class RetryPolicy:
             any(issubclass(kind, CircuitOpenError) for kind in kinds)
             if isinstance(kinds, (tuple, list)) else kinds is not None
         )
-        if giveup is not None and not callable(giveup):
-            raise TypeError(f"giveup must be a predicate on the exception, got {giveup!r}")
+        if giveup is not None:
+            _validate.function("giveup", giveup, "a predicate on the exception")
         self._giveup = giveup
-        self._attempt_timeout = (None if attempt_timeout is None else
-                                 _validate.number("attempt_timeout", attempt_timeout, above=0))
-        for label, fn in (("clock", clock), ("sleep", sleep), ("async_sleep", async_sleep)):
-            if not callable(fn):
-                raise TypeError(f"{label} must be callable, got {fn!r}")
-        self._clock, self._sleep, self._async_sleep = clock, sleep, async_sleep
+        self._attempt_timeout = _validate.optional_number("attempt_timeout", attempt_timeout,
+                                                          above=0)
+        self._clock = _validate.function("clock", clock)
+        self._sleep = _validate.function("sleep", sleep)
+        self._async_sleep = _validate.function("async_sleep", async_sleep)
         if random is not None and not isinstance(random, Random):
-            raise TypeError(f"random must be a random.Random, got {random!r}")
+            raise ArgumentTypeError(f"random must be a random.Random, got {random!r}", "random")
         self._random = Random() if random is None else random
 
     # -- public surface -------------------------------------------------------------------
@@ -311,32 +240,27 @@ class RetryPolicy:
         return list(itertools.islice(self._schedule(), _validate.whole("count", count, at_least=0)))
 
     def __repr__(self) -> str:
-        jitter = self._jitter
-        if isinstance(jitter, _FractionJitter):
+        backoff = self._backoff
+        jitter = backoff.jitter
+        if isinstance(jitter, FractionJitter):
             shown = f"jitter ±{jitter.fraction:.0%}" if jitter.fraction else "no jitter"
         else:
             shown = f"jitter {jitter!r}"
-        growth = "" if isinstance(jitter, DecorrelatedJitter) else f" x{self._multiplier}"
+        growth = "" if isinstance(jitter, DecorrelatedJitter) else f" x{backoff.multiplier}"
         extra = "".join(
             f", {label}={value}s" for label, value in
             (("max_total_time", self._max_total_time), ("attempt_timeout", self._attempt_timeout))
             if value is not None
         )
-        return (f"RetryPolicy(max_attempts={self._max_attempts}, delays {self._initial_delay}s"
-                f"{growth} up to {self._max_delay}s, {shown}{extra})")
+        return (f"RetryPolicy(max_attempts={self._max_attempts}, delays "
+                f"{backoff.initial_delay}s{growth} up to {backoff.max_delay}s, "
+                f"{shown}{extra})")
 
     # -- internals ------------------------------------------------------------------------
 
     def _schedule(self) -> Iterator[float]:
         """Endless jittered waits: the n-th follows the n-th failure."""
-        base = self._initial_delay
-        backoff = previous = base
-        while True:
-            wait = max(0.0, self._jitter.delay(backoff, previous=previous, base=base,
-                                               cap=self._max_delay, rng=self._random))
-            yield wait
-            previous = wait
-            backoff = min(backoff * self._multiplier, self._max_delay)
+        return self._backoff.delays(self._random)
 
     def _refuse_sync(self, fn: object) -> None:
         if self._attempt_timeout is not None:
