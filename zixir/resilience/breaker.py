@@ -44,6 +44,8 @@ _REJECTIONS = _counter(
     "zixir_breaker_rejections", "Calls a circuit breaker refused without making them", ("breaker",)
 )
 _NAMES = itertools.count(1)
+#: The metrics label of every breaker created without a name.
+_UNNAMED = "unnamed"
 # The breakers whose `with` block is running in this thread or task, innermost last.
 _ENTERED: ContextVar[tuple[tuple[CircuitBreaker, int], ...]] = ContextVar("zixir_breakers",
                                                                           default=())
@@ -92,7 +94,10 @@ class CircuitBreaker:
         failure_threshold: Consecutive failures that open the breaker; None to open on the
             failure rate only.
         reset_timeout: Seconds the breaker stays open before its first probe.
-        name: Names the breaker in errors, logs and metrics; ``"breaker-<n>"`` if omitted.
+        name: Names the breaker in errors, logs and metrics. Without one it is
+            ``"breaker-<n>"`` in errors and logs, and its metrics are counted with every
+            other unnamed breaker's under ``breaker="unnamed"`` (one series, however many
+            breakers a process creates).
         failure_rate: Opens the breaker when this fraction (0 < rate <= 1) of the calls in
             the window failed; None (the default) to count consecutive failures only.
         window: How many recent calls the failure rate is taken over (20 by default);
@@ -119,6 +124,7 @@ class CircuitBreaker:
         if name is not None and not isinstance(name, str):
             raise ArgumentTypeError(f"name must be a str, got {name!r}", "name")
         self.name: str = f"breaker-{next(_NAMES)}" if name is None else name
+        self._metric_label = _UNNAMED if name is None else name
         self._base_timeout = _validate.number("reset_timeout", reset_timeout, above=0)
         self._multiplier = _validate.number("backoff_multiplier", backoff_multiplier, at_least=1)
         self._max_timeout = 10 * self._base_timeout if max_reset_timeout is None else _validate.number(
@@ -302,7 +308,7 @@ class CircuitBreaker:
                 error = self._refusal()
         self._notify(moved)
         if error is not None:
-            _REJECTIONS.labels(breaker=self.name).inc()
+            _REJECTIONS.labels(breaker=self._metric_label).inc()
             raise error
         return generation
 
@@ -394,7 +400,7 @@ class CircuitBreaker:
         if moved is None:
             return
         old, new = moved
-        _TRANSITIONS.labels(breaker=self.name, state=new).inc()
+        _TRANSITIONS.labels(breaker=self._metric_label, state=new).inc()
         logger.log("WARNING" if new == "open" else "INFO", "circuit breaker {!r}: {} -> {}",
                    self.name, old, new)
         for listener in self._listeners:
