@@ -18,6 +18,7 @@ import pykka
 from loguru import logger
 
 from zixir.actors import registry
+from zixir.actors._pykka import stop_message
 from zixir.actors.actor import Actor, _deliver
 from zixir.actors.health import HealthChecker, Unresponsive
 from zixir.actors.messages import Down, ExitReason
@@ -134,15 +135,11 @@ class Supervisor(Actor):
             ChildStartError: a child's ``on_start`` failed; the started ones were stopped.
             DuplicateNameError: a child's name is taken in this process.
         """
-        ref: ActorRef[Any] = super().start(*args, **kwargs)  # type: ignore[assignment]
-        actor = ref._actor_weakref()
-        if actor is not None:
-            actor._started.wait()
-        if actor is not None and actor._crash is not None:
-            ref.wait_exit()
-            error = actor._crash.exception
+        ref, failure = cls._spawn(args, kwargs)
+        if failure is not None and failure.abnormal:
+            error = failure.exception
             raise error if isinstance(error, (ChildStartError, DuplicateNameError)) else ChildStartError(
-                f"{cls.__name__} failed to start: {actor._crash}", "?"
+                f"{cls.__name__} failed to start: {failure}", "?"
             )
         return ref
 
@@ -301,20 +298,13 @@ class Supervisor(Actor):
         """Starts `child` and waits for its on_start; returns the failure, if any."""
         spec = child.spec
         try:
-            actor = spec.actor_class(*spec.args, **spec.kwargs)
+            ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref)
         except Exception as exc:  # noqa: BLE001 - a failing __init__ is a failed start
             return ExitReason.crash(exc)
-        actor._name = spec.name
-        actor._monitors.append(self.actor_ref)
-        pykka.ActorRegistry.register(actor.actor_ref)
-        actor._start_actor_loop()
-        actor._started.wait()
-        if actor._crash is not None or actor.actor_stopped.is_set():
-            actor.actor_ref.wait_exit()
-            return actor._crash or ExitReason("normal")
-        child.ref = actor.actor_ref
+        if failure is not None:
+            return failure
+        child.ref = ref
         child.started_at = self._clock()
-        registry.assign(spec.name, actor.actor_ref)
         return None
 
     def _terminate(self, child: _Child) -> None:
@@ -339,7 +329,7 @@ class Supervisor(Actor):
         if child is None or self._stopping:
             return
         child.ref = None
-        ref.tell(pykka.messages._ActorStop())  # if it ever wakes up, it stops
+        ref.tell(stop_message())  # if it ever wakes up, it stops
         self._abandon(child.spec.name, ref, "did not answer a health check")
         reason = ExitReason("crash", "Unresponsive", "did not answer a health check")
         self._handle_exit(child, reason)
