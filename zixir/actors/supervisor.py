@@ -8,7 +8,6 @@ than `max_restarts` times within `max_seconds`.
 from __future__ import annotations
 
 import collections
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,13 +18,22 @@ from loguru import logger
 
 from zixir.actors import registry
 from zixir.actors._pykka import stop_message
-from zixir.actors.actor import Actor, _deliver
-from zixir.actors.health import HealthChecker, Unresponsive
+from zixir.actors.actor import Actor
+from zixir.actors.health import HealthCheck, HealthChecker
 from zixir.actors.messages import Down, ExitReason
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
-from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
+from zixir.actors.timers import Timer, send_after
+from zixir._validate import number, optional_number, whole
+from zixir.errors import (
+    ArgumentTypeError,
+    ChildStartError,
+    DuplicateNameError,
+    InvalidArgumentError,
+    RestartIntensityError,
+    UnknownChildError,
+)
 from zixir.observability.metrics import counter
 
 _RESTARTS = counter("zixir_supervisor_restarts", "Restarts made by supervisors, by child name", ("child",))
@@ -52,7 +60,7 @@ class _Child:
     last_crash: ExitReason | None = None
     last_crash_at: float | None = None
     waiting: bool = False  # a restart is scheduled
-    timer: threading.Timer | None = field(default=None, repr=False)
+    timer: Timer | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,11 @@ class Supervisor(Actor):
         clock: Monotonic clock (seconds), injectable for tests.
 
     Raises:
-        ValueError: an unknown strategy, negative limits, or two children with one name.
+        InvalidArgumentError: an unknown strategy, or a limit that is negative, zero
+            where it must be positive, NaN or infinite (a ValueError).
+        ArgumentTypeError: a limit that is not a number, a child that is not a
+            ChildSpec, a clock that is not callable (a TypeError).
+        DuplicateNameError: two children with one name.
     """
 
     def __init__(
@@ -94,19 +106,25 @@ class Supervisor(Actor):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        specs = list(children)
         if strategy not in _STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(_STRATEGIES)}, got {strategy!r}")
-        if not isinstance(max_restarts, int) or max_restarts < 0:
-            raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
-        if max_seconds <= 0:
-            raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
-        if health_check_interval is not None and (health_check_interval <= 0 or health_check_timeout <= 0):
-            raise ValueError("health_check_interval and health_check_timeout must be > 0 seconds")
-        names = [spec.name for spec in specs]
+            raise InvalidArgumentError(
+                f"strategy must be one of {', '.join(_STRATEGIES)}, got {strategy!r}", "strategy"
+            )
+        max_restarts = whole("max_restarts", max_restarts, at_least=0)
+        number("max_seconds", max_seconds, above=0.0)  # kept as given: messages show it
+        health_check_interval = optional_number("health_check_interval", health_check_interval, above=0.0)
+        health_check_timeout = number("health_check_timeout", health_check_timeout, above=0.0)
+        if backoff is not None and not isinstance(backoff, RestartBackoff):
+            raise ArgumentTypeError(f"backoff must be a RestartBackoff or None, got {backoff!r}", "backoff")
+        if not callable(clock):
+            raise ArgumentTypeError(f"clock must be a callable returning seconds, got {clock!r}", "clock")
+        if isinstance(children, (str, bytes, ChildSpec)):
+            raise ArgumentTypeError(f"children must be an iterable of ChildSpec objects, got {children!r}", "children")
+        specs = list(children)
+        names = [spec.name for spec in specs if isinstance(spec, ChildSpec)]
         for spec in specs:
             if not isinstance(spec, ChildSpec):
-                raise TypeError(f"children must be ChildSpec objects, got {spec!r}")
+                raise ArgumentTypeError(f"children must be ChildSpec objects, got {spec!r}", "children")
             if names.count(spec.name) > 1:
                 raise DuplicateNameError(f"two children are named {spec.name!r}; child names are unique per process")
         self._specs = specs
@@ -122,7 +140,7 @@ class Supervisor(Actor):
         self._stopping = False
         self._started_at = clock()
         self._health = (
-            HealthChecker(self.actor_ref, health_check_interval, health_check_timeout)
+            HealthChecker(health_check_interval, health_check_timeout, clock)
             if health_check_interval is not None
             else None
         )
@@ -159,7 +177,7 @@ class Supervisor(Actor):
                     child.spec.name,
                 ) from failure.exception
         if self._health is not None:
-            self._health.start()
+            self._health.start(self.actor_ref)
         logger.debug("{} started {} children", self, len(self._children))
 
     def on_stop(self) -> None:
@@ -195,10 +213,8 @@ class Supervisor(Actor):
             if failed is not None:
                 self._restart(*failed)
             return None
-        if isinstance(message, Unresponsive):
-            return self._abandon_hung(message.ref)
-        if message == "__child_refs__":
-            return [(c.spec.name, c.ref) for c in self._children if c.ref is not None]
+        if isinstance(message, HealthCheck):
+            return self._check_health()
         return super().on_receive(message)
 
     # ---- restarts -----------------------------------------------------------------------
@@ -259,10 +275,7 @@ class Supervisor(Actor):
         for c in group:
             c.waiting = True
         due = _RestartDue(tuple(c.spec.name for c in group))
-        timer = threading.Timer(delay, _deliver, (self.actor_ref, due))
-        timer.daemon = True
-        child.timer = timer
-        timer.start()
+        child.timer = send_after(self.actor_ref, due, delay)
 
     def _restart_now(self, group: list[_Child]) -> tuple[_Child, ExitReason] | None:
         """Starts the group in order; returns the first child that failed, and why."""
@@ -324,10 +337,16 @@ class Supervisor(Actor):
         registry.vacate(name, ref)
         logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)
 
-    def _abandon_hung(self, ref: pykka.ActorRef[Any]) -> None:
-        child = self._child_by_ref(ref)
-        if child is None or self._stopping:
+    def _check_health(self) -> None:
+        if self._health is None or self._stopping:
             return
+        for ref in self._health.check([c.ref for c in self._children if c.ref is not None]):
+            child = self._child_by_ref(ref)
+            if child is not None:
+                logger.warning("{} did not answer a health check within {} s", ref, self._health.timeout)
+                self._abandon_hung(child, ref)
+
+    def _abandon_hung(self, child: _Child, ref: pykka.ActorRef[Any]) -> None:
         child.ref = None
         ref.tell(stop_message())  # if it ever wakes up, it stops
         self._abandon(child.spec.name, ref, "did not answer a health check")
