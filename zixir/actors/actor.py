@@ -167,7 +167,6 @@ class Actor(ActorBase):
             reason = ExitReason("shutdown" if self._stopped_from_outside else "normal")
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
-        _EXITS.labels(type(self).__name__, reason.kind).inc()
         try:
             self.on_exit(reason)
         except BaseException as exc:  # noqa: BLE001 - reports must still go out
@@ -185,6 +184,7 @@ class Actor(ActorBase):
         if reason.abnormal:
             for ref in links:
                 _deliver(ref, _LinkedExit(self.actor_ref, reason))
+        _EXITS.labels(type(self).__name__, reason.kind).inc()  # after the reports: off the restart path
         # Last: whoever waits on wait_exit() may rely on the reports being queued already.
         self.actor_ref._set_exit(reason)
         logger.debug("{} exited: {}", self, reason)
