@@ -23,7 +23,8 @@ re-run it before widening the pin. The touch points, and why each is needed:
 4. ``ThreadingFuture._result`` / ``_get_hook``: whether a future already holds its
    answer (`future_is_settled`, `future_has_result`).
 5. pykka's log texts ("Unhandled exception in ...:", "Exception returned from ... to
-   caller:"): kept, but logged through loguru like every other Zixir record;
+   caller:", "Unexpected message received by ...", the debug lines of starts and
+   stops): kept, but logged through loguru like every other Zixir record;
    `forward_logs_to_stdlib` copies them to pykka's stdlib logger for code that reads it.
 
 Zixir's own envelope (`zixir.actors.envelope`) keeps pykka's attribute names
@@ -165,9 +166,9 @@ class ActorBase(pykka.ThreadingActor):
     def _create_actor_inbox(cls) -> ActorInbox:
         return cls._new_inbox()  # type: ignore[return-value]  # the same protocol, Zixir's envelope
 
-    @staticmethod
-    def _create_future() -> pykka.Future[Any]:
-        raise NotImplementedError("Zixir's ActorRef.ask builds its futures itself")
+    @classmethod
+    def _create_future(cls) -> pykka.Future[Any]:
+        return cls._new_future()  # pykka's ActorRef.ask calls it; Zixir's ActorRef.ask needs no hook
 
     def _actor_loop(self) -> None:
         self._thread = threading.current_thread()

@@ -18,7 +18,7 @@ from zixir.actors import registry
 from zixir.actors._pykka import ActorBase
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping
-from zixir.actors.ref import ActorRef
+from zixir.actors.ref import ActorRef, Future
 from zixir.errors import ActorCrashedError
 from zixir.observability.metrics import counter
 
@@ -138,6 +138,10 @@ class Actor(ActorBase):
 
     def _new_ref(self) -> ActorRef[Any]:
         return ActorRef(self)
+
+    @staticmethod
+    def _new_future() -> Future[Any]:
+        return Future()
 
     @classmethod
     def _new_inbox(cls) -> Inbox:
