@@ -12,7 +12,7 @@ from typing import Any
 import pykka
 import pytest
 
-from zixir.actors import Actor, Supervisor, envelope
+from zixir.actors import Actor, Supervisor
 from zixir.actors import _pykka
 from zixir.actors.envelope import Envelope
 
@@ -49,14 +49,21 @@ def test_the_installed_pykka_is_one_the_boundary_supports() -> None:
     assert _pykka.SUPPORTED_PYKKA == ">=4.5,<4.6" and (major, minor) == (4, 5)
 
 
-def test_every_send_path_builds_its_envelope_in_one_function(monkeypatch: pytest.MonkeyPatch) -> None:
+def recording(monkeypatch: pytest.MonkeyPatch) -> list[Envelope]:
+    """Records every Envelope built from now on, through its one constructor."""
     built: list[Envelope] = []
+    original = Envelope.__init__
 
-    def counting(message: Any, reply_to: Any = None) -> Envelope:
-        built.append(envelope.envelope(message, reply_to))
-        return built[-1]
+    def init(self: Envelope, message: Any, reply_to: Any = None) -> None:
+        original(self, message, reply_to)
+        built.append(self)
 
-    monkeypatch.setattr("zixir.actors.ref.envelope", counting)
+    monkeypatch.setattr(Envelope, "__init__", init)
+    return built
+
+
+def test_every_send_path_builds_its_envelope_with_one_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    built = recording(monkeypatch)
     ref = Echo.start()
     seen: list[Any] = []
     done = threading.Event()
@@ -75,20 +82,14 @@ def test_every_send_path_builds_its_envelope_in_one_function(monkeypatch: pytest
 
 
 def test_system_messages_travel_in_the_same_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[Any] = []
-
-    def counting(message: Any, reply_to: Any = None) -> Envelope:
-        built.append(message)
-        return envelope.envelope(message, reply_to)
-
-    monkeypatch.setattr("zixir.actors.ref.envelope", counting)
+    built = recording(monkeypatch)
     root = Supervisor.start(children=[])
     watcher = Echo.start()
     child = Echo.start()
     watcher.proxy().monitor(child).get(timeout=WAIT)
     child.stop()
     assert child.wait_exit(WAIT) is not None  # type: ignore[attr-defined]
-    assert "Down" in [type(m).__name__ for m in built]
+    assert "Down" in [type(e.message).__name__ for e in built]
     root.stop()
 
 

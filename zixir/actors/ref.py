@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pykka
 
 from zixir.actors._pykka import future_has_result, future_is_settled
-from zixir.actors.envelope import envelope
+from zixir.actors.envelope import Envelope
 from zixir.errors import DeadlockError
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class ActorRef(pykka.ActorRef[A]):
         """
         if self.actor_stopped.is_set():
             raise pykka.ActorDeadError(f"{self} not found")
-        self._inbox.put(envelope(message))
+        self._inbox.put(Envelope(message))
 
     def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
         """Sends `message` and waits for the answer, as `pykka.ActorRef.ask`.
@@ -125,7 +125,7 @@ class ActorRef(pykka.ActorRef[A]):
             except pykka.ActorDeadError:
                 future.set_exception()
         else:
-            self._inbox.put(envelope(message, future))
+            self._inbox.put(Envelope(message, future))
         if block:
             return future.get(timeout=timeout)
         return future
