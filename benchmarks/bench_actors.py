@@ -27,10 +27,12 @@ CRASHES = 51
 # repeats keep the median of the ask rows steady.
 ASK_REPEATS = 21
 RESTART_TARGET = 1e-3  # the issue's absolute target for crash -> answering again, seconds
+POLL_TARGET = 6.0  # crash -> a polling caller answered, against pykka's start() + stop()
 WAIT = 5.0
 
 ECHO = "bench.actors.echo"
 CRASHY = "bench.actors.crashy"
+POLLED = "bench.actors.polled"
 
 
 class _Tally:
@@ -149,6 +151,24 @@ def _crash_and_recover() -> object:
     return new.ask("ping")
 
 
+def _crash_and_poll() -> object:
+    """What a user writes: tell the crashing message, poll whereis until a new ref answers."""
+    old = whereis(POLLED)
+    if old is None:
+        raise RuntimeError(f"{POLLED} is not running")
+    old.tell("crash")
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        new = whereis(POLLED)
+        if new is not None and new is not old:
+            try:
+                return new.ask("ping", timeout=WAIT)
+            except pykka.ActorDeadError:
+                pass  # stopped between the lookup and the ask: look again
+        time.sleep(0)  # let the supervisor's and the child's threads run
+    raise RuntimeError(f"{POLLED} did not answer again within {WAIT} s")
+
+
 def _start_stop() -> object:
     """What any restart must at least cost: a thread-backed actor started and stopped."""
     return _Trivial.start().stop()
@@ -156,7 +176,8 @@ def _start_stop() -> object:
 
 @contextmanager
 def _quiet_crashes() -> Iterator[None]:
-    """Silences pykka's per-crash traceback, which would flood stderr (and time formatting)."""
+    """Silences pykka's stdlib logger during crash rows; Zixir's crash reports go through
+    loguru, silent unless the application enables "zixir" (configure_logging)."""
     pykka_logger = logging.getLogger("pykka")
     was = pykka_logger.disabled
     pykka_logger.disabled = True
@@ -233,7 +254,7 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
     # 3. a stable handle against the raw ref, same supervised actor. max_restarts is high
     # because row 4 crashes its child on purpose, many times a second.
     supervisor = Supervisor.start(
-        children=[ChildSpec(ECHO, _ZixirEcho), ChildSpec(CRASHY, _Crashy)],
+        children=[ChildSpec(ECHO, _ZixirEcho), ChildSpec(CRASHY, _Crashy), ChildSpec(POLLED, _Crashy)],
         max_restarts=1_000_000,
         max_seconds=1.0,
     )
@@ -274,6 +295,19 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
     rows.append(
         dataclasses.replace(restart_row, case=f"crash -> restarted -> ask (<= 1 ms: {verdict})")
     )
+
+    # 5. the same as a user writes it: tell the crash, poll whereis() until a new ref answers.
+    with _quiet_crashes():
+        rows.append(
+            compare(
+                "tell crash, poll whereis until answered",
+                "pykka ThreadingActor start()+stop()",
+                _crash_and_poll,
+                _start_stop,
+                target=POLL_TARGET,
+                repeats=CRASHES,
+            )
+        )
     return rows
 
 

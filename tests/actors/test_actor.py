@@ -14,16 +14,25 @@ from zixir.errors import ActorCrashedError, DeadlockError, MailboxFullError
 WAIT = 5.0
 
 
-class Recorder(Actor):
-    """Records its exit and the Down messages it sees."""
+class Log:
+    """What a Recorder saw, shared with the test that started it."""
 
-    def __init__(self, fail_in: str | None = None) -> None:
-        super().__init__()
-        self.fail_in = fail_in
+    def __init__(self) -> None:
         self.exits: list[ExitReason] = []
         self.downs: list[Down] = []
         self.exited = threading.Event()
         self.down_seen = threading.Event()
+
+
+class Recorder(Actor):
+    """Records its exit and the Down messages it sees in its `Log`."""
+
+    def __init__(self, fail_in: str | None = None, log: Log | None = None) -> None:
+        super().__init__()
+        self.fail_in = fail_in
+        log = log or Log()
+        self.exits, self.downs = log.exits, log.downs
+        self.exited, self.down_seen = log.exited, log.down_seen
 
     def on_start(self) -> None:
         if self.fail_in == "on_start":
@@ -56,8 +65,9 @@ class Recorder(Actor):
         self.stop()
 
 
-def actor_of(ref: pykka.ActorRef[Any]) -> Any:
-    return ref._actor_weakref()
+def recorder(fail_in: str | None = None) -> tuple[pykka.ActorRef[Any], Log]:
+    log = Log()
+    return Recorder.start(fail_in=fail_in, log=log), log
 
 
 def exit_of(ref: pykka.ActorRef[Any]) -> ExitReason:
@@ -72,8 +82,7 @@ def exit_of(ref: pykka.ActorRef[Any]) -> ExitReason:
      ("on_stop", "crash"), ("on_start_exit", "crash")],
 )  # fmt: skip
 def test_cleanup_hook_runs_exactly_once_on_every_kind_of_exit(how: str, kind: str) -> None:
-    ref = Recorder.start(fail_in=how if how.startswith("on_") else None)
-    actor = actor_of(ref)
+    ref, actor = recorder(fail_in=how if how.startswith("on_") else None)
     if how == "outside":
         ref.stop()
     elif how == "self":
@@ -164,22 +173,21 @@ def test_system_exit_in_on_start_leaves_no_zombie() -> None:
 
 
 def test_a_monitor_receives_down_with_the_reason() -> None:
-    watcher, target = Recorder.start(), Recorder.start()
+    (watcher, watcher_actor), target = recorder(), Recorder.start()
     watcher.proxy().monitor(target).get()
     target.proxy().boom.defer()
-    watcher_actor = actor_of(watcher)
     assert watcher_actor.down_seen.wait(WAIT)
     (down,) = watcher_actor.downs
     assert down.ref == target and down.reason.error_type == "ValueError"
 
 
 def test_monitoring_an_actor_that_already_exited_delivers_down_at_once() -> None:
-    watcher, target = Recorder.start(), Recorder.start()
+    (watcher, watcher_log), target = recorder(), Recorder.start()
     target.stop()
     exit_of(target)
     watcher.proxy().monitor(target).get()
-    assert actor_of(watcher).down_seen.wait(WAIT)
-    assert actor_of(watcher).downs[0].reason.kind == "shutdown"
+    assert watcher_log.down_seen.wait(WAIT)
+    assert watcher_log.downs[0].reason.kind == "shutdown"
 
 
 def test_a_link_stops_the_partner_on_a_crash_but_not_on_a_normal_exit() -> None:

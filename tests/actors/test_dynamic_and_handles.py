@@ -10,7 +10,8 @@ import pykka
 import pytest
 
 from tests.actors.support import WAIT, Probe, crash_and_wait, running
-from zixir.actors import ChildSpec, DynamicSupervisor, RestartBackoff, Supervisor, ensure_started, handle, whereis
+from zixir.actors import ChildSpec, DynamicSupervisor, RestartBackoff, Supervisor, ensure_started, handle, registry, whereis
+from zixir.actors.health import HealthCheck
 from zixir.errors import ChildStartError
 
 
@@ -107,6 +108,7 @@ def test_a_restart_with_backoff_waits_while_the_supervisor_stays_responsive() ->
 
 def test_a_hung_child_is_abandoned_and_restarted_by_the_health_check() -> None:
     release = threading.Event()
+    now = [0.0]  # the supervisor's clock: the ping deadlines are on it
 
     class Hanging(Counter):
         def hang(self) -> None:
@@ -114,25 +116,56 @@ def test_a_hung_child_is_abandoned_and_restarted_by_the_health_check() -> None:
 
     root = Supervisor.start(
         children=[ChildSpec("h", Hanging, kwargs={"name": "h"})],
-        health_check_interval=0.05,
+        health_check_interval=3600.0,  # the test tells the checks itself
         health_check_timeout=0.1,
+        clock=lambda: now[0],
     )
+
+    def check_at(when: float) -> int:
+        now[0] = when
+        root.tell(HealthCheck())
+        return int(root.proxy().statistics().get(timeout=WAIT).abandoned)  # after the check
+
     try:
         hung = running("h")
         hung.proxy().hang.defer()
-        replacement = None
-        for _ in range(100):  # each wait returns as soon as an incarnation runs
-            replacement = running("h")
-            if replacement is not hung:
-                break
-            hung.wait_exit(0.05)
-        assert replacement is not None and replacement is not hung
+        assert check_at(0.0) == 0  # pings "h"
+        assert check_at(0.09) == 0  # still within its 0.1 s
+        assert check_at(0.1) == 1  # overdue: abandoned, and a fresh one started
+        replacement = running("h")
+        assert replacement is not hung
         assert replacement.proxy().bump().get() == 1
+        assert check_at(0.2) == 1  # pings the replacement...
+        assert replacement.proxy().bump().get() == 2  # ...which has answered it by now
+        assert check_at(5.0) == 1  # long past the deadline, but answered: not abandoned
         stats = root.proxy().statistics().get()
         assert stats.abandoned == 1 and stats.children[0].last_crash.error_type == "Unresponsive"
     finally:
         release.set()
     assert hung.wait_exit(WAIT) is not None  # once released, the abandoned one stops
+
+
+def test_health_checks_arrive_on_their_interval_and_find_a_hung_child() -> None:
+    release = threading.Event()
+
+    class Hanging(Counter):
+        def hang(self) -> None:
+            release.wait(WAIT * 2)
+
+    Supervisor.start(
+        children=[ChildSpec("h", Hanging, kwargs={"name": "h"})],
+        health_check_interval=0.02,
+        health_check_timeout=0.05,
+    )
+    try:
+        hung = running("h")
+        hung.proxy().hang.defer()
+        replacement = registry.wait_for("h", WAIT * 2, other_than=hung)
+        assert replacement is not None, "the hung child was not replaced"
+        assert replacement.proxy().bump().get() == 1
+    finally:
+        release.set()
+    assert hung.wait_exit(WAIT) is not None
 
 
 def test_a_breaker_on_a_handle_fails_fast_once_the_actor_keeps_failing() -> None:
@@ -154,10 +187,14 @@ def test_a_breaker_on_a_handle_fails_fast_once_the_actor_keeps_failing() -> None
 
 
 def test_metrics_count_exits_and_restarts() -> None:
-    from zixir.observability.metrics import exposition
+    from prometheus_client import REGISTRY
 
-    Supervisor.start(children=[ChildSpec("m", Counter, kwargs={"name": "m"})])
+    def sample(metric: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(metric, labels) or 0.0
+
+    crashes = sample("zixir_actor_exits_total", actor_class="Counter", kind="crash")
+    restarts = sample("zixir_supervisor_restarts_total", supervisor="metered", child="m")
+    Supervisor.start(children=[ChildSpec("m", Counter, kwargs={"name": "m"})], name="metered")
     crash_and_wait("m")
-    text = exposition()
-    assert 'zixir_actor_exits_total{actor_class="Counter",kind="crash"}' in text
-    assert 'zixir_supervisor_restarts_total{child="m"}' in text
+    assert sample("zixir_actor_exits_total", actor_class="Counter", kind="crash") == crashes + 1
+    assert sample("zixir_supervisor_restarts_total", supervisor="metered", child="m") == restarts + 1

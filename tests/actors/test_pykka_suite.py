@@ -29,7 +29,8 @@ DELIBERATELY_DIFFERENT = [
 # Python run at the end of pykka's conftest, for what the suite needs from Zixir beyond
 # the actor class (e.g. forwarding Zixir's loguru records to the stdlib logging records
 # that pykka's log tests count).
-CONFTEST_EXTRA = ""
+# Zixir logs crash reports through loguru; pykka's suite counts its stdlib log records.
+CONFTEST_EXTRA = "__import__('zixir.actors._pykka').actors._pykka.forward_logs_to_stdlib()\n"
 
 
 def zixir_conftest(original: str) -> str:

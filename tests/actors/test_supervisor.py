@@ -9,8 +9,15 @@ import pykka
 import pytest
 
 from tests.actors.support import WAIT, Probe, crash_and_wait, journal, running, starts_once
-from zixir.actors import Actor, ChildSpec, ExitReason, Supervisor, whereis
-from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
+from zixir.actors import Actor, ChildSpec, DynamicSupervisor, ExitReason, Supervisor, SupervisorStatistics, whereis
+from zixir.errors import (
+    ArgumentTypeError,
+    ChildStartError,
+    DuplicateNameError,
+    InvalidArgumentError,
+    RestartIntensityError,
+    UnknownChildError,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -190,16 +197,23 @@ def test_a_child_that_does_not_stop_in_time_is_abandoned_and_shutdown_goes_on() 
         def on_stop(self) -> None:
             release.wait(WAIT)
 
-    root = Supervisor.start(
+    last_statistics: list[SupervisorStatistics] = []
+
+    class Reporting(Supervisor):
+        def on_exit(self, reason: ExitReason) -> None:
+            super().on_exit(reason)
+            last_statistics.append(self.statistics())
+
+    root = Reporting.start(
         children=[*specs("a"), ChildSpec("s", Stubborn, kwargs={"name": "s"}, shutdown=0.05), *specs("c")]
     )
     stats_before = root.proxy().statistics().get()
     assert stats_before.abandoned == 0
-    supervisor = root._actor_weakref()  # type: ignore[attr-defined]
     try:
         root.stop(timeout=WAIT)
         assert ("exit:shutdown", "a") in journal and ("exit:shutdown", "c") in journal
-        assert supervisor is not None and supervisor._abandoned == 1
+        assert root.wait_exit(WAIT) is not None  # type: ignore[attr-defined]
+        assert last_statistics[0].abandoned == 1
     finally:
         release.set()
 
@@ -256,3 +270,46 @@ def test_thousands_of_failed_restarts_end_in_give_up_not_in_recursion_error() ->
     reason = root.wait_exit(60)  # type: ignore[attr-defined]
     assert isinstance(reason.exception, RestartIntensityError)
     assert NeverAgain.starts == 1501
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "argument", "text"),
+    [
+        ({"max_seconds": float("nan")}, InvalidArgumentError, "max_seconds", r"max_seconds must be a finite number > 0.0, got nan"),
+        ({"max_seconds": "5"}, ArgumentTypeError, "max_seconds", r"max_seconds must be a number, got '5'"),
+        ({"max_seconds": 0}, InvalidArgumentError, "max_seconds", r"max_seconds must be a finite number > 0.0, got 0"),
+        ({"max_restarts": -1}, InvalidArgumentError, "max_restarts", r"max_restarts must be an int >= 0, got -1"),
+        ({"max_restarts": 2.5}, ArgumentTypeError, "max_restarts", r"max_restarts must be an int, got 2.5"),
+        ({"health_check_interval": float("inf")}, InvalidArgumentError, "health_check_interval",
+         r"health_check_interval must be a finite number > 0.0, got inf"),
+        ({"health_check_timeout": -1.0}, InvalidArgumentError, "health_check_timeout",
+         r"health_check_timeout must be a finite number > 0.0, got -1.0"),
+        ({"backoff": 0.5}, ArgumentTypeError, "backoff", r"backoff must be a RestartBackoff or None, got 0.5"),
+        ({"clock": 3.0}, ArgumentTypeError, "clock", r"clock must be a callable returning seconds, got 3.0"),
+        ({"children": ["a"]}, ArgumentTypeError, "children", r"children must be ChildSpec objects, got 'a'"),
+    ],
+)  # fmt: skip
+def test_supervisor_arguments_are_checked_when_it_is_built(
+    kwargs: dict[str, Any], error: type[Exception], argument: str, text: str
+) -> None:
+    with pytest.raises(error, match=f"^{text}$") as info:
+        Supervisor(**kwargs)
+    assert info.value.argument == argument  # type: ignore[attr-defined]
+
+
+def test_dynamic_supervisor_and_child_spec_arguments_are_checked() -> None:
+    template = ChildSpec("t", Probe)
+    with pytest.raises(InvalidArgumentError, match=r"^max_children must be an int >= 1, got 0$"):
+        DynamicSupervisor(template, max_children=0)
+    with pytest.raises(ArgumentTypeError, match=r"^template must be a ChildSpec, got 'x'$"):
+        DynamicSupervisor("x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=r"^max_seconds must be a finite number > 0.0, got nan$"):
+        DynamicSupervisor(template, max_seconds=float("nan"))
+    with pytest.raises(InvalidArgumentError, match=r"^ChildSpec 'x': shutdown must be None or seconds >= 0, got nan$"):
+        ChildSpec("x", Probe, shutdown=float("nan"))
+    with pytest.raises(ArgumentTypeError, match=r"^ChildSpec 'x': shutdown must be None or seconds >= 0, got '1'$"):
+        ChildSpec("x", Probe, shutdown="1")
+    with pytest.raises(InvalidArgumentError, match=r"^ChildSpec name must be a non-empty str, got ''$"):
+        ChildSpec("", Probe)
+    with pytest.raises(ArgumentTypeError, match=r"^ChildSpec 'x': kwargs must be a mapping, got \[1\]$"):
+        ChildSpec("x", Probe, kwargs=[1])  # type: ignore[arg-type]

@@ -280,7 +280,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         # every child was stopped before the supervisor exited, and every name was freed
         assert all(ref.wait_exit(0) is not None for _, ref in self.seen.values())  # type: ignore[attr-defined]
         assert pykka.ActorRegistry.get_all() == []
-        assert [n for n in POOL if whereis(n) is not None or n in registry._owners] == []
+        assert [n for n in POOL if whereis(n) is not None or registry.held(n)] == []
         give_ups.append(self.model.strategy)
         self.root, self.model = None, None
         self.seen.clear()
@@ -414,7 +414,7 @@ class SupervisorMachine(RuleBasedStateMachine):
             assert info.ref.proxy().ping().get(timeout=WAIT) == child.name
         held = {c.name for c in model.children}
         assert [n for n in POOL if n not in held and whereis(n) is not None] == []
-        assert {n for n in POOL if n in registry._owners} == held  # names are freed exactly
+        assert {n for n in POOL if registry.held(n)} == held  # names are freed exactly
         counts = self.proxy.count_children().get(timeout=WAIT)
         running = sum(c.running for c in model.children)
         assert (counts.specs, counts.active, counts.supervisors, counts.workers) == (

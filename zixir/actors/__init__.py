@@ -11,6 +11,7 @@ from zixir.actors.ref import ActorRef, Future
 from zixir.actors.registry import whereis
 from zixir.actors.spec import ChildSpec, RestartBackoff
 from zixir.actors.supervisor import Supervisor
+from zixir.actors.timers import Timer, send_after, send_interval
 
 __all__ = [
     "Actor",
@@ -26,7 +27,10 @@ __all__ = [
     "RestartBackoff",
     "Supervisor",
     "SupervisorStatistics",
+    "Timer",
     "ensure_started",
     "handle",
+    "send_after",
+    "send_interval",
     "whereis",
 ]

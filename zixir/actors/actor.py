@@ -6,19 +6,16 @@ supervisors, containment of BaseException, bounded mailboxes and default ask tim
 
 from __future__ import annotations
 
-import queue
-import sys
 import threading
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import pykka
 from loguru import logger
 from pykka import ActorRegistry
-from pykka._actor import logger as pykka_logger
-from pykka.messages import _ActorStop
 
 from zixir.actors import registry
+from zixir.actors._pykka import ActorBase
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping
 from zixir.actors.ref import ActorRef, Future
@@ -28,14 +25,14 @@ from zixir._counters import counter
 _EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 
 if TYPE_CHECKING:
-    from pykka._actor import ActorInbox
+    from zixir.actors._pykka import Inbox
 
 __all__ = ["Actor"]
 
 _NOPROC = ExitReason("crash", "ActorDeadError", "the actor was not running", None, None)
 
 
-class Actor(pykka.ThreadingActor):
+class Actor(ActorBase):
     """Base class for Zixir actors; a drop-in for `pykka.ThreadingActor`.
 
     Class attributes tune each actor class:
@@ -59,101 +56,102 @@ class Actor(pykka.ThreadingActor):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._actor_ref: ActorRef[Any] = ActorRef(self)
-        self._thread: threading.Thread | None = None
-        self._crash: ExitReason | None = None
-        self._stopped_from_outside = False
         self._exit_reason: ExitReason | None = None
         self._exit_lock = threading.Lock()
         self._monitors: list[pykka.ActorRef[Any]] = []
         self._links: list[pykka.ActorRef[Any]] = []
-        self._started = threading.Event()
         self._name: str | None = None
         self._release_name_on_exit = False  # started by name, outside any supervisor
 
     @property
-    def actor_ref(self) -> ActorRef[Any]:
+    def actor_ref(self) -> ActorRef[Self]:
         """The actor's `zixir.ActorRef` (a `pykka.ActorRef`)."""
-        return self._actor_ref
+        return self._zixir_ref  # type: ignore[return-value]
 
-    # ---- pykka hooks replaced -----------------------------------------------------------
+    # ---- starting -----------------------------------------------------------------------
 
     @classmethod
-    def _create_actor_inbox(cls) -> ActorInbox:
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:
+        """Starts an actor, as `pykka.Actor.start`: registered, its thread running.
+
+        Returns at once, before ``on_start`` has run (`Supervisor.start` waits for it).
+        """
+        ref, _ = cls._spawn(args, kwargs, wait=False)
+        return ref
+
+    @classmethod
+    def _spawn(
+        cls,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        reserve: bool = False,
+        watcher: pykka.ActorRef[Any] | None = None,
+        wait: bool = True,
+    ) -> tuple[ActorRef[Self], ExitReason | None]:
+        """The one start path: build, name, register, start the thread, wait for ``on_start``.
+
+        Args:
+            args: Positional arguments for the class.
+            kwargs: Keyword arguments for the class.
+            name: The name the actor answers to (`zixir.whereis`) once ``on_start`` returned.
+            reserve: Take `name` for this actor, released when it exits (no supervisor
+                holds it).
+            watcher: An actor (a supervisor) that gets a `Down` when this one exits.
+            wait: Wait for ``on_start``; without it the failure is never reported here.
+
+        Returns:
+            The ref, and None once ``on_start`` returned; or the ref and why the actor
+            did not start, once its exit is complete.
+
+        Raises:
+            DuplicateNameError: `reserve` and another owner holds `name`.
+            Exception: whatever the class's ``__init__`` raised.
+        """
+        actor = cls(*args, **(kwargs or {}))
+        ref = actor.actor_ref
+        if name is not None:
+            if reserve:
+                registry.reserve(name, actor)
+                actor._release_name_on_exit = True
+            actor._name = name
+        if watcher is not None:
+            actor._monitors.append(watcher)
+        ActorRegistry.register(ref)
+        logger.debug("Starting {}", actor)
+        actor._start_thread()
+        if not wait:
+            return ref, None
+        actor._started.wait()
+        failure = actor._crash
+        if failure is None and actor.actor_stopped.is_set():
+            failure = ExitReason("normal")
+        if failure is not None:
+            ref.wait_exit()
+            return ref, failure
+        if name is not None:
+            registry.assign(name, ref)
+        return ref, None
+
+    # ---- Zixir's hooks into the loop (see zixir.actors._pykka) ----------------------------
+
+    def _new_ref(self) -> ActorRef[Any]:
+        return ActorRef(self)
+
+    @staticmethod
+    def _new_future() -> Future[Any]:
+        return Future()
+
+    @classmethod
+    def _new_inbox(cls) -> Inbox:
         if cls.mailbox_size is None:
-            return queue.SimpleQueue()  # C-level: ~5x faster tells than queue.Queue
+            return super()._new_inbox()
         if cls.mailbox_size < 1:
             raise ValueError(f"{cls.__name__}.mailbox_size must be None or at least 1, got {cls.mailbox_size}")
         return BoundedInbox(cls.mailbox_size, cls.mailbox_timeout, cls.__name__)
 
-    @staticmethod
-    def _create_future() -> Future[Any]:
-        return Future()
-
-    def _actor_loop(self) -> None:
-        self._thread = threading.current_thread()
-        try:
-            self._actor_loop_setup()
-            self._actor_loop_running()
-            self._actor_loop_teardown()
-        finally:
-            self._exit()
-
-    def _actor_loop_setup(self) -> None:
-        try:
-            self.on_start()
-        except BaseException:  # noqa: BLE001 - SystemExit here must not leave a zombie
-            self._handle_failure(*sys.exc_info())
-        finally:
-            self._started.set()
-
-    def _actor_loop_running(self) -> None:
-        while not self.actor_stopped.is_set():
-            envelope = self.actor_inbox.get()
-            reply_to = envelope.reply_to
-            try:
-                message = envelope.message
-                if type(message) is _ActorStop:
-                    # pykka sends an outside stop as an ask, a self-stop as a tell.
-                    self._stopped_from_outside = reply_to is not None
-                response = self._handle_receive(message)
-                if reply_to is not None:
-                    reply_to.set(response)
-            except Exception:
-                exc_info = sys.exc_info()
-                if reply_to is not None:
-                    pykka_logger.info(f"Exception returned from {self} to caller:", exc_info=exc_info)
-                    reply_to.set_exception()
-                    if not self.crash_on_ask_error:
-                        continue
-                self._fail(exc_info)
-            except BaseException as exc:  # noqa: BLE001 - contained: stops this actor only
-                # pykka stops *every* actor here; Zixir stops this one, as a crash.
-                pykka_logger.debug(f"{exc!r} in {self}. Stopping this actor only.")
-                if self._crash is None:
-                    self._crash = ExitReason.crash(exc)
-                if reply_to is not None:
-                    reply_to.set_exception()
-                self._stop()
-
-    def _fail(self, exc_info: Any) -> None:
-        self._handle_failure(*exc_info)
-        try:
-            self.on_failure(*exc_info)
-        except Exception:  # noqa: BLE001
-            self._handle_failure(*sys.exc_info())
-
-    def _handle_failure(
-        self,
-        exception_type: type[BaseException] | None,
-        exception_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._crash is None and exception_value is not None:
-            self._crash = ExitReason.crash(exception_value, traceback)
-        super()._handle_failure(exception_type, exception_value, traceback)
-
-    def _handle_receive(self, message: Any) -> Any:
+    def _receive(self, message: Any) -> Any:
         kind = type(message)
         if kind is Down:
             return self.on_down(message)
@@ -161,7 +159,7 @@ class Actor(pykka.ThreadingActor):
             return self._on_linked_exit_signal(message)
         if kind is _Ping:
             return True
-        return super()._handle_receive(message)
+        return self._dispatch(message)
 
     # ---- exit ---------------------------------------------------------------------------
 
@@ -173,7 +171,6 @@ class Actor(pykka.ThreadingActor):
             reason = ExitReason("shutdown" if self._stopped_from_outside else "normal")
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
-        _EXITS.labels(type(self).__name__, reason.kind).inc()
         try:
             self.on_exit(reason)
         except BaseException as exc:  # noqa: BLE001 - reports must still go out
@@ -191,8 +188,9 @@ class Actor(pykka.ThreadingActor):
         if reason.abnormal:
             for ref in links:
                 _deliver(ref, _LinkedExit(self.actor_ref, reason))
+        _EXITS.labels(type(self).__name__, reason.kind).inc()  # after the reports: off the restart path
         # Last: whoever waits on wait_exit() may rely on the reports being queued already.
-        self._actor_ref._set_exit(reason)
+        self.actor_ref._set_exit(reason)
         logger.debug("{} exited: {}", self, reason)
 
     def _on_linked_exit_signal(self, signal: _LinkedExit) -> None:
@@ -281,7 +279,8 @@ class Actor(pykka.ThreadingActor):
 
 
 def _actor_of(ref: pykka.ActorRef[Any]) -> Actor | None:
-    actor = ref._actor_weakref()
+    """The Zixir actor behind `ref` (None if it is gone, or not a Zixir actor)."""
+    actor = ref._owner() if isinstance(ref, ActorRef) else None
     return actor if isinstance(actor, Actor) else None
 
 

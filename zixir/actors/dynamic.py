@@ -9,9 +9,11 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from zixir._validate import whole
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec
 from zixir.actors.supervisor import Supervisor
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["DynamicSupervisor"]
 
@@ -26,16 +28,24 @@ class DynamicSupervisor(Supervisor):
             health checks); the strategy is always one_for_one.
 
     Raises:
-        ValueError: `max_children` below 1, or a `strategy` other than one_for_one.
+        InvalidArgumentError: `max_children` below 1, `children`, or a `strategy` other
+            than one_for_one (a ValueError); and as `Supervisor`.
+        ArgumentTypeError: `template` is not a ChildSpec, or `max_children` not an int.
     """
 
     def __init__(self, template: ChildSpec, max_children: int | None = None, **options: Any) -> None:
         if options.setdefault("strategy", "one_for_one") != "one_for_one":
-            raise ValueError("a DynamicSupervisor restarts its children one_for_one; drop strategy=")
+            raise InvalidArgumentError(
+                "a DynamicSupervisor restarts its children one_for_one; drop strategy=", "strategy"
+            )
         if "children" in options:
-            raise ValueError("a DynamicSupervisor starts with no children; use start_child(...) to add them")
-        if max_children is not None and max_children < 1:
-            raise ValueError(f"max_children must be None or >= 1, got {max_children!r}")
+            raise InvalidArgumentError(
+                "a DynamicSupervisor starts with no children; use start_child(...) to add them", "children"
+            )
+        if not isinstance(template, ChildSpec):
+            raise ArgumentTypeError(f"template must be a ChildSpec, got {template!r}", "template")
+        if max_children is not None:
+            max_children = whole("max_children", max_children, at_least=1)
         super().__init__(children=(), **options)
         self._template = template
         self._max_children = max_children
@@ -66,6 +76,10 @@ class DynamicSupervisor(Supervisor):
             shutdown=template.shutdown,
         )
         return super().start_child(spec)
+
+    def _child_label(self, spec: ChildSpec) -> str:
+        # Children come and go by the thousand: their metrics are the template's.
+        return self._template.name
 
 
 def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

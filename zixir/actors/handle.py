@@ -113,16 +113,7 @@ def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = Non
 def _start_named(spec: ChildSpec) -> ActorRef[Any]:
     from zixir.errors import ChildStartError
 
-    actor = spec.actor_class(*spec.args, **spec.kwargs)
-    registry.reserve(spec.name, actor)
-    actor._name = spec.name
-    actor._release_name_on_exit = True
-    ref = actor.actor_ref
-    pykka.ActorRegistry.register(ref)
-    registry.assign(spec.name, ref)
-    actor._start_actor_loop()
-    actor._started.wait()
-    if actor._crash is not None:
-        ref.wait_exit()
-        raise ChildStartError(f"{spec.name!r} failed to start: {actor._crash}", spec.name)
+    ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, reserve=True)
+    if failure is not None:
+        raise ChildStartError(f"{spec.name!r} failed to start: {failure}", spec.name)
     return ref

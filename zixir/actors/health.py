@@ -1,73 +1,76 @@
-"""Hang detection beyond OTP: a thread that pings a supervisor's children.
+"""Hang detection beyond OTP: a supervisor pings its children and abandons the silent ones.
 
-A child that does not answer a ping in time is reported to its supervisor, which
-abandons it (a Python thread cannot be killed) and restarts a fresh incarnation.
+A `HealthCheck` message arrives on an interval (`zixir.actors.timers`); the supervisor
+then checks, without waiting, which earlier pings went unanswered past their deadline,
+and pings its children again. A Python thread cannot be killed: a hung child is
+abandoned and a fresh incarnation started.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pykka
-from loguru import logger
 
+from zixir.actors._pykka import future_has_result
 from zixir.actors.messages import _Ping
+from zixir.actors.ref import ActorRef, Future
+from zixir.actors.timers import Timer, send_interval
 
-__all__ = ["HealthChecker", "Unresponsive"]
+__all__ = ["HealthCheck", "HealthChecker"]
 
 
 @dataclass(frozen=True, slots=True)
-class Unresponsive:
-    """Told to a supervisor: the child `ref` did not answer a health check."""
-
-    ref: pykka.ActorRef[Any]
+class HealthCheck:
+    """Told to a supervisor (by its interval timer): check the last pings, ping again."""
 
 
 class HealthChecker:
-    """Pings every running child of a supervisor each `interval` seconds.
+    """The pings a supervisor has out, checked from the supervisor's own thread.
 
     Args:
-        supervisor: The supervisor's ref; its ``child_refs()`` lists the children.
-        interval: Seconds between rounds.
-        timeout: Seconds a child has to answer.
+        interval: Seconds between `HealthCheck` messages.
+        timeout: Seconds a child has to answer a ping.
+        clock: Monotonic clock (seconds), the supervisor's.
     """
 
-    def __init__(self, supervisor: pykka.ActorRef[Any], interval: float, timeout: float) -> None:
-        self._supervisor = supervisor
-        self._interval = interval
-        self._timeout = timeout
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"health-{supervisor.actor_urn[-8:]}", daemon=True)
+    def __init__(self, interval: float, timeout: float, clock: Callable[[], float]) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self._clock = clock
+        self._pending: dict[ActorRef[Any], tuple[Future[Any], float]] = {}  # <= one per child
+        self._timer: Timer | None = None
 
-    def start(self) -> None:
-        """Starts the pinging thread."""
-        self._thread.start()
+    def start(self, supervisor: pykka.ActorRef[Any]) -> None:
+        """Starts telling `supervisor` a `HealthCheck` every `interval` seconds."""
+        self._timer = send_interval(supervisor, HealthCheck(), self.interval)
 
     def stop(self) -> None:
-        """Stops the pinging thread (it finishes its current ping first)."""
-        self._stopped.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(self._timeout + 1.0)
+        """Stops the checks and forgets the pings out."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._pending.clear()
 
-    def _run(self) -> None:
-        while not self._stopped.wait(self._interval):
-            try:
-                children: list[tuple[str, Any]] = self._supervisor.ask(
-                    "__child_refs__", block=True, timeout=self._timeout + 1.0
-                )
-            except (pykka.ActorDeadError, pykka.Timeout):
-                return
-            pings = [(ref, ref.ask(_Ping(), block=False)) for _, ref in children]
-            for ref, future in pings:
-                try:
-                    future.get(timeout=self._timeout)
-                except pykka.Timeout:
-                    logger.warning("{} did not answer a health check within {} s", ref, self._timeout)
-                    try:
-                        self._supervisor.tell(Unresponsive(ref))
-                    except pykka.ActorDeadError:
-                        return
-                except Exception:  # noqa: BLE001 - it died meanwhile: its Down is on the way
-                    continue
+    def check(self, children: Iterable[ActorRef[Any]]) -> list[ActorRef[Any]]:
+        """Returns the children whose ping went unanswered past its deadline; pings the rest.
+
+        Never blocks: a ping still within its deadline stays out until the next check.
+
+        Args:
+            children: The running children now.
+        """
+        now = self._clock()
+        running = set(children)
+        hung: list[ActorRef[Any]] = []
+        for ref, (future, deadline) in list(self._pending.items()):
+            if future_has_result(future) or ref not in running:
+                del self._pending[ref]  # answered (or died: its Down is on the way), or replaced
+            elif now >= deadline:
+                del self._pending[ref]
+                hung.append(ref)
+        for ref in running:
+            if ref not in self._pending and ref not in hung:
+                self._pending[ref] = (ref.ask(_Ping(), block=False), now + self.timeout)
+        return hung

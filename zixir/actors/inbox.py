@@ -9,17 +9,15 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Any
 
-from pykka._envelope import Envelope
-from pykka.messages import _ActorStop
-
+from zixir.actors._pykka import STOP_TYPE
+from zixir.actors.envelope import Envelope
 from zixir.actors.messages import Down, _LinkedExit, _Ping
 from zixir.errors import MailboxFullError
 
 __all__ = ["BoundedInbox", "is_system_message"]
 
-_SYSTEM_TYPES = (_ActorStop, Down, _LinkedExit, _Ping)
+_SYSTEM_TYPES = (STOP_TYPE, Down, _LinkedExit, _Ping)
 
 
 def is_system_message(message: object) -> bool:
@@ -40,13 +38,13 @@ class BoundedInbox:
         self._size = size
         self._put_timeout = put_timeout
         self._owner = owner
-        self._system: collections.deque[Envelope[Any]] = collections.deque()
-        self._user: collections.deque[Envelope[Any]] = collections.deque()
+        self._system: collections.deque[Envelope] = collections.deque()
+        self._user: collections.deque[Envelope] = collections.deque()
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
 
-    def put(self, envelope: Envelope[Any], /) -> None:
+    def put(self, envelope: Envelope, /) -> None:
         """Queues `envelope`, waiting for room if it is a user message and the box is full.
 
         Raises:
@@ -72,7 +70,7 @@ class BoundedInbox:
                 self._user.append(envelope)
             self._not_empty.notify()
 
-    def get(self) -> Envelope[Any]:
+    def get(self) -> Envelope:
         """Takes the next envelope, system messages first; waits while the box is empty."""
         with self._lock:
             while not self._system and not self._user:

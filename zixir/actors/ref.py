@@ -1,19 +1,23 @@
 """Zixir's actor references and futures: default ask timeouts and self-ask detection.
 
-They subclass pykka's, so every pykka API (proxies, `ActorRegistry`) keeps working.
+They subclass pykka's, so every pykka API (proxies, `ActorRegistry`) keeps working; every
+message they send travels in Zixir's envelope.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pykka
 
+from zixir.actors._pykka import future_has_result, future_is_settled
+from zixir.actors.envelope import Envelope
 from zixir.errors import DeadlockError
 
 if TYPE_CHECKING:
+    from zixir.actors._pykka import Inbox
     from zixir.actors.actor import Actor
     from zixir.actors.messages import ExitReason
 
@@ -48,26 +52,30 @@ class Future(pykka.ThreadingFuture[T]):
         if timeout is None:
             timeout = self._default_timeout
         actor = self._owner() if self._owner is not None else None
-        if actor is not None and self._result is None and self._get_hook is None:
-            if threading.current_thread() is actor._thread:
-                raise DeadlockError(
-                    f"{actor} waited for an answer from itself, which would block forever; "
-                    "call the method directly (self.method()) instead of through the actor's "
-                    "ref or proxy"
-                )
+        if actor is not None and threading.current_thread() is actor._thread and not future_is_settled(self):
+            raise DeadlockError(
+                f"{actor} waited for an answer from itself, which would block forever; "
+                "call the method directly (self.method()) instead of through the actor's "
+                "ref or proxy"
+            )
         try:
             return super().get(timeout=timeout)
         except pykka.Timeout:
-            if self._result is not None or actor is None:
+            if actor is None or future_has_result(self):
                 raise  # the actor itself raised Timeout; pass it through unchanged
             raise pykka.Timeout(f"{actor} did not answer within {timeout} s") from None
 
 
 class ActorRef(pykka.ActorRef[A]):
-    """A pykka `ActorRef` with Zixir's additions: default ask timeouts, mailbox depth, exits."""
+    """A pykka `ActorRef` with Zixir's additions: default ask timeouts, mailbox depth, exits.
+
+    `tell`, `ask` (and so proxies, ``defer()`` and ``stop()``) send Zixir's envelope.
+    """
 
     def __init__(self, actor: A) -> None:
         super().__init__(actor)
+        self._owner: weakref.ref[Actor] = weakref.ref(actor)
+        self._inbox = cast("Inbox", actor.actor_inbox)
         self._exited = threading.Event()
         self._exit_reason: ExitReason | None = None
 
@@ -92,19 +100,36 @@ class ActorRef(pykka.ActorRef[A]):
         self._exit_reason = reason
         self._exited.set()
 
-    def ask(
-        self, message: Any, *, block: bool = True, timeout: float | None = None
-    ) -> Any:
+    def tell(self, message: Any) -> None:
+        """Sends `message` without waiting, as `pykka.ActorRef.tell`.
+
+        Raises:
+            pykka.ActorDeadError: the actor is not running.
+            MailboxFullError: a bounded mailbox stayed full for its ``mailbox_timeout``.
+        """
+        if self.actor_stopped.is_set():
+            raise pykka.ActorDeadError(f"{self} not found")
+        self._inbox.put(Envelope(message))
+
+    def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
         """Sends `message` and waits for the answer, as `pykka.ActorRef.ask`.
 
         Without `timeout`, waits for the actor class's ``ask_timeout`` (None: forever).
+        With ``block=False``, returns a `Future` at once.
         """
-        future = super().ask(message, block=False)
-        future._bind(self._actor_weakref, self.actor_class.ask_timeout)  # type: ignore[attr-defined]
+        future: Future[Any] = Future()
+        future._bind(self._owner, self.actor_class.ask_timeout)
+        if self.actor_stopped.is_set():
+            try:
+                raise pykka.ActorDeadError(f"{self} not found")
+            except pykka.ActorDeadError:
+                future.set_exception()
+        else:
+            self._inbox.put(Envelope(message, future))
         if block:
             return future.get(timeout=timeout)
         return future
 
     def mailbox_depth(self) -> int:
         """How many messages wait in the actor's mailbox."""
-        return int(self.actor_inbox.qsize())  # type: ignore[attr-defined]
+        return self._inbox.qsize()

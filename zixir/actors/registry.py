@@ -73,13 +73,27 @@ def whereis(name: str) -> pykka.ActorRef[Any] | None:
     return ref if ref is not None and ref.is_alive() else None
 
 
-def wait_for(name: str, timeout: float | None) -> pykka.ActorRef[Any] | None:
-    """Waits up to `timeout` seconds for a running actor under `name`; None if none came."""
+def held(name: str) -> bool:
+    """True while an owner (a supervisor's child record, or an actor) holds `name`."""
+    with _changed:
+        return name in _owners
+
+
+def wait_for(
+    name: str, timeout: float | None, other_than: pykka.ActorRef[Any] | None = None
+) -> pykka.ActorRef[Any] | None:
+    """Waits up to `timeout` seconds for a running actor under `name`; None if none came.
+
+    Args:
+        name: The name.
+        timeout: Seconds to wait; None waits without limit.
+        other_than: Wait for an actor other than this one (a replacement).
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     with _changed:
         while True:
             ref = whereis(name)
-            if ref is not None:
+            if ref is not None and ref is not other_than:
                 return ref
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:

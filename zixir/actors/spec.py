@@ -39,8 +39,11 @@ class ChildSpec:
             without limit. Defaults to 5.0 for workers and None for supervisors, as OTP.
 
     Raises:
-        ValueError: an empty name, an unknown restart type or a negative shutdown.
-        TypeError: `actor_class` is not a `zixir.Actor` subclass.
+        InvalidArgumentError: an empty name, an unknown restart type, or a shutdown that
+            is negative, NaN or infinite (a ValueError).
+        ArgumentTypeError: a name that is not a str, `actor_class` not a `zixir.Actor`
+            subclass, `args` not a tuple, `kwargs` not a mapping, `shutdown` not a number
+            (a TypeError).
     """
 
     name: str
@@ -59,23 +62,36 @@ class ChildSpec:
         restart: RestartType = "permanent",
         shutdown: float | None | Any = _DEFAULT,
     ) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"ChildSpec name must be a non-empty str, got {name!r}")
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"ChildSpec name must be a non-empty str, got {name!r}", "name")
+        if not name:
+            raise InvalidArgumentError(f"ChildSpec name must be a non-empty str, got {name!r}", "name")
         if not (isinstance(actor_class, type) and issubclass(actor_class, Actor)):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"ChildSpec {name!r}: actor_class must be a zixir.Actor subclass, got {actor_class!r}; "
-                "subclass zixir.Actor instead of pykka.ThreadingActor so exits are reported"
+                "subclass zixir.Actor instead of pykka.ThreadingActor so exits are reported",
+                "actor_class",
             )
         if restart not in _RESTART_TYPES:
-            raise ValueError(
-                f"ChildSpec {name!r}: restart must be one of {', '.join(_RESTART_TYPES)}, got {restart!r}"
+            raise InvalidArgumentError(
+                f"ChildSpec {name!r}: restart must be one of {', '.join(_RESTART_TYPES)}, got {restart!r}",
+                "restart",
             )
+        if not isinstance(args, (tuple, list)):
+            raise ArgumentTypeError(f"ChildSpec {name!r}: args must be a tuple, got {args!r}", "args")
+        if kwargs is not None and not isinstance(kwargs, Mapping):
+            raise ArgumentTypeError(f"ChildSpec {name!r}: kwargs must be a mapping, got {kwargs!r}", "kwargs")
         if shutdown is _DEFAULT:
             from zixir.actors.supervisor import Supervisor
 
             shutdown = None if issubclass(actor_class, Supervisor) else 5.0
-        if shutdown is not None and (not isinstance(shutdown, (int, float)) or shutdown < 0):
-            raise ValueError(f"ChildSpec {name!r}: shutdown must be None or seconds >= 0, got {shutdown!r}")
+        if shutdown is not None:
+            try:
+                shutdown = _validate.number("shutdown", shutdown, at_least=0.0)
+            except (InvalidArgumentError, ArgumentTypeError) as exc:
+                raise type(exc)(
+                    f"ChildSpec {name!r}: shutdown must be None or seconds >= 0, got {shutdown!r}", "shutdown"
+                ) from None
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "actor_class", actor_class)
         object.__setattr__(self, "args", tuple(args))

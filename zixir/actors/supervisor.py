@@ -8,7 +8,6 @@ than `max_restarts` times within `max_seconds`.
 from __future__ import annotations
 
 import collections
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,18 +17,33 @@ import pykka
 from loguru import logger
 
 from zixir.actors import registry
-from zixir.actors.actor import Actor, _deliver
-from zixir.actors.health import HealthChecker, Unresponsive
+from zixir.actors._pykka import stop_message
+from zixir.actors.actor import Actor
+from zixir.actors.health import HealthCheck, HealthChecker
 from zixir.actors.messages import Down, ExitReason
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
-from zixir.errors import ChildStartError, DuplicateNameError, RestartIntensityError, UnknownChildError
+from zixir.actors.timers import Timer, send_after
+from zixir._validate import number, optional_number, whole
+from zixir.errors import (
+    ArgumentTypeError,
+    ChildStartError,
+    DuplicateNameError,
+    InvalidArgumentError,
+    RestartIntensityError,
+    UnknownChildError,
+)
 from zixir._counters import counter
 
-_RESTARTS = counter("zixir_supervisor_restarts", "Restarts made by supervisors, by child name", ("child",))
+# Labelled by names the code declares (supervisor and spec names), never by instance.
+_RESTARTS = counter(
+    "zixir_supervisor_restarts", "Restarts made by supervisors, by supervisor and child spec", ("supervisor", "child")
+)
 _GIVE_UPS = counter("zixir_supervisor_give_ups", "Supervisors that exceeded their restart intensity", ("supervisor",))
-_ABANDONED = counter("zixir_supervisor_abandoned", "Children abandoned (did not stop, or hung)", ("child",))
+_ABANDONED = counter(
+    "zixir_supervisor_abandoned", "Children abandoned (did not stop, or hung)", ("supervisor", "child")
+)
 
 __all__ = ["Strategy", "Supervisor"]
 
@@ -51,7 +65,7 @@ class _Child:
     last_crash: ExitReason | None = None
     last_crash_at: float | None = None
     waiting: bool = False  # a restart is scheduled
-    timer: threading.Timer | None = field(default=None, repr=False)
+    timer: Timer | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +90,16 @@ class Supervisor(Actor):
             answer within `health_check_timeout` is abandoned and restarted. None: off.
         health_check_timeout: Seconds a child has to answer a ping.
         clock: Monotonic clock (seconds), injectable for tests.
+        name: The supervisor's name in logs and metrics labels. By default its child
+            name in a tree, or ``"root"`` for a supervisor started on its own. (It does
+            not register the supervisor for `zixir.whereis`; a ChildSpec name does.)
 
     Raises:
-        ValueError: an unknown strategy, negative limits, or two children with one name.
+        InvalidArgumentError: an unknown strategy, or a limit that is negative, zero
+            where it must be positive, NaN or infinite (a ValueError).
+        ArgumentTypeError: a limit that is not a number, a child that is not a
+            ChildSpec, a clock that is not callable (a TypeError).
+        DuplicateNameError: two children with one name.
     """
 
     def __init__(
@@ -91,21 +112,31 @@ class Supervisor(Actor):
         health_check_interval: float | None = None,
         health_check_timeout: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        name: str | None = None,
     ) -> None:
         super().__init__()
-        specs = list(children)
+        if name is not None and not isinstance(name, str):
+            raise ArgumentTypeError(f"name must be a str or None, got {name!r}", "name")
+        self._given_name = name
         if strategy not in _STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(_STRATEGIES)}, got {strategy!r}")
-        if not isinstance(max_restarts, int) or max_restarts < 0:
-            raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
-        if max_seconds <= 0:
-            raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
-        if health_check_interval is not None and (health_check_interval <= 0 or health_check_timeout <= 0):
-            raise ValueError("health_check_interval and health_check_timeout must be > 0 seconds")
-        names = [spec.name for spec in specs]
+            raise InvalidArgumentError(
+                f"strategy must be one of {', '.join(_STRATEGIES)}, got {strategy!r}", "strategy"
+            )
+        max_restarts = whole("max_restarts", max_restarts, at_least=0)
+        number("max_seconds", max_seconds, above=0.0)  # kept as given: messages show it
+        health_check_interval = optional_number("health_check_interval", health_check_interval, above=0.0)
+        health_check_timeout = number("health_check_timeout", health_check_timeout, above=0.0)
+        if backoff is not None and not isinstance(backoff, RestartBackoff):
+            raise ArgumentTypeError(f"backoff must be a RestartBackoff or None, got {backoff!r}", "backoff")
+        if not callable(clock):
+            raise ArgumentTypeError(f"clock must be a callable returning seconds, got {clock!r}", "clock")
+        if isinstance(children, (str, bytes, ChildSpec)):
+            raise ArgumentTypeError(f"children must be an iterable of ChildSpec objects, got {children!r}", "children")
+        specs = list(children)
+        names = [spec.name for spec in specs if isinstance(spec, ChildSpec)]
         for spec in specs:
             if not isinstance(spec, ChildSpec):
-                raise TypeError(f"children must be ChildSpec objects, got {spec!r}")
+                raise ArgumentTypeError(f"children must be ChildSpec objects, got {spec!r}", "children")
             if names.count(spec.name) > 1:
                 raise DuplicateNameError(f"two children are named {spec.name!r}; child names are unique per process")
         self._specs = specs
@@ -121,7 +152,7 @@ class Supervisor(Actor):
         self._stopping = False
         self._started_at = clock()
         self._health = (
-            HealthChecker(self.actor_ref, health_check_interval, health_check_timeout)
+            HealthChecker(health_check_interval, health_check_timeout, clock)
             if health_check_interval is not None
             else None
         )
@@ -134,15 +165,11 @@ class Supervisor(Actor):
             ChildStartError: a child's ``on_start`` failed; the started ones were stopped.
             DuplicateNameError: a child's name is taken in this process.
         """
-        ref: ActorRef[Any] = super().start(*args, **kwargs)  # type: ignore[assignment]
-        actor = ref._actor_weakref()
-        if actor is not None:
-            actor._started.wait()
-        if actor is not None and actor._crash is not None:
-            ref.wait_exit()
-            error = actor._crash.exception
+        ref, failure = cls._spawn(args, kwargs)
+        if failure is not None and failure.abnormal:
+            error = failure.exception
             raise error if isinstance(error, (ChildStartError, DuplicateNameError)) else ChildStartError(
-                f"{cls.__name__} failed to start: {actor._crash}", "?"
+                f"{cls.__name__} failed to start: {failure}", "?"
             )
         return ref
 
@@ -162,7 +189,7 @@ class Supervisor(Actor):
                     child.spec.name,
                 ) from failure.exception
         if self._health is not None:
-            self._health.start()
+            self._health.start(self.actor_ref)
         logger.debug("{} started {} children", self, len(self._children))
 
     def on_stop(self) -> None:
@@ -198,10 +225,8 @@ class Supervisor(Actor):
             if failed is not None:
                 self._restart(*failed)
             return None
-        if isinstance(message, Unresponsive):
-            return self._abandon_hung(message.ref)
-        if message == "__child_refs__":
-            return [(c.spec.name, c.ref) for c in self._children if c.ref is not None]
+        if isinstance(message, HealthCheck):
+            return self._check_health()
         return super().on_receive(message)
 
     # ---- restarts -----------------------------------------------------------------------
@@ -229,7 +254,7 @@ class Supervisor(Actor):
             if len(self._restart_times) > self._max_restarts:
                 self._give_up(child, reason)
             self._restarts += 1
-            _RESTARTS.labels(child.spec.name).inc()
+            _RESTARTS.labels(self._metric_name, self._child_label(child.spec)).inc()
             group = self._restart_group(child)
             if self._backoff is not None and now - child.started_at >= self._backoff.reset_after:
                 child.attempt = 0
@@ -262,10 +287,7 @@ class Supervisor(Actor):
         for c in group:
             c.waiting = True
         due = _RestartDue(tuple(c.spec.name for c in group))
-        timer = threading.Timer(delay, _deliver, (self.actor_ref, due))
-        timer.daemon = True
-        child.timer = timer
-        timer.start()
+        child.timer = send_after(self.actor_ref, due, delay)
 
     def _restart_now(self, group: list[_Child]) -> tuple[_Child, ExitReason] | None:
         """Starts the group in order; returns the first child that failed, and why."""
@@ -283,7 +305,7 @@ class Supervisor(Actor):
 
     def _give_up(self, child: _Child, reason: ExitReason) -> None:
         self._stopping = True
-        _GIVE_UPS.labels(type(self).__name__).inc()
+        _GIVE_UPS.labels(self._metric_name).inc()
         logger.warning(
             "{} gives up: {} restarts within {} s (last: child {!r}, {})",
             self, self._max_restarts, self._max_seconds, child.spec.name, reason,
@@ -301,20 +323,13 @@ class Supervisor(Actor):
         """Starts `child` and waits for its on_start; returns the failure, if any."""
         spec = child.spec
         try:
-            actor = spec.actor_class(*spec.args, **spec.kwargs)
+            ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref)
         except Exception as exc:  # noqa: BLE001 - a failing __init__ is a failed start
             return ExitReason.crash(exc)
-        actor._name = spec.name
-        actor._monitors.append(self.actor_ref)
-        pykka.ActorRegistry.register(actor.actor_ref)
-        actor._start_actor_loop()
-        actor._started.wait()
-        if actor._crash is not None or actor.actor_stopped.is_set():
-            actor.actor_ref.wait_exit()
-            return actor._crash or ExitReason("normal")
-        child.ref = actor.actor_ref
+        if failure is not None:
+            return failure
+        child.ref = ref
         child.started_at = self._clock()
-        registry.assign(spec.name, actor.actor_ref)
         return None
 
     def _terminate(self, child: _Child) -> None:
@@ -324,23 +339,39 @@ class Supervisor(Actor):
             return
         ref.stop(block=False)
         if ref.wait_exit(child.spec.shutdown) is None:
-            self._abandon(child.spec.name, ref, f"did not stop within {child.spec.shutdown} s")
+            self._abandon(child.spec, ref, f"did not stop within {child.spec.shutdown} s")
 
-    def _abandon(self, name: str, ref: pykka.ActorRef[Any], why: str) -> None:
+    @property
+    def _metric_name(self) -> str:
+        """The name of this supervisor in metrics (see the `name` argument)."""
+        return self._given_name or self._name or "root"
+
+    def _child_label(self, spec: ChildSpec) -> str:
+        """The `child` label of a child's metrics: its spec name (one series per spec)."""
+        return spec.name
+
+    def _abandon(self, spec: ChildSpec, ref: pykka.ActorRef[Any], why: str) -> None:
         # A Python thread cannot be killed: forget it, so nothing waits on it again.
+        name = spec.name
         self._abandoned += 1
-        _ABANDONED.labels(name).inc()
+        _ABANDONED.labels(self._metric_name, self._child_label(spec)).inc()
         pykka.ActorRegistry.unregister(ref)
         registry.vacate(name, ref)
         logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)
 
-    def _abandon_hung(self, ref: pykka.ActorRef[Any]) -> None:
-        child = self._child_by_ref(ref)
-        if child is None or self._stopping:
+    def _check_health(self) -> None:
+        if self._health is None or self._stopping:
             return
+        for ref in self._health.check([c.ref for c in self._children if c.ref is not None]):
+            child = self._child_by_ref(ref)
+            if child is not None:
+                logger.warning("{} did not answer a health check within {} s", ref, self._health.timeout)
+                self._abandon_hung(child, ref)
+
+    def _abandon_hung(self, child: _Child, ref: pykka.ActorRef[Any]) -> None:
         child.ref = None
-        ref.tell(pykka.messages._ActorStop())  # if it ever wakes up, it stops
-        self._abandon(child.spec.name, ref, "did not answer a health check")
+        ref.tell(stop_message())  # if it ever wakes up, it stops
+        self._abandon(child.spec, ref, "did not answer a health check")
         reason = ExitReason("crash", "Unresponsive", "did not answer a health check")
         self._handle_exit(child, reason)
 

@@ -1,0 +1,277 @@
+"""Zixir's one boundary with pykka's internals: every private pykka name Zixir uses is here.
+
+The rest of Zixir imports pykka's *public* names only (``ActorRef``, ``ThreadingActor``,
+``ThreadingFuture``, ``ActorRegistry``, ``ActorProxy``, ``ActorDeadError``, ``Timeout``).
+
+Supported pykka versions: ``>=4.5,<4.6`` (`SUPPORTED_PYKKA`, the pin in pyproject.toml).
+pykka's own test suite runs against `zixir.Actor` (tests/actors/test_pykka_suite.py);
+re-run it before widening the pin. The touch points, and why each is needed:
+
+1. ``pykka.messages._ActorStop``, the stop request: the loop tells a self-stop (a tell)
+   from an outside stop (an ask); bounded mailboxes let it jump the queue; a supervisor
+   tells it to a hung child it abandons (`stop_message`, `is_stop`, `STOP_TYPE`).
+2. ``ThreadingActor``'s private hooks, replaced by `ActorBase`: ``_create_actor_inbox``
+   (a C-level ``SimpleQueue``, or a bounded mailbox), ``_create_future`` (Zixir's
+   Future), ``_actor_loop`` and its ``_setup``/``_running`` parts (BaseException stops one
+   actor, not all; a crash reason is kept; ``crash_on_ask_error``; system messages),
+   ``_handle_failure`` and ``_stop`` (crash reports through loguru), and
+   ``_start_actor_loop`` (called to start the thread). pykka's ``_actor_loop_teardown``
+   is reused as is: it answers asks left in the mailbox with ActorDeadError. pykka's
+   ``_handle_receive`` is reused as the dispatch of proxy calls and the stop.
+3. ``pykka.Actor.__init__`` stores a plain ``pykka.ActorRef`` in ``_actor_ref``:
+   `ActorBase` overrides the public ``actor_ref`` property instead of writing to it.
+4. ``ThreadingFuture._result`` / ``_get_hook``: whether a future already holds its
+   answer (`future_is_settled`, `future_has_result`).
+5. pykka's log texts ("Unhandled exception in ...:", "Exception returned from ... to
+   caller:", "Unexpected message received by ...", the debug lines of starts and
+   stops): kept, but logged through loguru like every other Zixir record;
+   `forward_logs_to_stdlib` copies them to pykka's stdlib logger for code that reads it.
+
+Zixir's own envelope (`zixir.actors.envelope`) keeps pykka's attribute names
+``message`` and ``reply_to``, which pykka's teardown reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+
+import pykka
+from loguru import logger
+from pykka import ActorRegistry
+from pykka.messages import _ActorStop
+
+from zixir.actors.messages import ExitReason
+
+if TYPE_CHECKING:
+    from loguru import Message
+    from pykka._actor import ActorInbox
+
+    from zixir.actors.envelope import Envelope
+
+__all__ = [
+    "PYKKA_LOGGER",
+    "STOP_TYPE",
+    "SUPPORTED_PYKKA",
+    "ActorBase",
+    "Inbox",
+    "forward_logs_to_stdlib",
+    "future_has_result",
+    "future_is_settled",
+    "is_stop",
+    "stop_message",
+]
+
+#: The pykka releases this module was written and tested against (pyproject's pin).
+SUPPORTED_PYKKA: Final = ">=4.5,<4.6"
+#: The name of pykka's stdlib logger.
+PYKKA_LOGGER: Final = "pykka"
+#: The class of pykka's stop request.
+STOP_TYPE: Final[type] = _ActorStop
+
+
+class Inbox(Protocol):
+    """A mailbox of Zixir envelopes (pykka's ``ActorInbox`` protocol, with Zixir's envelope)."""
+
+    def put(self, envelope: Envelope, /) -> None: ...
+
+    def get(self) -> Envelope: ...
+
+    def empty(self) -> bool: ...
+
+    def qsize(self) -> int: ...
+
+
+def stop_message() -> object:
+    """A new stop request, as ``ActorRef.stop()`` and ``Actor.stop()`` send."""
+    return _ActorStop()
+
+
+def is_stop(message: object) -> bool:
+    """True for pykka's stop request."""
+    return type(message) is _ActorStop
+
+
+def future_is_settled(future: pykka.ThreadingFuture[Any]) -> bool:
+    """True once `future` holds its answer or a get hook (``get`` will not wait for an actor)."""
+    return future._result is not None or future._get_hook is not None
+
+
+def future_has_result(future: pykka.ThreadingFuture[Any]) -> bool:
+    """True once `future` holds an answer (a value or an exception)."""
+    return future._result is not None
+
+
+class ActorBase(pykka.ThreadingActor):
+    """`pykka.ThreadingActor` with the private hooks Zixir needs replaced, in one place.
+
+    `zixir.Actor` builds on it through Zixir-named hooks only: `_new_ref`, `_new_future`,
+    `_new_inbox`, `_receive` (each message), `_exit` (last, in the actor's thread) and
+    `_start_thread`. The loop keeps pykka's order: `_handle_failure`, then `on_failure`,
+    then a second `_handle_failure` if `on_failure` fails.
+    """
+
+    crash_on_ask_error: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._zixir_ref = self._new_ref()
+        self._thread: threading.Thread | None = None
+        self._crash: ExitReason | None = None
+        self._stopped_from_outside = False
+        self._started = threading.Event()
+
+    @property
+    def actor_ref(self) -> Any:
+        """The actor's ref (Zixir's `ActorRef`, a `pykka.ActorRef`)."""
+        return self._zixir_ref
+
+    # ---- Zixir's hooks ----------------------------------------------------------------
+
+    def _new_ref(self) -> pykka.ActorRef[Any]:
+        return pykka.ActorRef(self)
+
+    @staticmethod
+    def _new_future() -> pykka.Future[Any]:
+        return pykka.ThreadingFuture()
+
+    @classmethod
+    def _new_inbox(cls) -> Inbox:
+        return queue.SimpleQueue()  # C-level: ~5x faster tells than queue.Queue
+
+    def _receive(self, message: Any) -> Any:
+        """Handles one message; pykka's dispatch (proxy calls, stop, on_receive) by default."""
+        return self._dispatch(message)
+
+    def _exit(self) -> None:
+        """Runs once, last, in the actor's thread."""
+        ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+        self._started.set()
+
+    def _start_thread(self) -> None:
+        """Starts the actor's thread (pykka names it and honours ``use_daemon_thread``)."""
+        self._start_actor_loop()
+
+    #: pykka's dispatch: the stop request, proxy calls and attribute access, on_receive.
+    _dispatch = pykka.ThreadingActor._handle_receive
+
+    # ---- pykka's private hooks ----------------------------------------------------------
+
+    @classmethod
+    def _create_actor_inbox(cls) -> ActorInbox:
+        return cls._new_inbox()  # type: ignore[return-value]  # the same protocol, Zixir's envelope
+
+    @classmethod
+    def _create_future(cls) -> pykka.Future[Any]:
+        return cls._new_future()  # pykka's ActorRef.ask calls it; Zixir's ActorRef.ask needs no hook
+
+    def _actor_loop(self) -> None:
+        self._thread = threading.current_thread()
+        try:
+            self._actor_loop_setup()
+            self._actor_loop_running()
+            self._actor_loop_teardown()
+        finally:
+            self._exit()
+
+    def _actor_loop_setup(self) -> None:
+        try:
+            self.on_start()
+        except BaseException:  # noqa: BLE001 - SystemExit here must not leave a zombie
+            self._handle_failure(*sys.exc_info())
+        finally:
+            self._started.set()
+
+    def _actor_loop_running(self) -> None:
+        inbox: Any = self.actor_inbox
+        while not self.actor_stopped.is_set():
+            envelope: Envelope = inbox.get()
+            reply_to = envelope.reply_to
+            try:
+                message = envelope.message
+                if type(message) is _ActorStop:
+                    # pykka sends an outside stop as an ask, a self-stop as a tell.
+                    self._stopped_from_outside = reply_to is not None
+                response = self._receive(message)
+                if reply_to is not None:
+                    reply_to.set(response)
+            except Exception:
+                exc_info = sys.exc_info()
+                if reply_to is not None:
+                    logger.opt(exception=exc_info).info("Exception returned from {} to caller:", self)
+                    reply_to.set_exception()
+                    if not self.crash_on_ask_error:
+                        continue
+                self._fail(exc_info)
+            except BaseException as exc:  # noqa: BLE001 - contained: stops this actor only
+                # pykka stops *every* actor here; Zixir stops this one, as a crash.
+                logger.debug("{!r} in {}. Stopping this actor only.", exc, self)
+                if self._crash is None:
+                    self._crash = ExitReason.crash(exc)
+                if reply_to is not None:
+                    reply_to.set_exception()
+                self._stop()
+
+    def _fail(self, exc_info: Any) -> None:
+        self._handle_failure(*exc_info)
+        try:
+            self.on_failure(*exc_info)
+        except Exception:  # noqa: BLE001
+            self._handle_failure(*sys.exc_info())
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # pykka's, with the crash reason kept and the report logged through loguru.
+        if self._crash is None and exception_value is not None:
+            self._crash = ExitReason.crash(exception_value, traceback)
+        logger.opt(exception=(exception_type, exception_value, traceback)).error("Unhandled exception in {}:", self)
+        ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+
+    def _stop(self) -> None:
+        # pykka's, logged through loguru.
+        ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+        logger.debug("Stopped {}", self)
+        try:
+            self.on_stop()
+        except Exception:  # noqa: BLE001
+            self._handle_failure(*sys.exc_info())
+
+    def on_receive(self, message: Any) -> Any:
+        """Handles a plain message; the default logs it as unexpected (pykka's text)."""
+        logger.warning("Unexpected message received by {}: {}", self, message)
+
+
+_STDLIB_LEVELS = (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG)
+
+
+def forward_logs_to_stdlib() -> int:
+    """Copies the actors' loguru records to pykka's stdlib logger (``"pykka"``), as pykka logs.
+
+    For code that reads pykka's stdlib records, such as pykka's own test suite: crash
+    reports keep pykka's texts, levels and ``exc_info``. Enables Zixir's loguru records.
+
+    Returns:
+        The loguru handler id; ``loguru.logger.remove(id)`` stops the copying.
+    """
+    logger.enable("zixir")
+    return logger.add(_to_stdlib, level=0, filter="zixir.actors", format="{message}", catch=False)
+
+
+def _to_stdlib(message: Message) -> None:
+    record = message.record
+    number = record["level"].no
+    level = next((level for level in _STDLIB_LEVELS if number >= level), logging.DEBUG)
+    error = record["exception"]
+    exc_info = None if error is None else (error.type, error.value, error.traceback)
+    logging.getLogger(PYKKA_LOGGER).log(level, record["message"], exc_info=exc_info)  # type: ignore[arg-type]
