@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from zixir.cache import Cache
+from zixir.cache import Cache, env
 from zixir.cache.flight import in_flight
 from zixir.errors import CorruptRecordError, EmptyKeyError, KeyTypeError, SerializationError
 
@@ -238,8 +238,11 @@ def test_the_map_grows_when_full(tmp_path: Path) -> None:
 def test_a_corrupt_record_names_its_key_and_leaves_the_rest_readable(cache: Cache) -> None:
     cache.put("good", 1)
     cache.put("bad", 2)
-    with cache._env.begin(write=True, db=cache._db) as txn:
-        txn.put(b"sbad", b"\x00\x01garbage")
+    shared = env.acquire(cache.path, 1 << 20, durable=False)  # the same environment
+    try:
+        shared.write(lambda txn: txn.put(b"sbad", b"\x00\x01garbage"), db=shared.open_db(b"kv"))
+    finally:
+        env.release(shared)
     with Cache(cache.path, memory_items=0) as fresh, pytest.raises(
         CorruptRecordError, match=r"^the record of key 'bad' in the cache at .* is corrupt"
     ) as info:
@@ -291,7 +294,7 @@ def test_writes_grow_a_full_map_while_other_threads_keep_reading(tmp_path: Path)
 
 _FULL_DISK = """
 import os, resource, signal, sys
-from zixir.cache import Cache
+from zixir.cache import Cache, env
 from zixir.errors import CacheError
 cache = Cache(sys.argv[1])
 cache.put_many({f"k{i}": i for i in range(100)})

@@ -49,10 +49,10 @@ def test_the_environment_is_closed_when_the_last_user_leaves(tmp_path: Path) -> 
     ref = CacheActor.start(path=tmp_path, sweep_interval=None)
     ref.proxy().put("k", 1).get()
     path = ref.proxy().stats().get()  # the actor is up and holds the environment
-    assert path.entries == 1 and len([s for s in env._open.values() if s.path.endswith(tmp_path.name)]) == 1
+    assert path.entries == 1 and len([p for p in env.open_paths() if p.endswith(tmp_path.name)]) == 1
     ref.stop()
     ref.wait_exit(WAIT)  # type: ignore[attr-defined]
-    assert not [s for s in env._open.values() if s.path.endswith(tmp_path.name)]
+    assert not [p for p in env.open_paths() if p.endswith(tmp_path.name)]
 
 
 def test_a_sweep_deletes_only_expired_entries(tmp_path: Path) -> None:

@@ -1,11 +1,16 @@
-"""One LMDB environment per path per process, shared by every Cache that opens it.
+"""One LMDB environment per path per process, with the one write path and read gate.
 
 py-lmdb refuses a second Environment for a path in one process, so environments are
 reference-counted here; a forked child opens its own instead of using the parent's.
+`SharedEnv.write`, `SharedEnv.read` and `SharedEnv.open_db` are the internal API every
+store on such an environment uses (the cache's key-value entries and tables, and any
+other set of named databases): map growth, aborts, the resize gate and error
+translation live here once.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import threading
@@ -21,7 +26,7 @@ from loguru import logger
 
 from zixir.errors import CacheError
 
-__all__ = ["SharedEnv", "acquire", "release"]
+__all__ = ["SharedEnv", "acquire", "open_paths", "release"]
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -65,6 +70,80 @@ class SharedEnv:
             except lmdb.MapResizedError:
                 self.adopt_growth()
         raise CacheError(f"the cache at {self.path!r} could not grow its map enough")
+
+    def write(
+        self,
+        fill: Callable[[Any], T],
+        *,
+        db: Any = None,
+        sync: bool = False,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> T:
+        """Runs ``fill(txn)`` in a write transaction and commits it: the one write path.
+
+        Takes `write_lock`. When the data does not fit, the transaction is aborted (with
+        readers gated out), the map doubles and `fill` runs again in a new transaction, so
+        `fill` must only write through `txn` (never call user code: a write transaction
+        belongs to its thread). Another process's map growth is adopted the same way.
+
+        Args:
+            fill: Writes through the transaction; what it returns is returned.
+            db: The transaction's default database (a handle from `open_db`).
+            sync: fsync once committed (a no-op when every commit is fsynced already).
+            on_commit: Called with the committed transaction's id while `write_lock` is
+                still held, so this process's commits reach it in order.
+
+        Raises:
+            CacheError: the write failed, e.g. the disk is full; nothing of it is stored,
+                every earlier commit is.
+        """
+        with self.write_lock:
+            try:
+                result, committed = self.growing(functools.partial(self._commit, fill, db))
+            except lmdb.Error as exc:  # e.g. the disk is full: nothing committed is lost
+                raise CacheError(
+                    f"cannot write to the cache at {self.path!r}: {exc} (is the disk full?); "
+                    "this write was not stored, every earlier one was"
+                ) from exc
+            if sync and not self.syncs_commits:
+                self.env.sync(True)
+            if on_commit is not None:
+                on_commit(committed)
+            return result
+
+    def read(self, fn: Callable[[Any], T], **begin: Any) -> T:
+        """``fn(txn)`` in a read transaction inside the resize gate (``begin`` as in
+        `reading`); `fn` must not keep the transaction or its buffers."""
+        with self.reading(**begin) as txn:
+            return fn(txn)
+
+    def open_db(self, name: bytes) -> Any:
+        """The handle of named database `name`, created if missing (no transaction of
+        this thread may be open).
+
+        Raises:
+            lmdb.DbsFullError: the environment's named databases are all taken (max_dbs).
+            CacheError: another storage failure.
+        """
+        with self.write_lock:
+            try:
+                return self.growing(functools.partial(self.env.open_db, name))
+            except lmdb.DbsFullError:
+                raise
+            except lmdb.Error as exc:
+                raise CacheError(f"cannot open the database {name!r} at {self.path!r}: {exc}") from exc
+
+    def _commit(self, fill: Callable[[Any], T], db: Any) -> tuple[T, int]:
+        """One attempt of `write` (write_lock held): the result of `fill` and the txn id."""
+        txn = self.env.begin(write=True, db=db)
+        try:
+            result = fill(txn)
+            committed: int = txn.id()
+        except BaseException:
+            self.abort(txn)
+            raise
+        txn.commit()  # on failure LMDB has aborted it already
+        return result, committed
 
     def grow(self) -> None:
         """Doubles the map (call with `write_lock` held, no transaction open here)."""
@@ -166,6 +245,12 @@ def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> Share
             _open[key] = shared
         shared.users += 1
         return shared
+
+
+def open_paths() -> list[str]:
+    """The real paths of the environments open in this process."""
+    with _lock:
+        return [path for path, shared in _open.items() if shared.pid == os.getpid()]
 
 
 def release(shared: SharedEnv) -> None:
