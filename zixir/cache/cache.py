@@ -17,7 +17,7 @@ from zixir.cache import env as envs
 from zixir.cache import metrics, warming
 from zixir.cache.flight import single_flight
 from zixir.cache.keys import Key, decode_key, encode_key, memory_key
-from zixir.cache.lookup import MISSING, Entry, Lookup, Store, copy_value, is_plain
+from zixir.cache.lookup import MISSING, Entry, Lookup, Store, entry_of
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.cache.sweep import sweep_expired
 from zixir.cache.tables import Tables
@@ -148,9 +148,8 @@ class Cache(Lookup, Tables):
             head = _pack_header(expires, len(full)) + full if full else _pack_header(expires, 0)
             record = head + serialization.dumps(value)
             rows.append((lkey, record))
-            if is_plain(value):  # a copy: the caller may change `value` after the put
-                entry: Entry = (expires, copy_value(value), None, 0)
-            else:
+            entry = entry_of(expires, value)  # a copy: the caller may change `value` later
+            if entry is None:
                 entry = (expires, None, record, len(head) + len(CURRENT_FORMAT))
             entries.append((memory_key(key), entry))
 

@@ -23,17 +23,18 @@ from zixir.cache.keys import MAX_DIRECT, Key, encode_key, memory_key
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.errors import CacheError, CorruptRecordError, SerializationError
 
-__all__ = ["IMMUTABLE", "MISSING", "Entry", "Lookup", "Store", "copy_value", "is_plain"]
+__all__ = ["IMMUTABLE", "MISSING", "Entry", "Lookup", "Store", "copy_value", "entry_of", "is_plain"]
 
 #: What a lookup of an absent or expired key gives inside the cache.
 MISSING: Any = object()
 #: Types whose values the memory tier hands out shared: nothing can mutate them.
 IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None), complex})
 
-# A memory-tier entry: expiry, then either the value (when `record` is None: immutable,
-# shared; or plain dicts, lists and tuples, handed out as copies by `copy_value`), or the
-# stored record and the offset of the value in it (decoded afresh on every hit).
-Entry = tuple[float, Any, bytes | None, int]
+# A memory-tier entry: (expiry, value, record, how). With a record: the value's offset in
+# it as `how`, decoded afresh on every hit. Without: the value itself, and how to hand it
+# out: None: shared (immutable); a tuple of members: a shallow copy with those members
+# (flat lists and dicts) copied too; _DEEP: `copy_value`.
+Entry = tuple[float, Any, bytes | None, Any]
 
 _HEADER_SIZE = RECORD_HEADER.size
 _unpack_header = RECORD_HEADER.unpack_from
@@ -50,6 +51,7 @@ _COMMITS = b"commits"  # named database every write touches, so each commit gets
 # Values of at most this many items (containers and scalars) are copied rather than
 # decoded on a memory-tier hit: copying a small value beats msgpack; a big one does not.
 _COPY_LIMIT = 64
+_DEEP = True  # the `how` of a value copied by `copy_value`
 
 
 class Store:
@@ -209,8 +211,9 @@ class Store:
     def remember(self, key: Key, snapshot: int, entry: Entry) -> None:
         """Keeps a value read at `snapshot`, unless something was committed since."""
         expires, value, record, offset = entry
-        if is_plain(value):
-            entry = (expires, copy_value(value), None, 0)  # a private copy to copy from
+        kept = entry_of(expires, value)
+        if kept is not None:
+            entry = kept
         elif record is None:
             return
         else:
@@ -228,6 +231,39 @@ class _ClosedEnv:
 
     def begin(self, *args: Any, **kwargs: Any) -> Any:
         raise lmdb.Error("closed")
+
+
+def entry_of(expires: float, value: Any) -> Entry | None:
+    """The memory-tier entry holding `value` itself (a private copy when mutable), or
+    None when hits must decode it from its record instead (see `is_plain`)."""
+    if type(value) in IMMUTABLE:
+        return (expires, value, None, None)
+    if not is_plain(value):
+        return None
+    if type(value) is tuple:
+        how: Any = None if _flat(value) else _DEEP
+    else:
+        members = []
+        for member, item in value.items() if type(value) is dict else enumerate(value):
+            kind = type(item)
+            if kind in IMMUTABLE or kind is tuple and _flat(item):
+                continue
+            if kind is list and _flat(item) or kind is dict and _flat(item.values()):
+                members.append(member)
+            else:
+                how = _DEEP
+                break
+        else:
+            how = tuple(members)
+    return (expires, value if how is None else copy_value(value), None, how)
+
+
+def _flat(items: Iterable[Any]) -> bool:
+    """Whether every item is of an `IMMUTABLE` type."""
+    for item in items:
+        if type(item) not in IMMUTABLE:
+            return False
+    return True
 
 
 def is_plain(value: Any) -> bool:
@@ -318,12 +354,21 @@ class Lookup:
                     with store.memory_lock:
                         entry = store.memory_entry(key, snapshot)
                     if entry is not None:
-                        expires, value, record, offset = entry
+                        expires, value, record, how = entry
                         if expires != FOREVER and expires <= store.clock():
                             store.misses += 1
                             return default  # the stored record has the same expiry
                         store.hits += 1
-                        return copy_value(value) if record is None else _loads_body(record, offset)
+                        if record is not None:
+                            return _loads_body(record, how)
+                        if how is None:
+                            return value
+                        if how is _DEEP:
+                            return copy_value(value)
+                        copy = value.copy()
+                        for member in how:
+                            copy[member] = copy[member].copy()
+                        return copy
                 record = txn.get(lkey)
             finally:
                 txn.abort()  # a read transaction: what `with` would do, without its cost
