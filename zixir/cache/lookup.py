@@ -169,18 +169,13 @@ class Store:
         envs.release(self.shared)
         return True
 
-    def memory_entry(self, key: Key, snapshot: int) -> Entry | None:
-        """The tier's entry for `key` if the tier matches `snapshot` (memory lock held)."""
-        seen = self.seen_txn
-        if snapshot == seen:
-            entry = self.memory.get(key)
-            if entry is not None:
-                self.memory.move_to_end(key)
-            return entry
-        if snapshot > seen:  # committed since, maybe by another process: may be stale
+    def outdated(self, snapshot: int) -> None:
+        """Called (memory lock held) when a read at `snapshot` finds the tier matching
+        another state: a newer snapshot empties it (anyone may have committed since, in
+        any process); after an older one, the reader reads LMDB and remembers nothing."""
+        if snapshot > self.seen_txn:
             self.memory.clear()
             self.seen_txn = snapshot
-        return None  # an older snapshot than the tier's: read LMDB, remember nothing
 
     def decode(self, key: Key, full: bytes | None, record: bytes | None, snapshot: int) -> Any:
         """The live value in `record`, or MISSING; remembered if read at `snapshot` (> 0)."""
@@ -351,8 +346,15 @@ class Lookup:
             try:
                 if store.memory_items:
                     snapshot = txn.id()
-                    with store.memory_lock:
-                        entry = store.memory_entry(key, snapshot)
+                    memory = store.memory
+                    with store.memory_lock:  # Store.outdated's fast case, inlined
+                        if snapshot == store.seen_txn:
+                            entry = memory.get(key)
+                            if entry is not None:
+                                memory.move_to_end(key)
+                        else:
+                            entry = None
+                            store.outdated(snapshot)
                     if entry is not None:
                         expires, value, record, how = entry
                         if expires != FOREVER and expires <= store.clock():
