@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from zixir.cache import Cache, env
+from zixir.cache import Cache, env, meta
 from zixir.cache.flight import in_flight
 from zixir.errors import (
     ArgumentTypeError,
@@ -302,7 +302,7 @@ def test_writes_grow_a_full_map_while_other_threads_keep_reading(tmp_path: Path)
 
 _FULL_DISK = """
 import os, resource, signal, sys
-from zixir.cache import Cache, env
+from zixir.cache import Cache, env, meta
 from zixir.errors import CacheError
 cache = Cache(sys.argv[1])
 cache.put_many({f"k{i}": i for i in range(100)})
@@ -381,3 +381,22 @@ def test_memory_tier_hits_are_copies_with_every_type_kept(cache: Cache) -> None:
 
 def _mutable(value: Any) -> bool:
     return any(type(v) in (list, dict, set) or type(v) is tuple and _mutable(v) for v in value)
+
+
+def test_without_readable_meta_pages_the_tier_checks_a_read_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(meta.MetaPages, "open", classmethod(lambda cls, path, env: None))
+    a, b = Cache(tmp_path), Cache(tmp_path)
+    a.put("k", {"v": [1]})
+    assert b.get("k") == {"v": [1]} and b.get("k") == {"v": [1]}  # now in b's memory tier
+    a.put("k", {"v": [2]})
+    assert b.get("k") == {"v": [2]}
+    _run("import sys; from zixir.cache import Cache; Cache(sys.argv[1]).put('k', 'theirs')", tmp_path)
+    assert a.get("k") == "theirs" and b.get("k") == "theirs"
+    assert b.stats().memory_entries == 1
+    shared = env.acquire(tmp_path, 1 << 20, durable=False)
+    assert shared.meta is None  # the staleness checks above opened read transactions
+    env.release(shared)
+    a.close()
+    b.close()

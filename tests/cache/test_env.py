@@ -3,6 +3,8 @@ store of named databases would use it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,22 @@ def test_the_last_release_closes_the_environment(tmp_path: Path) -> None:
     assert str(tmp_path.resolve()) in env.open_paths()
     env.release(second)
     assert str(tmp_path.resolve()) not in env.open_paths()
+
+
+def test_the_meta_pages_give_the_last_committed_transaction_of_any_process(
+    shared: env.SharedEnv,
+) -> None:
+    assert shared.meta is not None  # the layout of this platform's LMDB is the known one
+    db = shared.open_db(b"d")
+    for i in range(3):  # alternating between the two meta pages
+        shared.write(lambda txn: txn.put(b"k", b"%d" % i), db=db)
+        assert shared.meta.last_txnid() == shared.env.info()["last_txnid"]
+    before = shared.meta.last_txnid()
+    code = (
+        "import sys, lmdb\n"
+        "env = lmdb.open(sys.argv[1], max_dbs=64)\n"
+        "with env.begin(write=True) as txn:\n"
+        "    txn.put(b'x', b'from another process')\n"
+    )
+    subprocess.run([sys.executable, "-c", code, shared.path], check=True, timeout=60)
+    assert shared.meta.last_txnid() == before + 1 == shared.env.info()["last_txnid"]

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import lmdb
 from loguru import logger
 
+from zixir.cache.meta import MetaPages
 from zixir.errors import CacheError
 
 __all__ = ["SharedEnv", "acquire", "open_paths", "release"]
@@ -54,6 +55,7 @@ class SharedEnv:
     entered: Iterator[int] = field(default_factory=itertools.count)
     left: Iterator[int] = field(default_factory=itertools.count)
     resizing: bool = False
+    meta: MetaPages | None = None  # the last committed id without a transaction, if readable
 
     def growing(self, attempt: Callable[[], T]) -> T:
         """Runs `attempt` (with `write_lock` held and no transaction open), growing the map
@@ -241,7 +243,7 @@ def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> Share
             except lmdb.Error as exc:
                 raise CacheError(f"cannot open the cache at {key!r}: {exc}") from exc
             env.reader_check()  # frees reader slots left by killed processes
-            shared = SharedEnv(key, env, os.getpid(), syncs_commits=durable)
+            shared = SharedEnv(key, env, os.getpid(), syncs_commits=durable, meta=MetaPages.open(key, env))
             _open[key] = shared
         shared.users += 1
         return shared
@@ -260,4 +262,6 @@ def release(shared: SharedEnv) -> None:
         if shared.users <= 0 and _open.get(shared.path) is shared:
             del _open[shared.path]
             if shared.pid == os.getpid():
+                if shared.meta is not None:
+                    shared.meta.close()
                 shared.env.close()

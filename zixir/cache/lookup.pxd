@@ -9,8 +9,8 @@ cdef Py_ssize_t _SHORT_STR, _PLAIN_BODY, _COPY_LIMIT
 
 cdef class Store:
     cdef public object shared, env, db, commits_db, path, clock, memory, memory_lock
-    cdef public object entered, left
-    cdef public Py_ssize_t memory_items, seen_txn, hits, misses
+    cdef public object entered, left, meta
+    cdef public Py_ssize_t memory_items, seen_txn, hits, misses, meta_first, meta_second
     cdef public bint closed, durable
     cdef object __weakref__
 
@@ -19,5 +19,5 @@ cpdef copy_value(value)
 cdef class Lookup:
     cdef public Store _store
 
-    @cython.locals(lkey=bytes, record=bytes, snapshot=Py_ssize_t, store=Store)
+    @cython.locals(lkey=bytes, record=bytes, kept=bytes, snapshot=Py_ssize_t, store=Store)
     cpdef get(self, key, default=*)

@@ -79,6 +79,9 @@ class Store:
     path: str
     clock: Callable[[], float]
     memory: OrderedDict[Key, Entry]
+    meta: Any  # words of LMDB's meta pages (meta.MetaPages.view), or None: begin a txn
+    meta_first: int
+    meta_second: int
     memory_lock: threading.Lock
     entered: Any  # the resize gate's counters (env.py), looked up once
     left: Any
@@ -97,6 +100,10 @@ class Store:
         self.commits_db = shared.open_db(_COMMITS)
         self.clock = clock
         self.memory = OrderedDict()
+        pages = shared.meta
+        self.meta = None if pages is None else pages.view
+        self.meta_first = 0 if pages is None else pages.first
+        self.meta_second = 0 if pages is None else pages.second
         self.memory_lock = threading.Lock()
         self.entered = shared.entered
         self.left = shared.left
@@ -165,7 +172,10 @@ class Store:
         if self.closed:
             return False
         self.closed = True
+        self.meta = None  # hits go through a read transaction, which fails from now on
         self.env = _ClosedEnv()  # reads through a shared environment stop too
+        with self.memory_lock:
+            self.memory.clear()
         envs.release(self.shared)
         return True
 
@@ -336,46 +346,62 @@ class Lookup:
             key = memory_key(key)
         store = self._store
         snapshot = 0  # 0: no memory tier (LMDB's transaction ids start at 1)
-        next(store.entered)  # the resize gate of env.py, inlined
-        try:
+        entry = None
+        record = None
+        memory = store.memory
+        meta = store.meta
+        if meta is not None and store.memory_items:  # does the tier match the last commit?
             try:
-                # db positionally: py-lmdb parses keywords far slower
-                txn = store.env.begin(store.db) if not store.shared.resizing else store.begin_slowly()
-            except lmdb.Error:  # the map was grown by another process, or the cache is closed
-                txn = store.begin_slowly()
+                first = meta[store.meta_first]
+                second = meta[store.meta_second]
+            except ValueError:  # the cache was closed meanwhile: the slow path says so
+                first = second = 0
+            if (first if first > second else second) == store.seen_txn:
+                with store.memory_lock:
+                    if (first if first > second else second) == store.seen_txn:
+                        entry = memory.get(key)
+                        if entry is not None:
+                            memory.move_to_end(key)
+        if entry is None:
+            next(store.entered)  # the resize gate of env.py, inlined
             try:
-                if store.memory_items:
-                    snapshot = txn.id()
-                    memory = store.memory
-                    with store.memory_lock:  # Store.outdated's fast case, inlined
-                        if snapshot == store.seen_txn:
-                            entry = memory.get(key)
-                            if entry is not None:
-                                memory.move_to_end(key)
-                        else:
-                            entry = None
-                            store.outdated(snapshot)
-                    if entry is not None:
-                        expires, value, record, how = entry
-                        if expires != FOREVER and expires <= store.clock():
-                            store.misses += 1
-                            return default  # the stored record has the same expiry
-                        store.hits += 1
-                        if record is not None:
-                            return _loads_body(record, how)
-                        if how is None:
-                            return value
-                        if how is _DEEP:
-                            return copy_value(value)
-                        copy = value.copy()
-                        for member in how:
-                            copy[member] = copy[member].copy()
-                        return copy
-                record = txn.get(lkey)
+                try:
+                    # db positionally: py-lmdb parses keywords far slower
+                    txn = store.env.begin(store.db) if not store.shared.resizing else store.begin_slowly()
+                except lmdb.Error:  # the map was grown by another process, or the cache is closed
+                    txn = store.begin_slowly()
+                try:
+                    if store.memory_items:
+                        snapshot = txn.id()
+                        with store.memory_lock:  # Store.outdated's fast case, inlined
+                            if snapshot == store.seen_txn:
+                                entry = memory.get(key)
+                                if entry is not None:
+                                    memory.move_to_end(key)
+                            else:
+                                store.outdated(snapshot)
+                    if entry is None:
+                        record = txn.get(lkey)
+                finally:
+                    txn.abort()  # a read transaction: what `with` would do, without its cost
             finally:
-                txn.abort()  # a read transaction: what `with` would do, without its cost
-        finally:
-            next(store.left)
+                next(store.left)
+        if entry is not None:
+            expires, value, kept, how = entry
+            if expires != FOREVER and expires <= store.clock():
+                store.misses += 1
+                return default  # the stored record has the same expiry
+            store.hits += 1
+            if kept is not None:
+                return _loads_body(kept, how)
+            if how is None:
+                return value
+            if how is _DEEP:
+                return copy_value(value)
+            copy = value.copy()
+            for member in how:
+                copy[member] = copy[member].copy()
+            return copy
         if record is None:
             store.misses += 1
             return default
