@@ -17,7 +17,8 @@ from zixir.cache import env as envs
 from zixir.cache import metrics, warming
 from zixir.cache.flight import single_flight
 from zixir.cache.keys import Key, decode_key, encode_key, memory_key
-from zixir.cache.lookup import MISSING, Entry, Lookup, Store, entry_of
+from zixir.cache.copies import Entry, entry_of
+from zixir.cache.lookup import MISSING, Lookup, Store
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.cache.sweep import sweep_expired
 from zixir.cache.tables import Tables

@@ -5,7 +5,7 @@
 cimport cython
 
 cdef bytes _STR_TAG, _PLAIN
-cdef Py_ssize_t _SHORT_STR, _PLAIN_BODY, _COPY_LIMIT
+cdef Py_ssize_t _SHORT_STR, _PLAIN_BODY
 
 cdef class Store:
     cdef public object shared, env, db, commits_db, path, clock, memory, memory_lock
@@ -14,7 +14,6 @@ cdef class Store:
     cdef public bint closed, durable
     cdef object __weakref__
 
-cpdef copy_value(value)
 
 cdef class Lookup:
     cdef public Store _store

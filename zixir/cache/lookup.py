@@ -19,22 +19,15 @@ import msgpack
 
 from zixir import serialization
 from zixir.cache import env as envs
+from zixir.cache.copies import DEEP, Entry, copy_value, entry_of
 from zixir.cache.keys import MAX_DIRECT, Key, encode_key, memory_key
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.errors import CacheError, CorruptRecordError, SerializationError
 
-__all__ = ["IMMUTABLE", "MISSING", "Entry", "Lookup", "Store", "copy_value", "entry_of", "is_plain"]
+__all__ = ["MISSING", "Lookup", "Store"]
 
 #: What a lookup of an absent or expired key gives inside the cache.
 MISSING: Any = object()
-#: Types whose values the memory tier hands out shared: nothing can mutate them.
-IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None), complex})
-
-# A memory-tier entry: (expiry, value, record, how). With a record: the value's offset in
-# it as `how`, decoded afresh on every hit. Without: the value itself, and how to hand it
-# out: None: shared (immutable); a tuple of members: a shallow copy with those members
-# (flat lists and dicts) copied too; _DEEP: `copy_value`.
-Entry = tuple[float, Any, bytes | None, Any]
 
 _HEADER_SIZE = RECORD_HEADER.size
 _unpack_header = RECORD_HEADER.unpack_from
@@ -48,10 +41,6 @@ _SHORT_STR = (MAX_DIRECT - 1) // 4  # str keys this short never need hashing (<=
 _PLAIN = RECORD_HEADER.pack(FOREVER, 0) + CURRENT_FORMAT
 _PLAIN_BODY = len(_PLAIN)
 _COMMITS = b"commits"  # named database every write touches, so each commit gets a new id
-# Values of at most this many items (containers and scalars) are copied rather than
-# decoded on a memory-tier hit: copying a small value beats msgpack; a big one does not.
-_COPY_LIMIT = 64
-_DEEP = True  # the `how` of a value copied by `copy_value`
 
 
 class Store:
@@ -238,78 +227,6 @@ class _ClosedEnv:
         raise lmdb.Error("closed")
 
 
-def entry_of(expires: float, value: Any) -> Entry | None:
-    """The memory-tier entry holding `value` itself (a private copy when mutable), or
-    None when hits must decode it from its record instead (see `is_plain`)."""
-    if type(value) in IMMUTABLE:
-        return (expires, value, None, None)
-    if not is_plain(value):
-        return None
-    if type(value) is tuple:
-        how: Any = None if _flat(value) else _DEEP
-    else:
-        members = []
-        for member, item in value.items() if type(value) is dict else enumerate(value):
-            kind = type(item)
-            if kind in IMMUTABLE or kind is tuple and _flat(item):
-                continue
-            if kind is list and _flat(item) or kind is dict and _flat(item.values()):
-                members.append(member)
-            else:
-                how = _DEEP
-                break
-        else:
-            how = tuple(members)
-    return (expires, value if how is None else copy_value(value), None, how)
-
-
-def _flat(items: Iterable[Any]) -> bool:
-    """Whether every item is of an `IMMUTABLE` type."""
-    for item in items:
-        if type(item) not in IMMUTABLE:
-            return False
-    return True
-
-
-def is_plain(value: Any) -> bool:
-    """Whether `copy_value` copies `value` exactly: at most `_COPY_LIMIT` items, all
-    dicts, lists, tuples or `IMMUTABLE` scalars of exactly those types."""
-    return _count_plain(value, _COPY_LIMIT) >= 0
-
-
-def _count_plain(value: Any, budget: int) -> int:
-    """`budget` less the items of `value`; negative if over budget or not plain."""
-    kind = type(value)
-    budget -= 1
-    if kind in IMMUTABLE or budget < 0:
-        return budget
-    if kind is dict:
-        for key, item in value.items():
-            budget = _count_plain(item, _count_plain(key, budget))
-            if budget < 0:
-                return budget
-        return budget
-    if kind is list or kind is tuple:
-        for item in value:
-            budget = _count_plain(item, budget)
-            if budget < 0:
-                return budget
-        return budget
-    return -1
-
-
-def copy_value(value: Any) -> Any:
-    """A copy of a plain value (see `is_plain`) sharing only its immutable parts."""
-    kind = type(value)
-    if kind is dict:
-        return {key: copy_value(item) for key, item in value.items()}
-    if kind is list:
-        return [copy_value(item) for item in value]
-    if kind is tuple:
-        return tuple([copy_value(item) for item in value])
-    return value
-
-
 class Lookup:
     """Reads key-value entries of a `Store` through the resize gate and its memory tier.
 
@@ -396,7 +313,7 @@ class Lookup:
                 return _loads_body(kept, how)
             if how is None:
                 return value
-            if how is _DEEP:
+            if how is DEEP:
                 return copy_value(value)
             copy = value.copy()
             for member in how:
