@@ -184,6 +184,8 @@ def test_closing_a_cache_keeps_its_counts_in_the_exported_counters(tmp_path: Pat
         ({"default_ttl": math.nan}, InvalidArgumentError, "default_ttl"),
         ({"map_size": 10}, InvalidArgumentError, "map_size"),
         ({"memory_itmes": 5}, ArgumentTypeError, "memory_itmes"),
+        ({"durable": 1}, ArgumentTypeError, "durable"),
+        ({"clock": 5.0}, ArgumentTypeError, "clock"),
     ],
 )
 def test_bad_actor_arguments_are_refused_when_the_actor_is_built(

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 from zixir import _validate
 from zixir.actors.actor import Actor
 from zixir.actors.messages import ExitReason
-from zixir.cache.cache import Cache, CacheStats
+from zixir.cache.cache import Cache, CacheStats, check_options
 from zixir.cache.keys import Key
 from zixir.cache.lookup import MISSING
 from zixir.cache.plan import QueryPlan
 from zixir.cache.warming import WarmSummary
-from zixir.errors import ArgumentTypeError, InvalidArgumentError
+from zixir.errors import InvalidArgumentError
 
 __all__ = ["CacheActor"]
 
@@ -49,7 +49,7 @@ class CacheActor(Actor):
                 f"sweep_interval must be None or > 0 seconds, got {sweep_interval!r}", "sweep_interval"
             )
         self._sweep_interval = _validate.optional_number("sweep_interval", sweep_interval, above=0)
-        _check_options(options)
+        check_options(**options)  # refused now, not when the actor starts
         self._path = path
         self._options = options
         self._cache: Cache | None = None
@@ -197,24 +197,6 @@ class CacheActor(Actor):
         if self._cache is None:
             raise RuntimeError(f"{self} has no open cache (its on_start did not run)")
         return self._cache
-
-
-def _check_options(options: dict[str, Any]) -> None:
-    """Refuses options `Cache` does not take, or takes with other values, at once (not
-    when the actor starts)."""
-    allowed = ("default_ttl", "memory_items", "durable", "map_size", "clock")
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ArgumentTypeError(
-            f"CacheActor got unknown option(s) {', '.join(unknown)}; Cache takes {', '.join(allowed)}",
-            unknown[0],
-        )
-    if "default_ttl" in options:
-        _validate.optional_number("default_ttl", options["default_ttl"], above=0)
-    if "memory_items" in options:
-        _validate.whole("memory_items", options["memory_items"], at_least=0)
-    if "map_size" in options:
-        _validate.whole("map_size", options["map_size"], at_least=1 << 20)
 
 
 class _SweepNow:

@@ -24,7 +24,7 @@ from zixir.cache.sweep import sweep_expired
 from zixir.cache.tables import Tables
 from zixir.errors import ArgumentTypeError
 
-__all__ = ["Cache", "CacheStats"]
+__all__ = ["Cache", "CacheStats", "check_options"]
 
 T = TypeVar("T")
 _HEADER_SIZE = RECORD_HEADER.size
@@ -88,13 +88,10 @@ class Cache(Lookup, Tables):
         map_size: int = 64 << 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        _validate.optional_number("default_ttl", default_ttl, above=0)
-        _validate.whole("memory_items", memory_items, at_least=0)
-        _validate.whole("map_size", map_size, at_least=1 << 20)
-        if not isinstance(durable, bool):
-            raise ArgumentTypeError(f"durable must be a bool, got {durable!r}", "durable")
-        if not callable(clock):
-            raise ArgumentTypeError(f"clock must be a callable returning seconds, got {clock!r}", "clock")
+        check_options(
+            default_ttl=default_ttl, memory_items=memory_items, durable=durable,
+            map_size=map_size, clock=clock,
+        )  # fmt: skip
         shared = envs.acquire(path, map_size, durable)
         try:
             store = Store(shared, memory_items, durable, clock)
@@ -288,3 +285,33 @@ class Cache(Lookup, Tables):
         if not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or not ttl > 0:
             raise ValueError(f"ttl must be None or > 0 seconds, got {ttl!r}")
         return self._store.clock() + ttl
+
+
+_OPTIONS = ("default_ttl", "memory_items", "durable", "map_size", "clock")
+
+
+def check_options(**options: Any) -> None:
+    """Checks options of `Cache` (all but `path`) before anything is opened; `CacheActor`
+    checks its options for `Cache` here too, when it is built.
+
+    Raises:
+        InvalidArgumentError: a `default_ttl` that is not a finite number > 0, a negative
+            `memory_items`, or a `map_size` below 1 MiB.
+        ArgumentTypeError: an option of the wrong type, or one `Cache` does not take.
+    """
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise ArgumentTypeError(
+            f"Cache got unknown option(s) {', '.join(unknown)}; it takes path, {', '.join(_OPTIONS)}",
+            unknown[0],
+        )
+    if "default_ttl" in options:
+        _validate.optional_number("default_ttl", options["default_ttl"], above=0)
+    if "memory_items" in options:
+        _validate.whole("memory_items", options["memory_items"], at_least=0)
+    if "map_size" in options:
+        _validate.whole("map_size", options["map_size"], at_least=1 << 20)
+    if "durable" in options and not isinstance(options["durable"], bool):
+        raise ArgumentTypeError(f"durable must be a bool, got {options['durable']!r}", "durable")
+    if "clock" in options and not callable(options["clock"]):
+        raise ArgumentTypeError(f"clock must be a callable returning seconds, got {options['clock']!r}", "clock")
