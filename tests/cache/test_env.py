@@ -89,7 +89,7 @@ def test_on_commit_gets_each_commits_id_in_order_under_the_write_lock(shared: en
 
     def write(n: int) -> None:
         for i in range(20):
-            shared.write(lambda txn: txn.put(b"%d:%d" % (n, i), b""), db=db, on_commit=record)
+            shared.write(lambda txn, i=i: txn.put(b"%d:%d" % (n, i), b""), db=db, on_commit=record)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
     for thread in threads:
@@ -117,7 +117,7 @@ def test_the_meta_pages_give_the_last_committed_transaction_of_any_process(
     assert shared.meta is not None  # the layout of this platform's LMDB is the known one
     db = shared.open_db(b"d")
     for i in range(3):  # alternating between the two meta pages
-        shared.write(lambda txn: txn.put(b"k", b"%d" % i), db=db)
+        shared.write(lambda txn, i=i: txn.put(b"k", b"%d" % i), db=db)
         assert shared.meta.last_txnid() == shared.env.info()["last_txnid"]
     before = shared.meta.last_txnid()
     code = (

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from zixir import _validate, serialization
 from zixir.cache import env as envs
 from zixir.cache import metrics, warming
+from zixir.cache.copies import Entry, entry_of
 from zixir.cache.flight import single_flight
 from zixir.cache.keys import Key, decode_key, encode_key, memory_key
-from zixir.cache.copies import Entry, entry_of
 from zixir.cache.lookup import MISSING, Lookup, Store
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.cache.sweep import sweep_expired

@@ -81,7 +81,9 @@ class Store:
     closed: bool
     durable: bool
 
-    def __init__(self, shared: envs.SharedEnv, memory_items: int, durable: bool, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, shared: envs.SharedEnv, memory_items: int, durable: bool, clock: Callable[[], float]
+    ) -> None:
         self.shared = shared
         self.env = shared.env
         self.path = shared.path
@@ -116,7 +118,12 @@ class Store:
             raise CacheError(f"the cache at {self.path!r} is closed")
         return self.shared.begin_after_resize({"db": self.db})
 
-    def write(self, fill: Callable[[Any], Any], touched: Iterable[tuple[Key, Entry | None]] = (), everything: bool = False) -> None:
+    def write(
+        self,
+        fill: Callable[[Any], Any],
+        touched: Iterable[tuple[Key, Entry | None]] = (),
+        everything: bool = False,
+    ) -> None:
         """Runs `fill` in a write transaction (`SharedEnv.write`), then brings the memory
         tier up to date.
 
@@ -273,9 +280,9 @@ class Lookup:
                 second = meta[store.meta_second]
             except ValueError:  # the cache was closed meanwhile: the slow path says so
                 first = second = 0
-            if (first if first > second else second) == store.seen_txn:
+            if (max(second, first)) == store.seen_txn:
                 with store.memory_lock:
-                    if (first if first > second else second) == store.seen_txn:
+                    if (max(second, first)) == store.seen_txn:
                         entry = memory.get(key)
                         if entry is not None:
                             memory.move_to_end(key)

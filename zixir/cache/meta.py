@@ -76,7 +76,7 @@ class MetaPages:
     def last_txnid(self) -> int:
         """The id of the last committed transaction."""
         first, second = self.view[self.first], self.view[self.second]
-        return int(first if first > second else second)
+        return int(max(second, first))
 
     def close(self) -> None:
         """Unmaps the pages (no view of them may be in use)."""

@@ -21,8 +21,10 @@ from zixir.cache.table_keys import (
     not_found,
     row_key,
     row_keys,
-    rows as table_rows,
     table_prefix,
+)
+from zixir.cache.table_keys import (
+    rows as table_rows,
 )
 from zixir.cache.where import Condition, conditions, field_name, matches, ordered, record_fields
 from zixir.errors import CacheError, CorruptRecordError, SerializationError
