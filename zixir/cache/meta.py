@@ -58,7 +58,7 @@ class MetaPages:
         except OSError:
             return None
         try:
-            mapped = mmap.mmap(handle.fileno(), 2 * page, prot=mmap.PROT_READ)
+            mapped = mmap.mmap(handle.fileno(), 2 * page, access=mmap.ACCESS_READ)
         except (OSError, ValueError):
             handle.close()
             return None
