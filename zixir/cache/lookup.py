@@ -271,18 +271,19 @@ class Lookup:
         store = self._store
         snapshot = 0  # 0: no memory tier (LMDB's transaction ids start at 1)
         entry = None
-        record = None
-        memory = store.memory
-        meta = store.meta
-        if meta is not None and store.memory_items:  # does the tier match the last commit?
+        if store.memory_items and store.meta is not None:  # does the tier match the last commit?
+            meta = store.meta
             try:
-                first = meta[store.meta_first]
+                last = meta[store.meta_first]
                 second = meta[store.meta_second]
             except ValueError:  # the cache was closed meanwhile: the slow path says so
-                first = second = 0
-            if (max(second, first)) == store.seen_txn:
+                last = second = 0
+            if second > last:  # noqa: PLR1730 - max() costs a call on the hot path
+                last = second
+            if last == store.seen_txn:
+                memory = store.memory
                 with store.memory_lock:
-                    if (max(second, first)) == store.seen_txn:
+                    if last == store.seen_txn:
                         entry = memory.get(key)
                         if entry is not None:
                             memory.move_to_end(key)
@@ -297,6 +298,7 @@ class Lookup:
                 try:
                     if store.memory_items:
                         snapshot = txn.id()
+                        memory = store.memory
                         with store.memory_lock:  # Store.outdated's fast case, inlined
                             if snapshot == store.seen_txn:
                                 entry = memory.get(key)
