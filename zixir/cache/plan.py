@@ -5,18 +5,17 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from zixir.cache.index_keys import CATCH_ALL, RANGED, Range, equal_ids, index_ranges
+from zixir.cache.table_keys import ID
 from zixir.cache.where import Condition
 
 __all__ = ["Access", "QueryPlan", "choose"]
 
 Access = Literal["scan", "ids", "index"]
-_ID = struct.Struct(">Q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,5 +80,5 @@ def choose(
             if (part > stop) if stop is not None else (part[:1] != start[:1]):
                 break
             if part != skip:
-                ids.append(_ID.unpack(key[-8:])[0])
+                ids.append(ID.unpack(key[-8:])[0])
     return "index", field, ids
