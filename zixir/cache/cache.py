@@ -141,15 +141,17 @@ class Cache(Lookup, Tables):
         expires = self._expiry(ttl)
         rows: list[tuple[bytes, bytes]] = []
         entries: list[tuple[Key, Entry | None]] = []
+        tiered = self._store.memory_items > 0
         for key, value in items.items():
             lkey, full = encode_key(key)
             head = _pack_header(expires, len(full)) + full if full else _pack_header(expires, 0)
             record = head + serialization.dumps(value)
             rows.append((lkey, record))
-            entry = entry_of(expires, value)  # a copy: the caller may change `value` later
-            if entry is None:
-                entry = (expires, None, record, len(head) + len(CURRENT_FORMAT))
-            entries.append((memory_key(key), entry))
+            if tiered:
+                entry = entry_of(expires, value)  # a copy: the caller may change `value` later
+                if entry is None:
+                    entry = (expires, None, record, len(head) + len(CURRENT_FORMAT))
+                entries.append((memory_key(key), entry))
 
         def write(txn: Any) -> None:
             for lkey, record in rows:
