@@ -14,7 +14,7 @@ from zixir.errors import RecordNotFoundError
 
 __all__ = [
     "ID", "META", "ROWS", "candidate_keys", "index_db", "meta_key", "not_found", "row_key",
-    "row_keys", "rows", "table_prefix",
+    "row_keys", "table_prefix", "table_rows",
 ]  # fmt: skip
 
 ROWS, META = b"t:rows", b"t:meta"  # records of every table; table metadata
@@ -74,7 +74,7 @@ def row_keys(cursor: Any, prefix: bytes) -> Iterator[bytes]:
             yield key
 
 
-def rows(txn: Any, db: Any, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+def table_rows(txn: Any, db: Any, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
     """The (key, record) pairs of one table, in id order."""
     cursor = txn.cursor(db=db)
     if cursor.set_range(prefix):

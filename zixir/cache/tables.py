@@ -22,9 +22,7 @@ from zixir.cache.table_keys import (
     row_key,
     row_keys,
     table_prefix,
-)
-from zixir.cache.table_keys import (
-    rows as table_rows,
+    table_rows,
 )
 from zixir.cache.where import Condition, conditions, field_name, matches, ordered, record_fields
 from zixir.errors import CacheError, CorruptRecordError, SerializationError
