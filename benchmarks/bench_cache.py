@@ -30,6 +30,7 @@ MAP_SIZE = 64 << 20
 
 
 def _value(i: int) -> dict[str, Any]:
+    """A real-shaped value: four fields, one a list (a memory-tier hit must copy it)."""
     return {"user": i, "score": i * 0.5, "tags": ["a", "b"], "name": f"n{i}"}
 
 
@@ -140,6 +141,7 @@ def _run(root: str, opened: contextlib.ExitStack) -> list[Comparison]:
     )
     rows: list[Comparison] = []
     for case, peer, ours, theirs, target, ops in [
+        (memory_get, "the same get, memory_items=0", hot_get, cold_get, 0.8, N),
         (memory_get, "diskcache.Cache.get", hot_get, dc_get, 1 / 4, N),
         (lmdb_get, "diskcache.Cache.get", cold_get, dc_get, 1 / 3, N),
         (lmdb_get, "py-lmdb txn.get + msgpack, own txn", cold_get, raw_get, 1.5, N),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import signal
 import subprocess
@@ -13,9 +14,16 @@ from typing import Any
 
 import pytest
 
-from zixir.cache import Cache
+from zixir.cache import Cache, env, meta
 from zixir.cache.flight import in_flight
-from zixir.errors import CorruptRecordError, EmptyKeyError, KeyTypeError, SerializationError
+from zixir.errors import (
+    ArgumentTypeError,
+    CorruptRecordError,
+    EmptyKeyError,
+    InvalidArgumentError,
+    KeyTypeError,
+    SerializationError,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,8 +246,11 @@ def test_the_map_grows_when_full(tmp_path: Path) -> None:
 def test_a_corrupt_record_names_its_key_and_leaves_the_rest_readable(cache: Cache) -> None:
     cache.put("good", 1)
     cache.put("bad", 2)
-    with cache._env.begin(write=True, db=cache._db) as txn:
-        txn.put(b"sbad", b"\x00\x01garbage")
+    shared = env.acquire(cache.path, 1 << 20, durable=False)  # the same environment
+    try:
+        shared.write(lambda txn: txn.put(b"sbad", b"\x00\x01garbage"), db=shared.open_db(b"kv"))
+    finally:
+        env.release(shared)
     with Cache(cache.path, memory_items=0) as fresh, pytest.raises(
         CorruptRecordError, match=r"^the record of key 'bad' in the cache at .* is corrupt"
     ) as info:
@@ -291,7 +302,7 @@ def test_writes_grow_a_full_map_while_other_threads_keep_reading(tmp_path: Path)
 
 _FULL_DISK = """
 import os, resource, signal, sys
-from zixir.cache import Cache
+from zixir.cache import Cache, env, meta
 from zixir.errors import CacheError
 cache = Cache(sys.argv[1])
 cache.put_many({f"k{i}": i for i in range(100)})
@@ -317,3 +328,75 @@ def test_a_full_disk_is_a_cache_error_and_loses_nothing_committed(tmp_path: Path
     with Cache(tmp_path) as c:
         assert [c.get(f"k{i}") for i in range(100)] == list(range(100))
         assert all(c.get(f"big{i}") == b"x" * 100_000 for i in range(int(stored)))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "argument", "message"),
+    [
+        ({"default_ttl": math.nan}, InvalidArgumentError, "default_ttl", r"^default_ttl must be a finite number > 0, got nan$"),
+        ({"default_ttl": math.inf}, InvalidArgumentError, "default_ttl", r"^default_ttl must be a finite number > 0, got inf$"),
+        ({"default_ttl": 0}, InvalidArgumentError, "default_ttl", r"^default_ttl must be a finite number > 0, got 0$"),
+        ({"default_ttl": "60"}, ArgumentTypeError, "default_ttl", r"^default_ttl must be a number, got '60'$"),
+        ({"memory_items": -1}, InvalidArgumentError, "memory_items", r"^memory_items must be an int >= 0, got -1$"),
+        ({"memory_items": 10.0}, ArgumentTypeError, "memory_items", r"^memory_items must be an int, got 10.0$"),
+        ({"memory_items": True}, ArgumentTypeError, "memory_items", r"^memory_items must be an int, got True$"),
+        ({"map_size": 1000}, InvalidArgumentError, "map_size", r"^map_size must be an int >= 1048576, got 1000$"),
+        ({"map_size": 1e9}, ArgumentTypeError, "map_size", r"^map_size must be an int, got 1000000000.0$"),
+        ({"durable": "yes"}, ArgumentTypeError, "durable", r"^durable must be a bool, got 'yes'$"),
+        ({"clock": 5.0}, ArgumentTypeError, "clock", r"^clock must be a callable returning seconds, got 5.0$"),
+    ],
+)
+def test_bad_constructor_arguments_get_typed_errors_naming_them(
+    tmp_path: Path, arguments: dict[str, Any], error: type[Exception], argument: str, message: str
+) -> None:
+    with pytest.raises(error, match=message) as caught:
+        Cache(tmp_path / "c", **arguments)
+    assert caught.value.argument == argument  # type: ignore[attr-defined]
+    assert not (tmp_path / "c").exists()  # refused before anything was opened
+
+
+def test_memory_tier_hits_are_copies_with_every_type_kept(cache: Cache) -> None:
+    values: dict[str, Any] = {
+        "nested": {"rows": [{"a": [1, (2, [3])]}, {"b": {"c": []}}], 7: (None, -0.0, 2**70)},
+        "flat": [1, "two", b"3", 4.5, None, True, 1j],
+        "tuple": ("a", ["mutable"]),
+        "set": {"tags": {"x", "y"}, "when": dt.date(2026, 1, 2)},  # decoded, not copied
+        "big": {"rows": [{"n": i, "tags": [i]} for i in range(100)]},  # decoded: too big to copy
+    }
+    cache.put_many(values)
+    for _ in range(2):  # served from the put's entries, then from those read back
+        for key, value in values.items():
+            got = cache.get(key)
+            assert got == value and repr(got) == repr(value), key
+            got2 = cache.get(key)
+            assert got2 is not got or type(got) is tuple and not _mutable(got)
+        assert cache.stats().memory_entries == len(values)  # every hit above was the tier's
+        with Cache(cache.path) as other:  # a commit by another object empties the tier
+            other.put("unrelated", 1)
+    got = cache.get("nested")
+    got["rows"][0]["a"][1][1].append("mine")
+    got[7] = "mine"
+    assert cache.get("nested") == values["nested"]
+
+
+def _mutable(value: Any) -> bool:
+    return any(type(v) in (list, dict, set) or type(v) is tuple and _mutable(v) for v in value)
+
+
+def test_without_readable_meta_pages_the_tier_checks_a_read_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(meta.MetaPages, "open", classmethod(lambda cls, path, env: None))
+    a, b = Cache(tmp_path), Cache(tmp_path)
+    a.put("k", {"v": [1]})
+    assert b.get("k") == {"v": [1]} and b.get("k") == {"v": [1]}  # now in b's memory tier
+    a.put("k", {"v": [2]})
+    assert b.get("k") == {"v": [2]}
+    _run("import sys; from zixir.cache import Cache; Cache(sys.argv[1]).put('k', 'theirs')", tmp_path)
+    assert a.get("k") == "theirs" and b.get("k") == "theirs"
+    assert b.stats().memory_entries == 1
+    shared = env.acquire(tmp_path, 1 << 20, durable=False)
+    assert shared.meta is None  # the staleness checks above opened read transactions
+    env.release(shared)
+    a.close()
+    b.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +13,10 @@ from tests.actors.support import WAIT, running
 from zixir.actors import ChildSpec, Supervisor
 from zixir.cache import Cache, env
 from zixir.cache.actor import CacheActor
+from zixir.cache.plan import QueryPlan
 from zixir.cache.sweep import sweep
 from zixir.cache.warming import warm
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
 
 
 class Clock:
@@ -49,10 +53,10 @@ def test_the_environment_is_closed_when_the_last_user_leaves(tmp_path: Path) -> 
     ref = CacheActor.start(path=tmp_path, sweep_interval=None)
     ref.proxy().put("k", 1).get()
     path = ref.proxy().stats().get()  # the actor is up and holds the environment
-    assert path.entries == 1 and len([s for s in env._open.values() if s.path.endswith(tmp_path.name)]) == 1
+    assert path.entries == 1 and len([p for p in env.open_paths() if p.endswith(tmp_path.name)]) == 1
     ref.stop()
     ref.wait_exit(WAIT)  # type: ignore[attr-defined]
-    assert not [s for s in env._open.values() if s.path.endswith(tmp_path.name)]
+    assert not [p for p in env.open_paths() if p.endswith(tmp_path.name)]
 
 
 def test_a_sweep_deletes_only_expired_entries(tmp_path: Path) -> None:
@@ -167,3 +171,37 @@ def test_closing_a_cache_keeps_its_counts_in_the_exported_counters(tmp_path: Pat
     assert f'zixir_cache_misses_total{{path="{path}"}} 1.0' in text
     second.close()
     assert f'zixir_cache_hits_total{{path="{path}"}} 3.0' in exposition()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "argument"),
+    [
+        ({"sweep_interval": math.nan}, InvalidArgumentError, "sweep_interval"),
+        ({"sweep_interval": math.inf}, InvalidArgumentError, "sweep_interval"),
+        ({"sweep_interval": -1.0}, InvalidArgumentError, "sweep_interval"),
+        ({"sweep_interval": "60"}, ArgumentTypeError, "sweep_interval"),
+        ({"memory_items": -5}, InvalidArgumentError, "memory_items"),
+        ({"default_ttl": math.nan}, InvalidArgumentError, "default_ttl"),
+        ({"map_size": 10}, InvalidArgumentError, "map_size"),
+        ({"memory_itmes": 5}, ArgumentTypeError, "memory_itmes"),
+        ({"durable": 1}, ArgumentTypeError, "durable"),
+        ({"clock": 5.0}, ArgumentTypeError, "clock"),
+    ],
+)
+def test_bad_actor_arguments_are_refused_when_the_actor_is_built(
+    tmp_path: Path, arguments: dict[str, Any], error: type[Exception], argument: str
+) -> None:
+    with pytest.raises(error) as caught:
+        CacheActor(path=tmp_path, **arguments)
+    assert caught.value.argument == argument  # type: ignore[attr-defined]
+    assert argument in str(caught.value)
+
+
+def test_the_proxy_explains_queries(tmp_path: Path) -> None:
+    ref = CacheActor.start(path=tmp_path, sweep_interval=None)
+    proxy = ref.proxy()
+    proxy.insert("users", {"name": "ada"}).get()
+    proxy.create_index("users", "name").get()
+    assert proxy.explain("users", {"name": "ada"}).get() == QueryPlan("users", "index", "name", 1)
+    assert proxy.sweep().get() == 0
+    ref.stop()

@@ -95,6 +95,7 @@ class CacheModel(RuleBasedStateMachine):
         self.clock = Clock()
         self.caches: list[tuple[Cache, float | None]] = []  # open objects and their default_ttl
         self.stored: dict[Key, tuple[Any, float]] = {}
+        self.memory_items: dict[int, int] = {}  # id of an open object -> its memory_items
 
     # ---- model ------------------------------------------------------------------------
 
@@ -118,6 +119,7 @@ class CacheModel(RuleBasedStateMachine):
             self.path, default_ttl=default_ttl, memory_items=memory_items, clock=self.clock
         )
         self.caches.append((cache, default_ttl))
+        self.memory_items[id(cache)] = memory_items
 
     def check_get(self, cache: Cache, key: Key) -> None:
         live = self.live()
@@ -285,7 +287,7 @@ class CacheModel(RuleBasedStateMachine):
         for cache, _ in self.caches:
             stats = cache.stats()
             assert stats.entries == len(self.stored)
-            assert stats.memory_entries <= cache._memory_items
+            assert stats.memory_entries <= self.memory_items[id(cache)]
 
 
 CacheModel.TestCase.settings = settings(max_examples=400, stateful_step_count=50, deadline=None)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from zixir.cache import Cache
+from zixir.cache import Cache, env
 
 CTX = multiprocessing.get_context("spawn")
 WAIT = 60.0  # upper bound of any wait; each test normally takes a few seconds
@@ -282,8 +282,8 @@ def test_reader_threads_never_see_a_map_growth_by_another_process(
 
 
 def _hold_a_read(path: str, inside: Connection, never: Any) -> None:
-    cache = Cache(path)
-    txn = cache._env.begin(db=cache._db)  # a read in progress, as inside a get
+    shared = env.acquire(path, 1 << 20, durable=False)
+    txn = shared.env.begin(db=shared.open_db(b"kv"))  # a read in progress, as inside a get
     assert txn.get(b"sk") is not None
     inside.send("inside")
     never.wait(WAIT)  # killed here
@@ -297,7 +297,11 @@ def _open_and_write(path: str) -> int:
 
 def _reader_pids(cache: Cache) -> set[int]:
     """The pids holding reader slots of the cache's environment (lmdb's reader list)."""
-    lines = cache._env.readers().splitlines()[1:]  # after the "pid thread txnid" header
+    shared = env.acquire(cache.path, 1 << 20, durable=False)  # the environment it uses
+    try:
+        lines = shared.env.readers().splitlines()[1:]  # after the "pid thread txnid" header
+    finally:
+        env.release(shared)
     return {int(line.split()[0]) for line in lines}
 
 

@@ -23,7 +23,7 @@ def test_the_live_read_path_is_the_one_the_environment_asks_for() -> None:
 
 def test_a_compiled_lookup_keeps_its_state_in_c_fields() -> None:
     # lookup.pxd was applied: attributes are struct fields, not entries of a __dict__.
-    field = vars(lookup.Lookup).get("_hits")
+    field = vars(lookup.Store).get("hits")
     expected = "getset_descriptor" if LOOKUP_IMPLEMENTATION == "cython" else "NoneType"
     assert type(field).__name__ == expected
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zixir.cache import Cache
+from zixir.cache.plan import QueryPlan
 from zixir.errors import CacheError, RecordNotFoundError, SerializationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,7 +213,7 @@ def test_an_index_follows_inserts_updates_and_deletes(people: Cache) -> None:
     people.update("people", bob, {"age": 50})
     assert people.query("people", {"age": 25}) == []
     assert names(people.query("people", {"age": (">", 40)})) == ["bob", "cy"]
-    assert people._tables.last_query_plan == "index age"
+    assert str(people.explain("people", {"age": (">", 40)})) == "index age"
     people.update("people", bob, {"name": "bob", "age": "old"})  # a str now
     assert names(people.query("people", {"age": ("in", ["old", 36])})) == ["ada", "bob"]
     people.delete_record("people", bob)
@@ -221,7 +222,7 @@ def test_an_index_follows_inserts_updates_and_deletes(people: Cache) -> None:
     assert names(people.query("people", {"age": 36})) == ["ada", "gus"]
     people.update("people", gus, {"name": "gus"})  # the index entry stays as the value does
     assert names(people.query("people", {"age": ("<=", 36)})) == ["ada", "gus"]
-    assert people._tables.last_query_decoded == 2
+    assert people.explain("people", {"age": ("<=", 36)}).reads == 2
 
 
 def test_indexes_persist_and_answer_across_reopens(tmp_path: Path) -> None:
@@ -231,7 +232,7 @@ def test_indexes_persist_and_answer_across_reopens(tmp_path: Path) -> None:
         db.create_index("t", "n")
     with Cache(tmp_path) as db:
         assert [r["n"] for r in db.query("t", {"n": (">=", 17)})] == [17, 18, 19]
-        assert (db._tables.last_query_plan, db._tables.last_query_decoded) == ("index n", 3)
+        assert db.explain("t", {"n": (">=", 17)}) == QueryPlan("t", "index", "n", 3)
         db.insert("t", {"n": 100})
         assert [r["n"] for r in db.query("t", {"n": (">", 19)})] == [100]
 
@@ -247,21 +248,22 @@ def test_index_keys_keep_big_ints_long_strings_nul_bytes_and_odd_types_exact(db:
     for v in values:
         for op in ["==", "<", "<=", ">", ">="]:
             indexed = [r["_id"] for r in db.query("t", {"v": (op, v)})]
-            assert db._tables.last_query_plan in ("index v", "scan")
+            # every one of these values has index key ranges (tuples: the catch-all tag)
+            assert str(db.explain("t", {"v": (op, v)})) == "index v", (op, v)
             expected = [
                 i for i, have in enumerate(values, start=1) if _model_match({"v": have}, "v", op, v)
             ]
             assert indexed == expected, (op, v)
     assert [r["v"] for r in db.query("t", {"v": big + 1})] == [big + 1]
     # the two long strings share an index key, and the catch-all tuple is always re-checked
-    assert len(db.query("t", {"v": long_a})) == 1 and db._tables.last_query_decoded == 3
+    assert len(db.query("t", {"v": long_a})) == 1 and db.explain("t", {"v": long_a}).reads == 3
 
 
 def test_an_indexed_query_for_ten_records_decodes_ten_not_ten_thousand(db: Cache) -> None:
     for i in range(10_000):
         db.insert("t", {"n": i, "group": i % 1000, "name": f"item{i:05}"})
     assert len(db.query("t", {"group": 7})) == 10
-    assert (db._tables.last_query_plan, db._tables.last_query_decoded) == ("scan", 10_000)
+    assert db.explain("t", {"group": 7}) == QueryPlan("t", "scan", None, 10_000)
     db.create_index("t", "group")
     db.create_index("t", "name")
     queries: list[dict[str, Any]] = [
@@ -274,10 +276,11 @@ def test_an_indexed_query_for_ten_records_decodes_ten_not_ten_thousand(db: Cache
     for where in queries:
         found = db.query("t", where)
         assert len(found) in (10, 20)
-        assert db._tables.last_query_decoded == len(found), where
-        assert db._tables.last_query_plan.startswith("index")
+        plan = db.explain("t", where)
+        assert plan.reads == len(found), where
+        assert plan.access == "index" and plan.index == next(iter(where)), where
     assert [r["n"] for r in db.query("t", {"_id": ("in", [5, 6])})] == [4, 5]
-    assert (db._tables.last_query_plan, db._tables.last_query_decoded) == ("ids", 2)
+    assert db.explain("t", {"_id": ("in", [5, 6])}) == QueryPlan("t", "ids", None, 2)
 
 
 def test_two_caches_on_one_path_see_each_others_records_and_indexes(tmp_path: Path) -> None:
@@ -287,7 +290,7 @@ def test_two_caches_on_one_path_see_each_others_records_and_indexes(tmp_path: Pa
         second.create_index("t", "k")
         second.insert("t", {"k": 2})
         assert [r["k"] for r in first.query("t", {"k": ("<", 5)})] == [1, 2]
-        assert first._tables.last_query_plan == "index k"
+        assert str(first.explain("t", {"k": ("<", 5)})) == "index k"
 
 
 def test_another_process_sees_the_same_tables_and_indexes(tmp_path: Path) -> None:
@@ -305,7 +308,7 @@ def test_another_process_sees_the_same_tables_and_indexes(tmp_path: Path) -> Non
         )  # fmt: skip
         assert child.stdout.strip() == "2"
         assert db.query("t", {"k": "child"}) == [{"k": "child", "_id": 2}]
-        assert (db._tables.last_query_plan, db._tables.last_query_decoded) == ("index k", 1)
+        assert db.explain("t", {"k": "child"}) == QueryPlan("t", "index", "k", 1)
         assert db.insert("t", {"k": "parent"}) == 3
 
 
@@ -332,7 +335,7 @@ def test_more_indexes_than_the_environment_holds_is_a_clear_error(db: Cache) -> 
             db.create_index("t", f"f{i}")
     assert db.insert("t", {"f0": 1}) == 2  # the indexes made so far keep working
     assert [r["_id"] for r in db.query("t", {"f0": 1})] == [1, 2]
-    assert db._tables.last_query_plan == "index f0"
+    assert str(db.explain("t", {"f0": 1})) == "index f0"
 
 
 def test_writes_grow_a_full_map(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ _compiled.prefer_source("zixir.cache.lookup")  # before anything imports it
 from zixir.cache import lookup  # noqa: E402
 from zixir.cache.actor import CacheActor  # noqa: E402
 from zixir.cache.cache import Cache, CacheStats  # noqa: E402
+from zixir.cache.plan import QueryPlan  # noqa: E402
 from zixir.cache.warming import WarmSummary  # noqa: E402
 
 LOOKUP_IMPLEMENTATION: Literal["cython", "python"] = _compiled.implementation(lookup)
 """``"cython"`` when the read path (`get`, `get_many`, ``in``) runs compiled, ``"python"``
 when it runs from its source (no build, or ``ZIXIR_PUREPYTHON=1``)."""
 
-__all__ = ["Cache", "CacheActor", "CacheStats", "LOOKUP_IMPLEMENTATION", "WarmSummary"]
+__all__ = ["Cache", "CacheActor", "CacheStats", "LOOKUP_IMPLEMENTATION", "QueryPlan", "WarmSummary"]

@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
+from zixir import _validate
 from zixir.actors.actor import Actor
 from zixir.actors.messages import ExitReason
-from zixir.cache.cache import Cache
-from zixir.cache.sweep import sweep
+from zixir.cache.cache import Cache, CacheStats, check_options
+from zixir.cache.keys import Key
+from zixir.cache.lookup import MISSING
+from zixir.cache.plan import QueryPlan
+from zixir.cache.warming import WarmSummary
+from zixir.errors import InvalidArgumentError
 
 __all__ = ["CacheActor"]
 
-_OPERATIONS = (
-    "put", "get", "delete", "get_many", "put_many", "get_or_compute", "invalidate", "clear",
-    "keys", "stats", "warm", "insert", "get_record", "update", "delete_record", "query",
-    "create_index",
-)  # fmt: skip
+T = TypeVar("T")
 
 
 class CacheActor(Actor):
-    """Owns a `Cache` in a supervision tree.
+    """Owns a `Cache` in a supervision tree; each method runs the `Cache` method of the
+    same name in the actor's thread.
 
     Args:
         path: The cache's directory.
@@ -34,37 +37,51 @@ class CacheActor(Actor):
         **options: Passed to `Cache` (`default_ttl`, `memory_items`, `durable`, ...).
 
     Raises:
-        ValueError: a non-positive `sweep_interval`.
+        InvalidArgumentError: a `sweep_interval` that is not a finite number > 0, or a
+            bad option (also a ValueError).
+        ArgumentTypeError: an argument of the wrong type (also a TypeError).
     """
 
     def __init__(self, path: str | os.PathLike[str], sweep_interval: float | None = 60.0, **options: Any) -> None:
         super().__init__()
-        if sweep_interval is not None and sweep_interval <= 0:
-            raise ValueError(f"sweep_interval must be None or > 0 seconds, got {sweep_interval!r}")
+        if type(sweep_interval) in (int, float) and sweep_interval <= 0:  # type: ignore[operator]
+            raise InvalidArgumentError(
+                f"sweep_interval must be None or > 0 seconds, got {sweep_interval!r}", "sweep_interval"
+            )
+        self._sweep_interval = _validate.optional_number("sweep_interval", sweep_interval, above=0)
+        check_options(**options)  # refused now, not when the actor starts
         self._path = path
         self._options = options
-        self._sweep_interval = sweep_interval
         self._cache: Cache | None = None
         self._sweeping = threading.Event()
         self._sweeper: threading.Thread | None = None
 
     def on_start(self) -> None:
         self._cache = Cache(self._path, **self._options)
-        if self._sweep_interval is not None:
-            self._sweeper = threading.Thread(target=self._sweep_loop, name=f"sweep-{self._cache.path}", daemon=True)
-            self._sweeper.start()
+        self._start_sweeping(self._cache.path)
 
     def on_exit(self, reason: ExitReason) -> None:
         """Stops sweeping and releases the environment, on every exit."""
-        self._sweeping.set()
-        if self._sweeper is not None and self._sweeper is not threading.current_thread():
-            self._sweeper.join(10)
+        self._stop_sweeping()
         if self._cache is not None:
             self._cache.close()
 
-    def sweep(self) -> int:
-        """Deletes expired entries now; returns how many."""
-        return sweep(self._open_cache())
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _SweepNow):
+            return self.sweep()
+        return super().on_receive(message)
+
+    # ---- sweep scheduling: a timer thread telling the actor _SweepNow ------------------
+
+    def _start_sweeping(self, name: str) -> None:
+        if self._sweep_interval is not None:
+            self._sweeper = threading.Thread(target=self._sweep_loop, name=f"sweep-{name}", daemon=True)
+            self._sweeper.start()
+
+    def _stop_sweeping(self) -> None:
+        self._sweeping.set()
+        if self._sweeper is not None and self._sweeper is not threading.current_thread():
+            self._sweeper.join(10)
 
     def _sweep_loop(self) -> None:
         assert self._sweep_interval is not None
@@ -74,10 +91,107 @@ class CacheActor(Actor):
             except Exception:  # noqa: BLE001 - the actor is stopping
                 return
 
-    def on_receive(self, message: Any) -> Any:
-        if isinstance(message, _SweepNow):
-            return self.sweep()
-        return super().on_receive(message)
+    # ---- the cache's operations ----------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Deletes expired entries now; returns how many (`Cache.sweep`)."""
+        return self._open_cache().sweep()
+
+    def get(self, key: Key, default: Any = None) -> Any:
+        """`Cache.get`."""
+        return self._open_cache().get(key, default)
+
+    def get_many(self, keys: Iterable[Key]) -> dict[Key, Any]:
+        """`Cache.get_many`."""
+        return self._open_cache().get_many(keys)
+
+    def put(self, key: Key, value: Any, ttl: float | None = MISSING) -> None:
+        """`Cache.put`."""
+        self._open_cache().put(key, value, ttl)
+
+    def put_many(self, items: Mapping[Key, Any], ttl: float | None = MISSING) -> None:
+        """`Cache.put_many`."""
+        self._open_cache().put_many(items, ttl)
+
+    def delete(self, key: Key) -> bool:
+        """`Cache.delete`."""
+        return self._open_cache().delete(key)
+
+    def get_or_compute(self, key: Key, fn: Callable[[], T], ttl: float | None = MISSING) -> T:
+        """`Cache.get_or_compute` (`fn` runs in the actor's thread, holding up the rest)."""
+        return self._open_cache().get_or_compute(key, fn, ttl)
+
+    def invalidate(self, prefix: Key | None = None, predicate: Callable[[Key], bool] | None = None) -> int:
+        """`Cache.invalidate`."""
+        return self._open_cache().invalidate(prefix, predicate)
+
+    def clear(self) -> None:
+        """`Cache.clear`."""
+        self._open_cache().clear()
+
+    def keys(self, prefix: Key | None = None) -> list[Key]:
+        """`Cache.keys`."""
+        return self._open_cache().keys(prefix)
+
+    def stats(self) -> CacheStats:
+        """`Cache.stats`."""
+        return self._open_cache().stats()
+
+    def warm(
+        self,
+        keys: Iterable[Key],
+        loader: Callable[[Key], Any],
+        *,
+        workers: int = 8,
+        ttl: float | None = MISSING,
+        progress: bool | None = None,
+    ) -> WarmSummary:
+        """`Cache.warm` (holds up the actor's other messages until done)."""
+        return self._open_cache().warm(keys, loader, workers=workers, ttl=ttl, progress=progress)
+
+    def insert(self, table: str, record: Mapping[str, Any]) -> int:
+        """`Cache.insert`."""
+        return self._open_cache().insert(table, record)
+
+    def get_record(self, table: str, id: int) -> dict[str, Any] | None:
+        """`Cache.get_record`."""
+        return self._open_cache().get_record(table, id)
+
+    def update(self, table: str, id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """`Cache.update`."""
+        return self._open_cache().update(table, id, changes)
+
+    def delete_record(self, table: str, id: int) -> bool:
+        """`Cache.delete_record`."""
+        return self._open_cache().delete_record(table, id)
+
+    def query(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """`Cache.query`."""
+        return self._open_cache().query(table, where, order_by, descending, limit, offset)
+
+    def explain(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> QueryPlan:
+        """`Cache.explain`."""
+        return self._open_cache().explain(table, where, order_by, descending, limit, offset)
+
+    def create_index(self, table: str, field: str) -> None:
+        """`Cache.create_index`."""
+        self._open_cache().create_index(table, field)
 
     def _open_cache(self) -> Cache:
         if self._cache is None:
@@ -87,17 +201,3 @@ class CacheActor(Actor):
 
 class _SweepNow:
     """Told to a CacheActor by its sweeper thread."""
-
-
-def _delegate(name: str) -> Any:
-    def operation(self: CacheActor, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self._open_cache(), name)(*args, **kwargs)
-
-    operation.__name__ = name
-    operation.__qualname__ = f"CacheActor.{name}"
-    operation.__doc__ = f"`Cache.{name}`, run in the actor's thread."
-    return operation
-
-
-for _name in _OPERATIONS:
-    setattr(CacheActor, _name, _delegate(_name))

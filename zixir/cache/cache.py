@@ -12,26 +12,24 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import lmdb
-
-from zixir import serialization
+from zixir import _validate, serialization
 from zixir.cache import env as envs
 from zixir.cache import metrics, warming
+from zixir.cache.copies import Entry, entry_of
 from zixir.cache.flight import single_flight
 from zixir.cache.keys import Key, decode_key, encode_key, memory_key
-from zixir.cache.lookup import IMMUTABLE, MISSING, Entry, Lookup
+from zixir.cache.lookup import MISSING, Lookup, Store
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
-from zixir.cache.table_methods import TableMethods
+from zixir.cache.sweep import sweep_expired
 from zixir.cache.tables import Tables
-from zixir.errors import CacheError
+from zixir.errors import ArgumentTypeError
 
-__all__ = ["Cache", "CacheStats"]
+__all__ = ["Cache", "CacheStats", "check_options"]
 
 T = TypeVar("T")
 _HEADER_SIZE = RECORD_HEADER.size
 _unpack_header = RECORD_HEADER.unpack_from
 _pack_header = RECORD_HEADER.pack
-_COMMITS = b"commits"  # named database every write touches, so each commit gets a new id
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +55,11 @@ class CacheStats:
     map_size: int
 
 
-class Cache(Lookup, TableMethods):
+class Cache(Lookup, Tables):
     """A key-value cache stored in an LMDB environment, with an LRU memory tier.
+
+    Its state is one internal `Store` (zixir/cache/lookup.py): the read path (`Lookup`),
+    the table operations (`Tables`), sweeps and metrics are each handed it.
 
     Args:
         path: Directory of the LMDB environment (created if missing). Several `Cache`
@@ -72,7 +73,9 @@ class Cache(Lookup, TableMethods):
             across restarts); injectable for tests.
 
     Raises:
-        ValueError: a negative TTL or memory size, or a map size below 1 MiB.
+        InvalidArgumentError: a `default_ttl` that is not a finite number > 0, a negative
+            `memory_items`, or a `map_size` below 1 MiB (also a ValueError).
+        ArgumentTypeError: an argument of the wrong type (also a TypeError).
         CacheError: the environment cannot be opened.
     """
 
@@ -85,30 +88,29 @@ class Cache(Lookup, TableMethods):
         map_size: int = 64 << 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if default_ttl is not None and (not isinstance(default_ttl, (int, float)) or default_ttl <= 0):
-            raise ValueError(f"default_ttl must be None or > 0 seconds, got {default_ttl!r}")
-        if not isinstance(memory_items, int) or memory_items < 0:
-            raise ValueError(f"memory_items must be an int >= 0, got {memory_items!r}")
-        if map_size < 1 << 20:
-            raise ValueError(f"map_size must be at least 1 MiB, got {map_size!r}")
+        check_options(
+            default_ttl=default_ttl, memory_items=memory_items, durable=durable,
+            map_size=map_size, clock=clock,
+        )  # fmt: skip
         shared = envs.acquire(path, map_size, durable)
-        with shared.write_lock:
-            db = shared.env.open_db(b"kv")
-            self._commits_db = shared.env.open_db(_COMMITS)
-        Lookup.__init__(self, shared, db, memory_items, clock)
+        try:
+            store = Store(shared, memory_items, durable, clock)
+        except BaseException:
+            envs.release(shared)
+            raise
+        Lookup.__init__(self, store)
+        Tables.__init__(self, store)
         self.path = shared.path
-        self._durable = durable
         self._default_ttl = default_ttl
-        self._tables = Tables(self)
-        metrics.track(self)
+        metrics.track(store)
 
     # ---- reading ----------------------------------------------------------------------
 
     def keys(self, prefix: Key | None = None) -> list[Key]:
         """Every unexpired key (starting with `prefix`, of the same type, if given)."""
-        now = self._clock()
+        now = self._store.clock()
         result: list[Key] = []
-        with self._reader(buffers=True) as txn:  # buffers: no value copies
+        with self._store.reading(buffers=True) as txn:  # buffers: no value copies
             for lkey, record in txn.cursor():
                 expires, klen = _unpack_header(record)
                 if expires <= now:
@@ -139,32 +141,35 @@ class Cache(Lookup, TableMethods):
         expires = self._expiry(ttl)
         rows: list[tuple[bytes, bytes]] = []
         entries: list[tuple[Key, Entry | None]] = []
+        tiered = self._store.memory_items > 0
         for key, value in items.items():
             lkey, full = encode_key(key)
             head = _pack_header(expires, len(full)) + full if full else _pack_header(expires, 0)
             record = head + serialization.dumps(value)
             rows.append((lkey, record))
-            shared = type(value) in IMMUTABLE
-            body = len(head) + len(CURRENT_FORMAT)
-            entries.append((memory_key(key), (expires, value if shared else None, None if shared else record, body)))
+            if tiered:
+                entry = entry_of(expires, value)  # a copy: the caller may change `value` later
+                if entry is None:
+                    entry = (expires, None, record, len(head) + len(CURRENT_FORMAT))
+                entries.append((memory_key(key), entry))
 
         def write(txn: Any) -> None:
             for lkey, record in rows:
                 txn.put(lkey, record)
 
-        self._write(write, entries)
+        self._store.write(write, entries)
 
     def delete(self, key: Key) -> bool:
         """Removes `key`; returns whether a live (unexpired) entry was there."""
         lkey, _ = encode_key(key)
-        now = self._clock()
+        now = self._store.clock()
         live = [False]
 
         def write(txn: Any) -> None:
             record = txn.pop(lkey)
             live[0] = record is not None and _unpack_header(record)[0] > now
 
-        self._write(write, [(memory_key(key), None)])
+        self._store.write(write, [(memory_key(key), None)])
         return live[0]
 
     def get_or_compute(self, key: Key, fn: Callable[[], T], ttl: float | None = MISSING) -> T:
@@ -202,12 +207,12 @@ class Cache(Lookup, TableMethods):
             deleted[0] = sum(bool(txn.delete(lkey)) for lkey in lkeys)
 
         if doomed:
-            self._write(write, [(k, None) for k in doomed])
+            self._store.write(write, [(k, None) for k in doomed])
         return deleted[0]
 
     def clear(self) -> None:
         """Removes every entry (table records stay)."""
-        self._write(lambda txn: txn.drop(self._db, delete=False), everything=True)
+        self._store.write(lambda txn: txn.drop(self._store.db, delete=False), everything=True)
 
     def warm(
         self,
@@ -239,24 +244,29 @@ class Cache(Lookup, TableMethods):
 
     # ---- housekeeping -----------------------------------------------------------------
 
+    def sweep(self) -> int:
+        """Deletes every expired entry in one transaction; returns how many (an entry
+        rewritten meanwhile is kept). `CacheActor` runs this on an interval."""
+        return sweep_expired(self._store)
+
     def stats(self) -> CacheStats:
         """Hits, misses and hit rate of this object; entries, disk bytes and map size."""
-        with self._reader() as txn:
-            entries = txn.stat(self._db)["entries"]
+        store = self._store
+        with store.reading() as txn:
+            entries = txn.stat(store.db)["entries"]
         data = os.path.join(self.path, "data.mdb")
-        total = self._hits + self._misses
+        total = store.hits + store.misses
         return CacheStats(
-            self._hits, self._misses, self._hits / total if total else 0.0, entries,
-            len(self._memory), os.path.getsize(data), self._env.info()["map_size"],
+            store.hits, store.misses, store.hits / total if total else 0.0, entries,
+            len(store.memory), os.path.getsize(data), store.shared.env.info()["map_size"],
         )  # fmt: skip
 
     def close(self) -> None:
         """Releases the environment (closed when its last user releases it)."""
-        if not self._closed:
-            self._closed = True
-            self._env = _ClosedEnv()  # reads through a shared environment stop too
-            metrics.retire(self)
-            envs.release(self._shared)
+        store = self._store
+        if not store.closed:
+            metrics.retire(store)
+            store.close()
 
     def __enter__(self) -> Cache:
         return self
@@ -265,7 +275,7 @@ class Cache(Lookup, TableMethods):
         self.close()
 
     def __repr__(self) -> str:
-        return f"Cache({self.path!r}, default_ttl={self._default_ttl!r}, memory_items={self._memory_items})"
+        return f"Cache({self.path!r}, default_ttl={self._default_ttl!r}, memory_items={self._store.memory_items})"
 
     # ---- internals --------------------------------------------------------------------
 
@@ -276,63 +286,34 @@ class Cache(Lookup, TableMethods):
             return FOREVER
         if not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or not ttl > 0:
             raise ValueError(f"ttl must be None or > 0 seconds, got {ttl!r}")
-        return self._clock() + ttl
-
-    def _write(self, write: Callable[[Any], Any], touched: Iterable[tuple[Key, Entry | None]] = (), everything: bool = False) -> None:
-        """Runs `write` in a write transaction, then brings the memory tier up to date.
-
-        Args:
-            write: Fills the transaction; may run more than once (after the map grows).
-            touched: Memory-tier keys written, each with its new entry or None (deleted).
-            everything: The write removed every entry.
-        """
-        if self._closed:
-            raise CacheError(f"{self!r} is closed")
-        shared = self._shared
-        with shared.write_lock:
-            try:
-                committed = shared.growing(lambda: self._commit(write))
-            except lmdb.Error as exc:  # e.g. the disk is full: nothing committed is lost
-                raise CacheError(
-                    f"cannot write to the cache at {self.path!r}: {exc} (is the disk full?); "
-                    "this write was not stored, every earlier one was"
-                ) from exc
-            if self._durable and not shared.syncs_commits:
-                self._env.sync(True)
-            with self._memory_lock:
-                memory = self._memory
-                if everything or committed - 1 != self._seen_txn:
-                    memory.clear()  # other commits came in between: trust nothing
-                elif self._memory_items:
-                    for key, entry in touched:
-                        if entry is None:
-                            memory.pop(key, None)
-                        else:
-                            memory[key] = entry
-                            memory.move_to_end(key)
-                    while len(memory) > self._memory_items:
-                        memory.popitem(last=False)
-                self._seen_txn = committed
-
-    def _commit(self, write: Callable[[Any], Any]) -> int:
-        """One attempt of `_write` (with the write lock held); returns the committed id."""
-        txn = self._env.begin(write=True, db=self._db)
-        try:
-            write(txn)
-            # A commit that changes nothing keeps the previous id, which the memory tier
-            # would take for its own; this put always changes a page.
-            txn.put(b"n", b"", db=self._commits_db)
-            committed: int = txn.id()
-        except BaseException:
-            self._shared.abort(txn)
-            raise
-        txn.commit()  # on failure LMDB has aborted it already
-        return committed
+        return self._store.clock() + ttl
 
 
-class _ClosedEnv:
-    """Stands in for the environment of a closed Cache: every read fails over to a check."""
+_OPTIONS = ("default_ttl", "memory_items", "durable", "map_size", "clock")
 
-    def begin(self, *args: Any, **kwargs: Any) -> Any:
-        raise lmdb.Error("closed")
 
+def check_options(**options: Any) -> None:
+    """Checks options of `Cache` (all but `path`) before anything is opened; `CacheActor`
+    checks its options for `Cache` here too, when it is built.
+
+    Raises:
+        InvalidArgumentError: a `default_ttl` that is not a finite number > 0, a negative
+            `memory_items`, or a `map_size` below 1 MiB.
+        ArgumentTypeError: an option of the wrong type, or one `Cache` does not take.
+    """
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise ArgumentTypeError(
+            f"Cache got unknown option(s) {', '.join(unknown)}; it takes path, {', '.join(_OPTIONS)}",
+            unknown[0],
+        )
+    if "default_ttl" in options:
+        _validate.optional_number("default_ttl", options["default_ttl"], above=0)
+    if "memory_items" in options:
+        _validate.whole("memory_items", options["memory_items"], at_least=0)
+    if "map_size" in options:
+        _validate.whole("map_size", options["map_size"], at_least=1 << 20)
+    if "durable" in options and not isinstance(options["durable"], bool):
+        raise ArgumentTypeError(f"durable must be a bool, got {options['durable']!r}", "durable")
+    if "clock" in options and not callable(options["clock"]):
+        raise ArgumentTypeError(f"clock must be a callable returning seconds, got {options['clock']!r}", "clock")

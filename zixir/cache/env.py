@@ -1,11 +1,16 @@
-"""One LMDB environment per path per process, shared by every Cache that opens it.
+"""One LMDB environment per path per process, with the one write path and read gate.
 
 py-lmdb refuses a second Environment for a path in one process, so environments are
 reference-counted here; a forked child opens its own instead of using the parent's.
+`SharedEnv.write`, `SharedEnv.read` and `SharedEnv.open_db` are the internal API every
+store on such an environment uses (the cache's key-value entries and tables, and any
+other set of named databases): map growth, aborts, the resize gate and error
+translation live here once.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import threading
@@ -19,9 +24,10 @@ from typing import Any, TypeVar
 import lmdb
 from loguru import logger
 
+from zixir.cache.meta import MetaPages
 from zixir.errors import CacheError
 
-__all__ = ["SharedEnv", "acquire", "release"]
+__all__ = ["SharedEnv", "acquire", "open_paths", "release"]
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -49,6 +55,7 @@ class SharedEnv:
     entered: Iterator[int] = field(default_factory=itertools.count)
     left: Iterator[int] = field(default_factory=itertools.count)
     resizing: bool = False
+    meta: MetaPages | None = None  # the last committed id without a transaction, if readable
 
     def growing(self, attempt: Callable[[], T]) -> T:
         """Runs `attempt` (with `write_lock` held and no transaction open), growing the map
@@ -65,6 +72,80 @@ class SharedEnv:
             except lmdb.MapResizedError:
                 self.adopt_growth()
         raise CacheError(f"the cache at {self.path!r} could not grow its map enough")
+
+    def write(
+        self,
+        fill: Callable[[Any], T],
+        *,
+        db: Any = None,
+        sync: bool = False,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> T:
+        """Runs ``fill(txn)`` in a write transaction and commits it: the one write path.
+
+        Takes `write_lock`. When the data does not fit, the transaction is aborted (with
+        readers gated out), the map doubles and `fill` runs again in a new transaction, so
+        `fill` must only write through `txn` (never call user code: a write transaction
+        belongs to its thread). Another process's map growth is adopted the same way.
+
+        Args:
+            fill: Writes through the transaction; what it returns is returned.
+            db: The transaction's default database (a handle from `open_db`).
+            sync: fsync once committed (a no-op when every commit is fsynced already).
+            on_commit: Called with the committed transaction's id while `write_lock` is
+                still held, so this process's commits reach it in order.
+
+        Raises:
+            CacheError: the write failed, e.g. the disk is full; nothing of it is stored,
+                every earlier commit is.
+        """
+        with self.write_lock:
+            try:
+                result, committed = self.growing(functools.partial(self._commit, fill, db))
+            except lmdb.Error as exc:  # e.g. the disk is full: nothing committed is lost
+                raise CacheError(
+                    f"cannot write to the cache at {self.path!r}: {exc} (is the disk full?); "
+                    "this write was not stored, every earlier one was"
+                ) from exc
+            if sync and not self.syncs_commits:
+                self.env.sync(True)
+            if on_commit is not None:
+                on_commit(committed)
+            return result
+
+    def read(self, fn: Callable[[Any], T], **begin: Any) -> T:
+        """``fn(txn)`` in a read transaction inside the resize gate (``begin`` as in
+        `reading`); `fn` must not keep the transaction or its buffers."""
+        with self.reading(**begin) as txn:
+            return fn(txn)
+
+    def open_db(self, name: bytes) -> Any:
+        """The handle of named database `name`, created if missing (no transaction of
+        this thread may be open).
+
+        Raises:
+            lmdb.DbsFullError: the environment's named databases are all taken (max_dbs).
+            CacheError: another storage failure.
+        """
+        with self.write_lock:
+            try:
+                return self.growing(functools.partial(self.env.open_db, name))
+            except lmdb.DbsFullError:
+                raise
+            except lmdb.Error as exc:
+                raise CacheError(f"cannot open the database {name!r} at {self.path!r}: {exc}") from exc
+
+    def _commit(self, fill: Callable[[Any], T], db: Any) -> tuple[T, int]:
+        """One attempt of `write` (write_lock held): the result of `fill` and the txn id."""
+        txn = self.env.begin(write=True, db=db)
+        try:
+            result = fill(txn)
+            committed: int = txn.id()
+        except BaseException:
+            self.abort(txn)
+            raise
+        txn.commit()  # on failure LMDB has aborted it already
+        return result, committed
 
     def grow(self) -> None:
         """Doubles the map (call with `write_lock` held, no transaction open here)."""
@@ -162,10 +243,16 @@ def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> Share
             except lmdb.Error as exc:
                 raise CacheError(f"cannot open the cache at {key!r}: {exc}") from exc
             env.reader_check()  # frees reader slots left by killed processes
-            shared = SharedEnv(key, env, os.getpid(), syncs_commits=durable)
+            shared = SharedEnv(key, env, os.getpid(), syncs_commits=durable, meta=MetaPages.open(key, env))
             _open[key] = shared
         shared.users += 1
         return shared
+
+
+def open_paths() -> list[str]:
+    """The real paths of the environments open in this process."""
+    with _lock:
+        return [path for path, shared in _open.items() if shared.pid == os.getpid()]
 
 
 def release(shared: SharedEnv) -> None:
@@ -175,4 +262,6 @@ def release(shared: SharedEnv) -> None:
         if shared.users <= 0 and _open.get(shared.path) is shared:
             del _open[shared.path]
             if shared.pid == os.getpid():
+                if shared.meta is not None:
+                    shared.meta.close()
                 shared.env.close()

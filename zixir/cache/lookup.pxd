@@ -7,10 +7,16 @@ cimport cython
 cdef bytes _STR_TAG, _PLAIN
 cdef Py_ssize_t _SHORT_STR, _PLAIN_BODY
 
-cdef class Lookup:
-    cdef public object _shared, _env, _db, _entered, _left, _clock, _memory, _memory_lock
-    cdef public Py_ssize_t _memory_items, _seen_txn, _hits, _misses
-    cdef public bint _closed
+cdef class Store:
+    cdef public object shared, env, db, commits_db, path, clock, memory, memory_lock
+    cdef public object entered, left, meta
+    cdef public Py_ssize_t memory_items, seen_txn, hits, misses, meta_first, meta_second
+    cdef public bint closed, durable
+    cdef object __weakref__
 
-    @cython.locals(lkey=bytes, record=bytes, snapshot=Py_ssize_t)
+
+cdef class Lookup:
+    cdef public Store _store
+
+    @cython.locals(lkey=bytes, record=bytes, kept=bytes, snapshot=Py_ssize_t, store=Store)
     cpdef get(self, key, default=*)

@@ -1,4 +1,5 @@
-"""The read side of `zixir.Cache`: `get`, `get_many`, ``in`` and the memory tier's reads.
+"""The cache's store (environment, memory tier, counters) and its read side: `get`,
+`get_many`, ``in``.
 
 Plain Python that Cython compiles as is when the package is built (lookup.pxd adds the
 C types); ``ZIXIR_PUREPYTHON=1`` runs this source instead. Keep it free of anything
@@ -17,21 +18,16 @@ import lmdb
 import msgpack
 
 from zixir import serialization
-from zixir.cache.env import SharedEnv
+from zixir.cache import env as envs
+from zixir.cache.copies import DEEP, Entry, copy_value, entry_of
 from zixir.cache.keys import MAX_DIRECT, Key, encode_key, memory_key
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.errors import CacheError, CorruptRecordError, SerializationError
 
-__all__ = ["IMMUTABLE", "Entry", "Lookup", "MISSING"]
+__all__ = ["MISSING", "Lookup", "Store"]
 
 #: What a lookup of an absent or expired key gives inside the cache.
 MISSING: Any = object()
-#: Types whose values the memory tier hands out shared: nothing can mutate them.
-IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None), complex})
-
-# A memory-tier entry: expiry, then either the value itself (immutable: shared) or the
-# stored record and the offset of the value in it (decoded afresh on every hit: a copy).
-Entry = tuple[float, Any, bytes | None, int]
 
 _HEADER_SIZE = RECORD_HEADER.size
 _unpack_header = RECORD_HEADER.unpack_from
@@ -44,50 +40,214 @@ _SHORT_STR = (MAX_DIRECT - 1) // 4  # str keys this short never need hashing (<=
 # record needs no expiry check and no key check, so `get` decodes it inline.
 _PLAIN = RECORD_HEADER.pack(FOREVER, 0) + CURRENT_FORMAT
 _PLAIN_BODY = len(_PLAIN)
+_COMMITS = b"commits"  # named database every write touches, so each commit gets a new id
 
 
-class Lookup:
-    """Reads key-value entries through the resize gate and the memory tier.
+class Store:
+    """Everything one `zixir.Cache` object keeps: its environment and key-value database,
+    its write path, its memory tier and its counters.
 
-    The base of `zixir.Cache`, which owns the attributes set here and writes through
-    the same memory tier (under `_memory_lock`).
+    `Lookup` (the read path), `Tables`, the sweeper and the metrics collector are each
+    handed this object; its attributes are theirs to read. Writes that touch the tier
+    go through `write`, reads of it hold `memory_lock`.
 
     Args:
         shared: The environment, shared with every Cache of the path in this process.
-        db: The key-value database.
         memory_items: Entries kept in the memory tier; 0: no tier.
+        durable: fsync every commit.
         clock: Wall clock in seconds, for expiry.
+
+    Raises:
+        CacheError: the databases cannot be opened.
     """
 
-    _shared: SharedEnv
-    _env: Any  # lmdb.Environment, or a stand-in that refuses once the cache is closed
-    _db: Any
-    _entered: Any  # the resize gate's counters (env.py), looked up once
-    _left: Any
-    _clock: Callable[[], float]
-    _memory: OrderedDict[Key, Entry]
-    _memory_lock: threading.Lock
-    _memory_items: int
-    _seen_txn: int  # the LMDB transaction whose state the memory tier matches
-    _hits: int  # plain ints on the hot path; metrics.py exports them on scrape
-    _misses: int
-    _closed: bool
+    shared: envs.SharedEnv
+    env: Any  # lmdb.Environment, or a stand-in that refuses once the cache is closed
+    db: Any  # the key-value database
+    commits_db: Any
+    path: str
+    clock: Callable[[], float]
+    memory: OrderedDict[Key, Entry]
+    meta: Any  # words of LMDB's meta pages (meta.MetaPages.view), or None: begin a txn
+    meta_first: int
+    meta_second: int
+    memory_lock: threading.Lock
+    entered: Any  # the resize gate's counters (env.py), looked up once
+    left: Any
+    memory_items: int
+    seen_txn: int  # the LMDB transaction whose state the memory tier matches
+    hits: int  # plain ints on the hot path; metrics.py exports them on scrape
+    misses: int
+    closed: bool
+    durable: bool
 
-    def __init__(self, shared: SharedEnv, db: Any, memory_items: int, clock: Callable[[], float]) -> None:
-        self._shared = shared
-        self._env = shared.env
-        self._db = db
-        self._entered = shared.entered
-        self._left = shared.left
-        self._clock = clock
-        self._memory = OrderedDict()
-        self._memory_lock = threading.Lock()
-        self._memory_items = memory_items
-        self._hits = 0
-        self._misses = 0
-        self._closed = False
-        with shared.reading(db=db) as txn:  # the empty tier matches the state of now
-            self._seen_txn = txn.id()
+    def __init__(
+        self, shared: envs.SharedEnv, memory_items: int, durable: bool, clock: Callable[[], float]
+    ) -> None:
+        self.shared = shared
+        self.env = shared.env
+        self.path = shared.path
+        self.db = shared.open_db(b"kv")
+        self.commits_db = shared.open_db(_COMMITS)
+        self.clock = clock
+        self.memory = OrderedDict()
+        pages = shared.meta
+        self.meta = None if pages is None else pages.view
+        self.meta_first = 0 if pages is None else pages.first
+        self.meta_second = 0 if pages is None else pages.second
+        self.memory_lock = threading.Lock()
+        self.entered = shared.entered
+        self.left = shared.left
+        self.memory_items = memory_items
+        self.hits = 0
+        self.misses = 0
+        self.closed = False
+        self.durable = durable
+        with shared.reading(db=self.db) as txn:  # the empty tier matches the state of now
+            self.seen_txn = txn.id()
+
+    def reading(self, **begin: Any) -> Any:
+        """A read transaction on the key-value database, inside the resize gate."""
+        if self.closed:
+            raise CacheError(f"the cache at {self.path!r} is closed")
+        return self.shared.reading(db=self.db, **begin)
+
+    def begin_slowly(self) -> Any:
+        """Begins for `get`, inside the gate, after a resize or on a closed cache."""
+        if self.closed:
+            raise CacheError(f"the cache at {self.path!r} is closed")
+        return self.shared.begin_after_resize({"db": self.db})
+
+    def write(
+        self,
+        fill: Callable[[Any], Any],
+        touched: Iterable[tuple[Key, Entry | None]] = (),
+        everything: bool = False,
+    ) -> None:
+        """Runs `fill` in a write transaction (`SharedEnv.write`), then brings the memory
+        tier up to date.
+
+        Args:
+            fill: Fills the transaction (its default database: key-value); may run more
+                than once (after the map grows).
+            touched: Memory-tier keys written, each with its new entry or None (deleted).
+            everything: The write removed every entry.
+
+        Raises:
+            CacheError: the cache is closed, or the write failed.
+        """
+        if self.closed:
+            raise CacheError(f"the cache at {self.path!r} is closed")
+
+        def marked(txn: Any) -> None:
+            fill(txn)
+            # A commit that changes nothing keeps the previous id, which the memory tier
+            # would take for its own; this put always changes a page.
+            txn.put(b"n", b"", db=self.commits_db)
+
+        def update_tier(committed: int) -> None:
+            with self.memory_lock:
+                memory = self.memory
+                if everything or committed - 1 != self.seen_txn:
+                    memory.clear()  # other commits came in between: trust nothing
+                elif self.memory_items:
+                    for key, entry in touched:
+                        if entry is None:
+                            memory.pop(key, None)
+                        else:
+                            memory[key] = entry
+                            memory.move_to_end(key)
+                    while len(memory) > self.memory_items:
+                        memory.popitem(last=False)
+                self.seen_txn = committed
+
+        self.shared.write(marked, db=self.db, sync=self.durable, on_commit=update_tier)
+
+    def close(self) -> bool:
+        """Releases the environment; False if this store was closed already."""
+        if self.closed:
+            return False
+        self.closed = True
+        self.meta = None  # hits go through a read transaction, which fails from now on
+        self.env = _ClosedEnv()  # reads through a shared environment stop too
+        with self.memory_lock:
+            self.memory.clear()
+        envs.release(self.shared)
+        return True
+
+    def outdated(self, snapshot: int) -> None:
+        """Called (memory lock held) when a read at `snapshot` finds the tier matching
+        another state: a newer snapshot empties it (anyone may have committed since, in
+        any process); after an older one, the reader reads LMDB and remembers nothing."""
+        if snapshot > self.seen_txn:
+            self.memory.clear()
+            self.seen_txn = snapshot
+
+    def decode(self, key: Key, full: bytes | None, record: bytes | None, snapshot: int) -> Any:
+        """The live value in `record`, or MISSING; remembered if read at `snapshot` (> 0)."""
+        if record is None:
+            return MISSING
+        try:
+            expires, klen = _unpack_header(record)
+            if expires <= self.clock():
+                return MISSING
+            offset = _HEADER_SIZE + klen
+            if klen and record[_HEADER_SIZE:offset] != full:
+                return MISSING  # a different long key with the same hash
+            if record.startswith(CURRENT_FORMAT, offset):
+                offset += len(CURRENT_FORMAT)
+                value = _loads_body(record, offset)
+            else:  # written in an older format: never kept to copy from
+                value, record = serialization.loads(record[offset:]), None
+        except (struct.error, SerializationError) as exc:
+            raise CorruptRecordError(
+                f"the record of key {key!r} in the cache at {self.path!r} is corrupt ({exc}); "
+                "delete the key to store it again",
+                key,
+            ) from exc
+        if snapshot:
+            self.remember(key, snapshot, (expires, value, record, offset))
+        return value
+
+    def remember(self, key: Key, snapshot: int, entry: Entry) -> None:
+        """Keeps a value read at `snapshot`, unless something was committed since."""
+        expires, value, record, offset = entry
+        kept = entry_of(expires, value)
+        if kept is not None:
+            entry = kept
+        elif record is None:
+            return
+        else:
+            entry = (expires, None, record, offset)
+        with self.memory_lock:
+            if snapshot == self.seen_txn:
+                memory = self.memory
+                memory[key] = entry
+                if len(memory) > self.memory_items:
+                    memory.popitem(last=False)
+
+
+class _ClosedEnv:
+    """Stands in for the environment of a closed Cache: every read fails over to a check."""
+
+    def begin(self, *args: Any, **kwargs: Any) -> Any:
+        raise lmdb.Error("closed")
+
+
+class Lookup:
+    """Reads key-value entries of a `Store` through the resize gate and its memory tier.
+
+    The base of `zixir.Cache`: `get` is the hot path, so the cache inherits it rather
+    than forwarding to it.
+
+    Args:
+        store: The cache's store.
+    """
+
+    _store: Store
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def get(self, key: Key, default: Any = None) -> Any:
         """The value stored under `key`, or `default` if absent or expired.
@@ -108,48 +268,82 @@ class Lookup:
         else:
             lkey, full = encode_key(key)
             key = memory_key(key)
-        shared = self._shared
+        store = self._store
         snapshot = 0  # 0: no memory tier (LMDB's transaction ids start at 1)
-        next(self._entered)  # the resize gate of env.py, inlined
-        try:
+        entry = None
+        if store.memory_items and store.meta is not None:  # does the tier match the last commit?
+            meta = store.meta
             try:
-                # db positionally: py-lmdb parses keywords far slower
-                txn = self._env.begin(self._db) if not shared.resizing else self._begin_slowly()
-            except lmdb.Error:  # the map was grown by another process, or the cache is closed
-                txn = self._begin_slowly()
+                last = meta[store.meta_first]
+                second = meta[store.meta_second]
+            except ValueError:  # the cache was closed meanwhile: the slow path says so
+                last = second = 0
+            if second > last:  # noqa: PLR1730 - max() costs a call on the hot path
+                last = second
+            if last == store.seen_txn:
+                memory = store.memory
+                with store.memory_lock:
+                    if last == store.seen_txn:
+                        entry = memory.get(key)
+                        if entry is not None:
+                            memory.move_to_end(key)
+        if entry is None:
+            next(store.entered)  # the resize gate of env.py, inlined
             try:
-                if self._memory_items:
-                    snapshot = txn.id()
-                    with self._memory_lock:
-                        entry = self._memory_entry(key, snapshot)
-                    if entry is not None:
-                        expires, value, record, offset = entry
-                        if expires != FOREVER and expires <= self._clock():
-                            self._misses += 1
-                            return default  # the stored record has the same expiry
-                        self._hits += 1
-                        return value if record is None else _loads_body(record, offset)
-                record = txn.get(lkey)
+                try:
+                    # db positionally: py-lmdb parses keywords far slower
+                    txn = store.env.begin(store.db) if not store.shared.resizing else store.begin_slowly()
+                except lmdb.Error:  # the map was grown by another process, or the cache is closed
+                    txn = store.begin_slowly()
+                try:
+                    if store.memory_items:
+                        snapshot = txn.id()
+                        memory = store.memory
+                        with store.memory_lock:  # Store.outdated's fast case, inlined
+                            if snapshot == store.seen_txn:
+                                entry = memory.get(key)
+                                if entry is not None:
+                                    memory.move_to_end(key)
+                            else:
+                                store.outdated(snapshot)
+                    if entry is None:
+                        record = txn.get(lkey)
+                finally:
+                    txn.abort()  # a read transaction: what `with` would do, without its cost
             finally:
-                txn.abort()  # a read transaction: what `with` would do, without its cost
-        finally:
-            next(self._left)
+                next(store.left)
+        if entry is not None:
+            expires, value, kept, how = entry
+            if expires != FOREVER and expires <= store.clock():
+                store.misses += 1
+                return default  # the stored record has the same expiry
+            store.hits += 1
+            if kept is not None:
+                return _loads_body(kept, how)
+            if how is None:
+                return value
+            if how is DEEP:
+                return copy_value(value)
+            copy = value.copy()
+            for member in how:
+                copy[member] = copy[member].copy()
+            return copy
         if record is None:
-            self._misses += 1
+            store.misses += 1
             return default
         if record.startswith(_PLAIN):  # serialization.loads_body, inlined
             try:
                 value = _unpackb(record[_PLAIN_BODY:], ext_hook=_ext_hook, strict_map_key=False)
             except Exception:  # noqa: BLE001 - msgpack's or a decoder's: the record is bad
-                value = self._decode(key, full, record, snapshot)  # raises CorruptRecordError
+                value = store.decode(key, full, record, snapshot)  # raises CorruptRecordError
             if snapshot:
-                self._remember(key, snapshot, (FOREVER, value, record, _PLAIN_BODY))
+                store.remember(key, snapshot, (FOREVER, value, record, _PLAIN_BODY))
         else:
-            value = self._decode(key, full, record, snapshot)
+            value = store.decode(key, full, record, snapshot)
             if value is MISSING:
-                self._misses += 1
+                store.misses += 1
                 return default
-        self._hits += 1
+        store.hits += 1
         return value
 
     def __contains__(self, key: Key) -> bool:
@@ -157,80 +351,16 @@ class Lookup:
 
     def get_many(self, keys: Iterable[Key]) -> dict[Key, Any]:
         """The present, unexpired entries among `keys`, read in one transaction."""
+        store = self._store
         found: dict[Key, Any] = {}
         encoded = [(key, *encode_key(key)) for key in keys]
-        with self._reader() as txn:
+        with store.reading() as txn:
             records = [(key, full, txn.get(lkey)) for key, lkey, full in encoded]
         for key, full, record in records:
-            value = self._decode(key, full, record, 0)
+            value = store.decode(key, full, record, 0)
             if value is MISSING:
-                self._misses += 1
+                store.misses += 1
             else:
-                self._hits += 1
+                store.hits += 1
                 found[key] = value
         return found
-
-    def _reader(self, **begin: Any) -> Any:
-        """A read transaction on the key-value database, inside the resize gate."""
-        if self._closed:
-            raise CacheError(f"{self!r} is closed")
-        return self._shared.reading(db=self._db, **begin)
-
-    def _begin_slowly(self) -> Any:
-        """Begins for `get`, inside the gate, after a resize or on a closed cache."""
-        if self._closed:
-            raise CacheError(f"{self!r} is closed")
-        return self._shared.begin_after_resize({"db": self._db})
-
-    def _memory_entry(self, key: Key, snapshot: int) -> Entry | None:
-        """The tier's entry for `key` if the tier matches `snapshot` (memory lock held)."""
-        seen = self._seen_txn
-        if snapshot == seen:
-            entry = self._memory.get(key)
-            if entry is not None:
-                self._memory.move_to_end(key)
-            return entry
-        if snapshot > seen:  # committed since, maybe by another process: may be stale
-            self._memory.clear()
-            self._seen_txn = snapshot
-        return None  # an older snapshot than the tier's: read LMDB, remember nothing
-
-    def _decode(self, key: Key, full: bytes | None, record: bytes | None, snapshot: int) -> Any:
-        """The live value in `record`, or MISSING; remembered if read at `snapshot` (> 0)."""
-        if record is None:
-            return MISSING
-        try:
-            expires, klen = _unpack_header(record)
-            if expires <= self._clock():
-                return MISSING
-            offset = _HEADER_SIZE + klen
-            if klen and record[_HEADER_SIZE:offset] != full:
-                return MISSING  # a different long key with the same hash
-            if record.startswith(CURRENT_FORMAT, offset):
-                offset += len(CURRENT_FORMAT)
-                value = _loads_body(record, offset)
-            else:  # written in an older format: never kept to copy from
-                value, record = serialization.loads(record[offset:]), None
-        except (struct.error, SerializationError) as exc:
-            raise CorruptRecordError(
-                f"the record of key {key!r} in the cache at {self._shared.path!r} is corrupt ({exc}); "
-                "delete the key to store it again",
-                key,
-            ) from exc
-        if snapshot:
-            self._remember(key, snapshot, (expires, value, record, offset))
-        return value
-
-    def _remember(self, key: Key, snapshot: int, entry: Entry) -> None:
-        """Keeps a value read at `snapshot`, unless something was committed since."""
-        expires, value, record, offset = entry
-        if type(value) in IMMUTABLE:
-            entry = (expires, value, None, 0)  # shared, never copied
-        elif record is None:
-            return
-        with self._memory_lock:
-            if snapshot == self._seen_txn:
-                memory = self._memory
-                memory[key] = entry
-                if len(memory) > self._memory_items:
-                    memory.popitem(last=False)

@@ -1,7 +1,7 @@
 """Removing expired entries, so that a cache's disk use follows its live data.
 
-Expired entries are never returned anyway; `sweep` reclaims their space. CacheActor runs
-it on an interval.
+Expired entries are never returned anyway; a sweep reclaims their space. `Cache.sweep`
+runs one, and CacheActor runs it on an interval.
 """
 
 from __future__ import annotations
@@ -12,14 +12,27 @@ from zixir.cache.record import expiry_of
 
 if TYPE_CHECKING:
     from zixir.cache.cache import Cache
+    from zixir.cache.lookup import Store
 
-__all__ = ["sweep"]
+__all__ = ["sweep", "sweep_expired"]
 
 
 def sweep(cache: Cache) -> int:
-    """Deletes every expired entry of `cache` in one transaction; returns how many."""
-    now = cache._clock()
-    with cache._reader(buffers=True) as txn:  # only headers are read: copy no values
+    """Deletes every expired entry of `cache` in one transaction; returns how many.
+
+    The same as ``cache.sweep()``.
+    """
+    return cache.sweep()
+
+
+def sweep_expired(store: Store) -> int:
+    """Deletes every expired entry of a cache's `store` in one transaction; returns how many.
+
+    Expired keys are collected in one read snapshot, then deleted in one write transaction
+    if they are still expired there (an entry rewritten meanwhile is kept).
+    """
+    now = store.clock()
+    with store.reading(buffers=True) as txn:  # only headers are read: copy no values
         doomed = [bytes(k) for k, record in txn.cursor() if expiry_of(record) <= now]
     deleted = [0]
 
@@ -31,6 +44,5 @@ def sweep(cache: Cache) -> int:
                 deleted[0] += txn.delete(key)
 
     if doomed:
-        cache._write(delete_still_expired)
+        store.write(delete_still_expired)
     return deleted[0]
-
