@@ -8,13 +8,13 @@ mailbox round trip: open a `Cache` on the same path in the reading thread instea
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from zixir import _validate
 from zixir.actors.actor import Actor
 from zixir.actors.messages import ExitReason
+from zixir.actors.timers import Timer, send_interval
 from zixir.cache.cache import Cache, CacheStats, check_options
 from zixir.cache.keys import Key
 from zixir.cache.lookup import MISSING
@@ -53,16 +53,17 @@ class CacheActor(Actor):
         self._path = path
         self._options = options
         self._cache: Cache | None = None
-        self._sweeping = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._sweeper: Timer | None = None
 
     def on_start(self) -> None:
         self._cache = Cache(self._path, **self._options)
-        self._start_sweeping(self._cache.path)
+        if self._sweep_interval is not None:
+            self._sweeper = send_interval(self.actor_ref, _SweepNow(), self._sweep_interval)
 
     def on_exit(self, reason: ExitReason) -> None:
         """Stops sweeping and releases the environment, on every exit."""
-        self._stop_sweeping()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._cache is not None:
             self._cache.close()
 
@@ -70,26 +71,6 @@ class CacheActor(Actor):
         if isinstance(message, _SweepNow):
             return self.sweep()
         return super().on_receive(message)
-
-    # ---- sweep scheduling: a timer thread telling the actor _SweepNow ------------------
-
-    def _start_sweeping(self, name: str) -> None:
-        if self._sweep_interval is not None:
-            self._sweeper = threading.Thread(target=self._sweep_loop, name=f"sweep-{name}", daemon=True)
-            self._sweeper.start()
-
-    def _stop_sweeping(self) -> None:
-        self._sweeping.set()
-        if self._sweeper is not None and self._sweeper is not threading.current_thread():
-            self._sweeper.join(10)
-
-    def _sweep_loop(self) -> None:
-        assert self._sweep_interval is not None
-        while not self._sweeping.wait(self._sweep_interval):
-            try:
-                self.actor_ref.tell(_SweepNow())
-            except Exception:  # noqa: BLE001 - the actor is stopping
-                return
 
     # ---- the cache's operations ----------------------------------------------------------
 
@@ -200,4 +181,4 @@ class CacheActor(Actor):
 
 
 class _SweepNow:
-    """Told to a CacheActor by its sweeper thread."""
+    """Told to a CacheActor on its sweep interval (by the process's timer service)."""
