@@ -254,35 +254,35 @@ def test_repr_shows_the_limits_and_the_state() -> None:
 
 def test_the_host_polls_before_sleeping_only_while_calls_are_quick(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[float, bool]] = []  # per call: the worker's last duration, and a spin?
-    spin, wait = _call._Call.spin, _call._Call.wait
+    spin, wait = _call.Call.spin, _call.Call.wait
 
-    def counted_spin(call: _call._Call) -> None:
+    def counted_spin(call: _call.Call) -> None:
         seen[-1] = (seen[-1][0], True)
         spin(call)
 
-    def noted_wait(call: _call._Call) -> SandboxResult:
+    def noted_wait(call: _call.Call) -> SandboxResult:
         seen.append((call.worker.last_duration, False))
         return wait(call)
 
-    monkeypatch.setattr(_call._Call, "spin", counted_spin)
-    monkeypatch.setattr(_call._Call, "wait", noted_wait)
+    monkeypatch.setattr(_call.Call, "spin", counted_spin)
+    monkeypatch.setattr(_call.Call, "wait", noted_wait)
     with Sandbox(workers=1) as sandbox:
         for call in [(targets.double, 1), (targets.sleep, 0.01), (targets.double, 2), (targets.double, 3)]:
             assert sandbox.run(*call).ok
     assert seen[0] == (0.0, True)  # a fresh worker's first call
     assert seen[2][0] >= 0.01 and not seen[2][1]  # right after the 10 ms call
-    assert all(spun == (last < _call._QUICK) for last, spun in seen)
+    assert all(spun == (last < _call.QUICK) for last, spun in seen)
 
 
 def test_the_host_never_polls_while_another_call_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spun: list[int] = []
-    spin = _call._Call.spin
+    spin = _call.Call.spin
 
-    def counted_spin(call: _call._Call) -> None:
+    def counted_spin(call: _call.Call) -> None:
         spun.append(call.worker.token)
         spin(call)
 
-    monkeypatch.setattr(_call._Call, "spin", counted_spin)
+    monkeypatch.setattr(_call.Call, "spin", counted_spin)
     fifo = str(tmp_path / "started")
     os.mkfifo(fifo)
     sandbox = Sandbox(workers=2)
