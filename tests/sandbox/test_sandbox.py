@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 import sandbox_targets as targets
 
-from zixir.errors import CircuitOpenError, SandboxClosedError, SandboxError
+from zixir.errors import (
+    ArgumentTypeError,
+    CircuitOpenError,
+    InvalidArgumentError,
+    SandboxClosedError,
+    SandboxError,
+)
 from zixir.resilience import CircuitBreaker
 from zixir.sandbox import Sandbox, SandboxResult, _call, scrubbed_env
 
@@ -232,6 +238,43 @@ def test_bad_options_are_refused_before_anything_starts(options: dict[str, objec
                                                         message: str) -> None:
     with pytest.raises(error, match=message):
         Sandbox(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("options", "error", "argument"), [
+    ({"timeout": float("nan")}, InvalidArgumentError, "timeout"),
+    ({"timeout": float("inf")}, InvalidArgumentError, "timeout"),
+    ({"cpu_time": -1.0}, InvalidArgumentError, "cpu_time"),
+    ({"cpu_time": True}, ArgumentTypeError, "cpu_time"),
+    ({"memory": -5}, InvalidArgumentError, "memory"),
+    ({"memory": 1.5e9}, ArgumentTypeError, "memory"),
+    ({"max_output": "16 parsecs"}, InvalidArgumentError, "max_output"),
+    ({"max_worker_memory": [1]}, ArgumentTypeError, "max_worker_memory"),
+    ({"workers": True}, ArgumentTypeError, "workers"),
+    ({"workers": -2}, InvalidArgumentError, "workers"),
+    ({"max_depth": 2.0}, ArgumentTypeError, "max_depth"),
+    ({"max_recursion": 0}, InvalidArgumentError, "max_recursion"),
+    ({"max_tasks_per_worker": "3"}, ArgumentTypeError, "max_tasks_per_worker"),
+    ({"start_timeout": float("inf")}, InvalidArgumentError, "start_timeout"),
+    ({"start_timeout": None}, ArgumentTypeError, "start_timeout"),
+    ({"breaker": "llm"}, ArgumentTypeError, "breaker"),
+    ({"env": ["PATH"]}, ArgumentTypeError, "env"),
+])
+def test_bad_options_raise_typed_errors_that_name_them(options: dict[str, object],
+                                                        error: type[Exception],
+                                                        argument: str) -> None:
+    with pytest.raises(error) as raised:
+        Sandbox(**options)  # type: ignore[arg-type]
+    assert getattr(raised.value, "argument") == argument
+    assert str(raised.value).startswith(f"{argument} must ")
+
+
+def test_fn_and_run_module_names_are_checked_with_typed_errors() -> None:
+    with Sandbox() as sandbox:
+        with pytest.raises(ArgumentTypeError) as fn:
+            sandbox.run("targets.double")  # type: ignore[arg-type]
+        with pytest.raises(ArgumentTypeError) as function:
+            sandbox.run_module("sandbox_targets", targets.double)  # type: ignore[arg-type]
+    assert (fn.value.argument, function.value.argument) == ("fn", "function")
 
 
 def test_fn_must_be_callable_and_run_module_takes_names() -> None:
