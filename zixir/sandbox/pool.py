@@ -12,45 +12,13 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from zixir.errors import SandboxClosedError, SandboxStartError
-from zixir.observability.metrics import counter
-from zixir.sandbox import _process, _procfs, _protocol
+from zixir.sandbox import _metrics, _process, _procfs, _protocol
 from zixir.sandbox._forkserver_client import ForkServerClient
 from zixir.sandbox._protocol import WorkerConfig
 
 __all__ = ["SandboxStats", "Worker", "WorkerPool", "WorkerStats"]
-
-
-class _Metrics:
-    """The sandbox's Prometheus counters, shared by every pool in the process."""
-
-    def __init__(self) -> None:
-        self.calls = counter("zixir_sandbox_calls", "Sandboxed calls, by how they ended",
-                             ("reason",))
-        self.replaced = counter("zixir_sandbox_workers_replaced",
-                                "Sandbox workers retired and replaced", ())
-        self._by_reason: dict[str, Any] = {}  # at most one entry per reason
-
-    def count_call(self, reason: str) -> None:
-        counted_as = self._by_reason.get(reason)
-        if counted_as is None:  # labels() costs microseconds: look it up once
-            counted_as = self._by_reason.setdefault(reason, self.calls.labels(reason))
-        counted_as.inc()
-
-
-_metrics: _Metrics | None = None
-_metrics_lock = threading.Lock()
-
-
-def _shared_metrics() -> _Metrics:
-    """The counters, registered by the first pool (importing registers nothing)."""
-    global _metrics
-    with _metrics_lock:
-        if _metrics is None:
-            _metrics = _Metrics()
-        return _metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +192,7 @@ class WorkerPool:
         self._depth = depth
         self._tokens = itertools.count(1)
         self._cond = threading.Condition()
-        self._metrics = _shared_metrics()
+        self._metrics = _metrics.shared()
         self._server: ForkServerClient | None = None
         self._workers: dict[int, Worker] = {}  # token -> worker
         self._by_pid: dict[int, Worker] = {}
