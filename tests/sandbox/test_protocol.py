@@ -30,8 +30,8 @@ def test_a_call_round_trips_and_names_its_target_by_import_path() -> None:
         ("pkg.mod", "Cls.f"), (), {})
 
 
-def test_reports_travel_as_plain_tuples_and_come_back_as_reports() -> None:
-    parts = _protocol.encode_report(REPORT, b"payload")
+def test_reports_round_trip_and_come_back_as_reports() -> None:
+    parts = _protocol.encode_report(tuple(REPORT), b"payload")
     assert type(pickle.loads(parts[1])) is tuple  # the worker's copy of the module has another name
     report, payload = _protocol.decode_report(b"".join(parts))
     assert report == REPORT and isinstance(report, Report)
@@ -43,7 +43,7 @@ def test_a_hello_is_told_from_a_report() -> None:
     assert _protocol.decode_hello(b"".join(_protocol.encode_hello(hello))) == hello
     with pytest.raises(ValueError, match=r"^a sandbox worker's first frame is not its hello: "
                                          r"'exception'$"):
-        _protocol.decode_hello(b"".join(_protocol.encode_report(REPORT)))
+        _protocol.decode_hello(b"".join(_protocol.encode_report(tuple(REPORT))))
 
 
 def test_values_and_exceptions_round_trip_as_payloads() -> None:
@@ -76,7 +76,7 @@ def test_recv_frame_raises_eof_when_the_peer_closes_mid_frame() -> None:
 
 @pytest.mark.parametrize("chunk", [1, 3, 8, 1000])
 def test_the_frame_reader_assembles_a_frame_from_any_chunking(chunk: int) -> None:
-    body = b"".join(_protocol.encode_report(REPORT, b"x" * 500))
+    body = b"".join(_protocol.encode_report(tuple(REPORT), b"x" * 500))
     wire = _protocol.HEADER.pack(len(body)) + body
     reader = _protocol.FrameReader()
     got = None

@@ -257,26 +257,22 @@ class Report(NamedTuple):
     text: str | None  # its formatted traceback
 
 
-def _report_parts(fields: tuple[Any, ...], payload: bytes) -> tuple[bytes, bytes, bytes]:
-    # Sent as a plain tuple: the worker's copy of this module has another import name.
-    encoded = pickle.dumps(tuple(fields), _PICKLE)
-    return META.pack(len(encoded)), encoded, payload
-
-
 def encode_hello(hello: Hello) -> tuple[bytes, bytes, bytes]:
     """The parts of a hello frame, for `send_frame`."""
-    return _report_parts((READY, *hello), b"")
+    return encode_report((READY, *hello))
 
 
-def encode_report(report: Report, payload: bytes = b"") -> tuple[bytes, bytes, bytes]:
-    """The parts of a report frame, for `send_frame`."""
-    return _report_parts(report, payload)
+def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes, bytes, bytes]:
+    """The parts of a report frame, for `send_frame`.
 
-
-def _fields(body: bytes | bytearray) -> tuple[tuple[Any, ...], int]:
-    (size,) = META.unpack_from(body)
-    end = META.size + size
-    return pickle.loads(body[META.size:end]), end
+    Args:
+        fields: A plain tuple of `Report`'s fields, in order. Not a Report: that would
+            pickle by class, and the worker's copy of this module has another import name
+            (and building one would cost time on every call).
+        payload: The pickled value or exception (see `encode_value`), or nothing.
+    """
+    encoded = pickle.dumps(fields, _PICKLE)
+    return META.pack(len(encoded)), encoded, payload
 
 
 def decode_hello(body: bytes | bytearray) -> Hello:
@@ -285,7 +281,8 @@ def decode_hello(body: bytes | bytearray) -> Hello:
     Raises:
         ValueError: The frame is not a hello.
     """
-    fields, _ = _fields(body)
+    (size,) = META.unpack_from(body)
+    fields = pickle.loads(body[META.size:META.size + size])
     if fields[0] != READY:
         raise ValueError(f"a sandbox worker's first frame is not its hello: {fields[0]!r}")
     return Hello._make(fields[1:])
@@ -293,8 +290,9 @@ def decode_hello(body: bytes | bytearray) -> Hello:
 
 def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
     """The `Report` in a report frame, and its payload (see `decode_value`)."""
-    fields, end = _fields(body)
-    return Report._make(fields), memoryview(body)[end:]
+    (size,) = META.unpack_from(body)
+    end = META.size + size
+    return Report._make(pickle.loads(body[META.size:end])), memoryview(body)[end:]
 
 
 def encode_value(value: Any) -> bytes:

@@ -178,7 +178,9 @@ class _Worker:
         self.cpu_time = config["cpu_time"]
         self.max_output = config["max_output"]
         self.max_recursion = config["max_recursion"]
-        self.own = _procfs.OwnMemory(track=config["track_memory"])
+        own = _procfs.OwnMemory(track=config["track_memory"])
+        self.memory_usage, self.reset_peak = own.usage, own.reset_peak  # bound once: per call
+        self.peak_known = own.peak_resettable
         self.stdout, self.stderr = sys.stdout, sys.stderr
         self.base_frames: int | None = None
         self.idle_data = 0
@@ -197,8 +199,8 @@ class _Worker:
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-        rss, data = self.own.usage()
-        return (own.ru_maxrss * 1024 if self.own.peak_resettable else None), rss, data
+        rss, data = self.memory_usage()
+        return (own.ru_maxrss * 1024 if self.peak_known else None), rss, data
 
     def send(self, parts: tuple[bytes, bytes, bytes]) -> None:
         try:
@@ -252,7 +254,7 @@ class _Worker:
             if soft != self.data_soft:
                 self.data_soft = soft
                 resource.setrlimit(resource.RLIMIT_DATA, (soft, self.data_hard))
-        self.own.reset_peak()  # so ru_maxrss is this call's
+        self.reset_peak()  # so ru_maxrss is this call's
 
     def call(self, frame: bytes | bytearray) -> None:
         cpu_before = self.cpu
@@ -304,9 +306,9 @@ class _Worker:
                                            f"max_output={self.max_output}")
                 payload = b""
         peak, rss, self.idle_data = self.measure()
-        self.send(_protocol.encode_report(_protocol.Report(
-            kind, self.cpu - cpu_before, peak, rss, self.idle_data, self.cpu, left, retire,
-            exit_code, name, message, text), payload))
+        self.send(_protocol.encode_report(  # _protocol.Report's fields
+            (kind, self.cpu - cpu_before, peak, rss, self.idle_data, self.cpu, left, retire,
+             exit_code, name, message, text), payload))
 
     def dump(self, error: BaseException) -> bytes:
         try:
