@@ -19,6 +19,7 @@ from zixir.errors import (
     InvalidArgumentError,
     SandboxClosedError,
     SandboxError,
+    SandboxStartError,
 )
 from zixir.resilience import CircuitBreaker
 from zixir.sandbox import Sandbox, SandboxResult, _call, scrubbed_env
@@ -339,3 +340,11 @@ def test_the_host_never_polls_while_another_call_runs(tmp_path: Path, monkeypatc
     assert spun == []
     sandbox.close(wait=False)
     assert running.result(timeout=GENEROUS).reason == "crashed"
+
+
+def test_a_worker_configuration_too_big_for_the_fork_server_is_a_clear_start_error() -> None:
+    env = {f"BIG_{i}": "x" * 100_000 for i in range(3)}  # each under the kernel's 128 KiB
+    with pytest.raises(SandboxStartError, match=r"^a sandbox worker's configuration \(sys\.path, "
+                                                r"sys\.argv, env\) is \d+ bytes pickled, over "
+                                                r"the fork server's 262144; pass a smaller env="):
+        Sandbox(env=env)

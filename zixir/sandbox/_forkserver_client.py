@@ -71,7 +71,7 @@ class ForkServerClient:
             theirs.close()
         ours.settimeout(timeout)
         try:
-            message = _protocol.decode_control(ours.recv(_protocol.CONTROL_MAX))
+            message = _protocol.decode_control(ours.recv(_protocol.SERVER_MESSAGE_MAX))
             if message[0] != _protocol.READY:
                 raise ValueError(f"the fork server said {message!r} before it was ready")
         except (OSError, ValueError) as exc:
@@ -91,9 +91,14 @@ class ForkServerClient:
         """Asks for a worker; `fds` (socket, stdout and stderr ends) go to it.
 
         Raises:
-            SandboxStartError: The server is gone.
+            SandboxStartError: The server is gone, or the config is too big to send.
         """
         data = _protocol.encode_control(_protocol.SPAWN, token, config)
+        if len(data) > _protocol.CONTROL_MAX:  # the server would read a truncated packet
+            raise SandboxStartError(
+                f"a sandbox worker's configuration (sys.path, sys.argv, env) is {len(data)} "
+                f"bytes pickled, over the fork server's {_protocol.CONTROL_MAX}; pass a "
+                "smaller env= or trim sys.path")
         with self._send_lock:
             if self._sock is None or not self.alive:
                 raise SandboxStartError("the sandbox's fork server is not running")
@@ -107,7 +112,7 @@ class ForkServerClient:
         assert sock is not None
         try:
             while True:
-                data = sock.recv(_protocol.CONTROL_MAX)
+                data = sock.recv(_protocol.SERVER_MESSAGE_MAX)
                 if not data:
                     break
                 message = _protocol.decode_control(data)

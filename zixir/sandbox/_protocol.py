@@ -32,6 +32,7 @@ __all__ = [
     "META",
     "READY",
     "SPAWN",
+    "SERVER_MESSAGE_MAX",
     "SPAWNED",
     "STOP",
     "FrameReader",
@@ -70,7 +71,9 @@ EXITED = "exited"
 """Server to host: ``(EXITED, pid, wait_status)``; a worker was reaped."""
 
 CONTROL_MAX = 1 << 18
-"""Bytes of the largest control packet either side reads (a spawn request's config)."""
+"""Bytes of the largest packet the server reads: a spawn request, with its config."""
+SERVER_MESSAGE_MAX = 4096
+"""Bytes of the largest packet the host reads: the server's messages are small."""
 
 
 class WorkerConfig(TypedDict):
