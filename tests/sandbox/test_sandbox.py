@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 import sandbox_targets as targets
 
-from zixir.errors import CircuitOpenError, SandboxClosedError, SandboxError
+from zixir.errors import (
+    ArgumentTypeError,
+    CircuitOpenError,
+    InvalidArgumentError,
+    SandboxClosedError,
+    SandboxError,
+    SandboxStartError,
+)
 from zixir.resilience import CircuitBreaker
 from zixir.sandbox import Sandbox, SandboxResult, _call, scrubbed_env
 
@@ -234,6 +241,43 @@ def test_bad_options_are_refused_before_anything_starts(options: dict[str, objec
         Sandbox(**options)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("options", "error", "argument"), [
+    ({"timeout": float("nan")}, InvalidArgumentError, "timeout"),
+    ({"timeout": float("inf")}, InvalidArgumentError, "timeout"),
+    ({"cpu_time": -1.0}, InvalidArgumentError, "cpu_time"),
+    ({"cpu_time": True}, ArgumentTypeError, "cpu_time"),
+    ({"memory": -5}, InvalidArgumentError, "memory"),
+    ({"memory": 1.5e9}, ArgumentTypeError, "memory"),
+    ({"max_output": "16 parsecs"}, InvalidArgumentError, "max_output"),
+    ({"max_worker_memory": [1]}, ArgumentTypeError, "max_worker_memory"),
+    ({"workers": True}, ArgumentTypeError, "workers"),
+    ({"workers": -2}, InvalidArgumentError, "workers"),
+    ({"max_depth": 2.0}, ArgumentTypeError, "max_depth"),
+    ({"max_recursion": 0}, InvalidArgumentError, "max_recursion"),
+    ({"max_tasks_per_worker": "3"}, ArgumentTypeError, "max_tasks_per_worker"),
+    ({"start_timeout": float("inf")}, InvalidArgumentError, "start_timeout"),
+    ({"start_timeout": None}, ArgumentTypeError, "start_timeout"),
+    ({"breaker": "llm"}, ArgumentTypeError, "breaker"),
+    ({"env": ["PATH"]}, ArgumentTypeError, "env"),
+])
+def test_bad_options_raise_typed_errors_that_name_them(options: dict[str, object],
+                                                        error: type[Exception],
+                                                        argument: str) -> None:
+    with pytest.raises(error) as raised:
+        Sandbox(**options)  # type: ignore[arg-type]
+    assert getattr(raised.value, "argument") == argument
+    assert str(raised.value).startswith(f"{argument} must ")
+
+
+def test_fn_and_run_module_names_are_checked_with_typed_errors() -> None:
+    with Sandbox() as sandbox:
+        with pytest.raises(ArgumentTypeError) as fn:
+            sandbox.run("targets.double")  # type: ignore[arg-type]
+        with pytest.raises(ArgumentTypeError) as function:
+            sandbox.run_module("sandbox_targets", targets.double)  # type: ignore[arg-type]
+    assert (fn.value.argument, function.value.argument) == ("fn", "function")
+
+
 def test_fn_must_be_callable_and_run_module_takes_names() -> None:
     with Sandbox() as sandbox:
         with pytest.raises(TypeError, match=r"^fn must be callable, got 3$"):
@@ -254,35 +298,35 @@ def test_repr_shows_the_limits_and_the_state() -> None:
 
 def test_the_host_polls_before_sleeping_only_while_calls_are_quick(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[float, bool]] = []  # per call: the worker's last duration, and a spin?
-    spin, wait = _call._Call.spin, _call._Call.wait
+    spin, wait = _call.Call.spin, _call.Call.wait
 
-    def counted_spin(call: _call._Call) -> None:
+    def counted_spin(call: _call.Call) -> None:
         seen[-1] = (seen[-1][0], True)
         spin(call)
 
-    def noted_wait(call: _call._Call) -> SandboxResult:
+    def noted_wait(call: _call.Call) -> SandboxResult:
         seen.append((call.worker.last_duration, False))
         return wait(call)
 
-    monkeypatch.setattr(_call._Call, "spin", counted_spin)
-    monkeypatch.setattr(_call._Call, "wait", noted_wait)
+    monkeypatch.setattr(_call.Call, "spin", counted_spin)
+    monkeypatch.setattr(_call.Call, "wait", noted_wait)
     with Sandbox(workers=1) as sandbox:
         for call in [(targets.double, 1), (targets.sleep, 0.01), (targets.double, 2), (targets.double, 3)]:
             assert sandbox.run(*call).ok
     assert seen[0] == (0.0, True)  # a fresh worker's first call
     assert seen[2][0] >= 0.01 and not seen[2][1]  # right after the 10 ms call
-    assert all(spun == (last < _call._QUICK) for last, spun in seen)
+    assert all(spun == (last < _call.QUICK) for last, spun in seen)
 
 
 def test_the_host_never_polls_while_another_call_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spun: list[int] = []
-    spin = _call._Call.spin
+    spin = _call.Call.spin
 
-    def counted_spin(call: _call._Call) -> None:
+    def counted_spin(call: _call.Call) -> None:
         spun.append(call.worker.token)
         spin(call)
 
-    monkeypatch.setattr(_call._Call, "spin", counted_spin)
+    monkeypatch.setattr(_call.Call, "spin", counted_spin)
     fifo = str(tmp_path / "started")
     os.mkfifo(fifo)
     sandbox = Sandbox(workers=2)
@@ -296,3 +340,11 @@ def test_the_host_never_polls_while_another_call_runs(tmp_path: Path, monkeypatc
     assert spun == []
     sandbox.close(wait=False)
     assert running.result(timeout=GENEROUS).reason == "crashed"
+
+
+def test_a_worker_configuration_too_big_for_the_fork_server_is_a_clear_start_error() -> None:
+    env = {f"BIG_{i}": "x" * 100_000 for i in range(3)}  # each under the kernel's 128 KiB
+    with pytest.raises(SandboxStartError, match=r"^a sandbox worker's configuration \(sys\.path, "
+                                                r"sys\.argv, env\) is \d+ bytes pickled, over "
+                                                r"the fork server's 262144; pass a smaller env="):
+        Sandbox(env=env)

@@ -9,7 +9,7 @@ import pytest
 import sandbox_targets as targets
 
 from zixir.actors import ChildSpec, Supervisor, whereis
-from zixir.errors import ChildStartError
+from zixir.errors import ArgumentTypeError, ChildStartError, InvalidArgumentError
 from zixir.sandbox.actor import SandboxActor
 
 
@@ -54,3 +54,15 @@ def test_calls_are_counted_per_reason_in_prometheus() -> None:
     assert ref.proxy().run(targets.hard_exit, 3).get().reason == "crashed"
     ref.stop()
     assert (count("ok"), count("crashed")) == (before[0] + 1, before[1] + 1)
+
+
+def test_options_are_checked_when_the_actor_is_built_with_typed_errors() -> None:
+    with pytest.raises(ArgumentTypeError, match=r"^SandboxActor got an unknown option 'workrs'; "
+                                                r"it takes Sandbox's: timeout, cpu_time, "):
+        SandboxActor.start(workrs=2)
+    with pytest.raises(InvalidArgumentError, match=r"^timeout must be a finite number > 0, "
+                                                   r"got nan$") as bad:
+        SandboxActor.start(timeout=float("nan"))
+    assert bad.value.argument == "timeout"
+    with pytest.raises(ArgumentTypeError, match=r"^memory must be an int \(bytes\) or a str"):
+        SandboxActor.start(memory=True)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
 from zixir.sandbox import format_memory, parse_memory
 
 DECIMAL = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -75,3 +76,14 @@ def test_other_types_are_a_type_error(wrong: object) -> None:
 def test_format_memory_picks_a_readable_unit() -> None:
     assert [format_memory(n) for n in (12, 2048, 64 << 20, 3 << 30)] == [
         "12 B", "2.0 KiB", "64.0 MiB", "3.0 GiB"]
+
+
+def test_the_errors_are_typed_and_name_the_argument() -> None:
+    with pytest.raises(InvalidArgumentError) as malformed:
+        parse_memory("lots", "max_worker_memory")
+    with pytest.raises(InvalidArgumentError) as small:
+        parse_memory(0, "max_output")
+    with pytest.raises(ArgumentTypeError) as wrong:
+        parse_memory(float("nan"))  # type: ignore[arg-type]
+    assert [e.value.argument for e in (malformed, small, wrong)] == [
+        "max_worker_memory", "max_output", "memory"]

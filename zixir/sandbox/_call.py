@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 import select
 import signal
 import time
@@ -26,22 +25,20 @@ from zixir.errors import (
     SerializationError,
     WorkerCrashedError,
 )
-from zixir.sandbox import _proc
-from zixir.sandbox._worker import META
+from zixir.sandbox import _procfs, _protocol
 from zixir.sandbox.pool import Worker
 from zixir.sandbox.result import Reason, SandboxResult
 from zixir.sandbox.units import format_memory
 
-__all__ = ["Limits", "SPIN", "execute"]
+__all__ = ["QUICK", "SPIN", "Call", "Limits", "execute"]
 
-#: Seconds the host polls for a quick call's result before it sleeps in poll().
 SPIN = 0.0001
-# The host spins when the worker's last call took less than this: well above SPIN, so a
-# quick call made slower by a sleeping host does not switch spinning off for the next.
-_QUICK = 0.0005
+"""Seconds the host polls for a quick call's result before it sleeps in poll()."""
+QUICK = 0.0005
+"""The host spins when the worker's last call took less than this many seconds: well above
+SPIN, so a quick call made slower by a sleeping host does not switch spinning off for the
+next."""
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-_TICK = os.sysconf("SC_CLK_TCK")
 _EXIT_REPORT_WAIT = 2.0  # seconds to wait for the fork server's word on a dead worker
 _CHUNK = 1 << 16
 
@@ -65,32 +62,17 @@ class Limits:
     interval: float = 0.02
 
 
-def _usage(pid: int) -> tuple[float, int] | None:
-    """CPU seconds and RSS bytes of `pid` and every process below it, from /proc."""
-    cpu, rss = 0.0, 0
-    for index, p in enumerate([pid, *_proc.descendants(pid)]):
-        try:
-            with open(f"/proc/{p}/stat", "rb") as file:
-                fields = file.read().rpartition(b")")[2].split()
-        except OSError:
-            if index == 0:
-                return None
-            continue
-        cpu += sum(int(f) for f in fields[11:15]) / _TICK  # utime stime cutime cstime
-        rss += int(fields[21]) * _PAGE
-    return cpu, rss
-
-
-def _load_error(payload: memoryview, name: str, message: str, text: str) -> BaseException:
+def _load_error(payload: memoryview, name: str | None, message: str | None,
+                text: str | None) -> BaseException:
     if payload:
         try:
-            error = pickle.loads(payload)
+            error = _protocol.decode_value(payload)
         except Exception:  # noqa: BLE001 - e.g. an __init__ that its args do not fit
             pass
         else:
             if isinstance(error, BaseException):
                 return error
-    return RemoteError(f"{name}: {message}", name, text)
+    return RemoteError(f"{name}: {message}", name or "", text or "")
 
 
 def _signal_name(number: int) -> str:
@@ -100,7 +82,7 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-class _Call:
+class Call:
     """The host's side of one call in flight."""
 
     def __init__(self, worker: Worker, limits: Limits, alone: bool) -> None:
@@ -112,7 +94,7 @@ class _Call:
         self.out = bytearray()
         self.err = bytearray()
         self.over = False
-        self.reader = _proc.FrameReader()
+        self.reader = _protocol.FrameReader()
         self.peak: int | None = None
         self.cpu = 0.0
 
@@ -121,7 +103,7 @@ class _Call:
     def send(self, payload: bytes) -> SandboxResult | None:
         """Sends the call; a result if it ended before it was sent (a dead worker, a timeout)."""
         sock = self.worker.sock
-        header = _proc.HEADER.pack(len(payload))
+        header = _protocol.HEADER.pack(len(payload))
         try:
             sent = sock.sendmsg([header, payload])
         except BlockingIOError:
@@ -193,7 +175,7 @@ class _Call:
 
     def wait(self) -> SandboxResult:
         worker, limits = self.worker, self.limits
-        if self.alone and worker.last_duration < _QUICK:
+        if self.alone and worker.last_duration < QUICK:
             self.spin()
         sock_fd = worker.sock.fileno()
         probing = limits.cpu_time is not None or limits.memory is not None
@@ -230,7 +212,7 @@ class _Call:
 
     def probe(self) -> SandboxResult | None:
         pid = self.worker.pid
-        usage = None if pid is None else _usage(pid)
+        usage = None if pid is None else _procfs.tree_usage(pid)
         if usage is None:
             return None
         cpu, rss = usage
@@ -335,10 +317,9 @@ class _Call:
                 the frame would have shown too.
         """
         worker = self.worker
-        (size,) = META.unpack_from(body)
-        meta = pickle.loads(body[META.size:META.size + size])
-        payload = memoryview(body)[META.size + size:]
-        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text) = meta
+        report, payload = _protocol.decode_report(body)
+        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message,
+         text) = report  # Report's fields, unpacked at once: this runs on every call
         idle = worker.idle_rss
         worker.idle_rss, worker.cpu_total = rss, cpu_total
         worker.retire = bool(retire or left)
@@ -356,7 +337,7 @@ class _Call:
                 "memory", memory, peak - idle), cpu=cpu, peak=peak)
         if kind == "ok":
             try:
-                value = pickle.loads(payload)
+                value = _protocol.decode_value(payload)
             except Exception as exc:  # noqa: BLE001 - the result's class is not importable here
                 return self.result("exception", SerializationError(
                     f"the call's result came back but cannot be unpickled in this process: "
@@ -372,7 +353,7 @@ class _Call:
                 traceback=text, cpu=cpu, peak=peak)
         if kind == "output":
             return self.result("output", SandboxLimitError(
-                message, "output", self.limits.max_output, self.limits.max_output + 1),
+                message or "", "output", self.limits.max_output, self.limits.max_output + 1),
                 cpu=cpu, peak=peak)
         reason = cast(Reason, kind)  # "exception", "memory" or "depth"
         return self.result(reason, _load_error(payload, name, message, text), traceback=text,
@@ -394,7 +375,7 @@ def execute(worker: Worker, payload: bytes, limits: Limits, *, alone: bool = Fal
         The result, and whether the worker must be retired (it was killed, died, hit a
         MemoryError, or left child processes running).
     """
-    call = _Call(worker, limits, alone)
+    call = Call(worker, limits, alone)
     worker.retire = False
     result = call.send(payload) or call.wait()
     worker.tasks += 1

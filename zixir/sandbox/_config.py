@@ -5,12 +5,12 @@ its nesting depth, and calls encoded (and checked) before anything starts.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from zixir.errors import SerializationError
+from zixir.sandbox import _protocol
 
 __all__ = ["DEPTH_VARIABLE", "MAX_DEPTH_VARIABLE", "encode_call", "host_main", "inherited_depth",
            "scrubbed_env"]
@@ -75,7 +75,7 @@ def host_main() -> tuple[str, str] | None:
 
 def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any],
                 main_known: bool) -> bytes:
-    """Pickles a call for a worker, so a bad function or argument fails before anything runs.
+    """Encodes a call for a worker, so a bad function or argument fails before anything runs.
 
     Args:
         target: The function, or ``(module, qualified_name)`` to import in the worker.
@@ -95,7 +95,7 @@ def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any],
             "package's __main__); define it in a module file and import it, or name it with "
             "Sandbox.run_module(module, function, args)")
     try:
-        return pickle.dumps((target, args, dict(kwargs)), 5)
+        return _protocol.encode_call(target, args, dict(kwargs))
     except Exception as exc:
         raise SerializationError(
             f"cannot send the call to the sandbox: {type(exc).__name__}: {exc}; the function "

@@ -1,14 +1,15 @@
-"""The fork server: a clean, thread-free process that forks sandbox workers when asked.
+"""The fork server's side: a clean, thread-free process that forks sandbox workers when asked.
 
 Run by path, ``python -P .../_forkserver.py HOST_PID CONTROL_FD``; it imports the standard
-library and two sibling modules only, never the zixir package (whose imports start threads).
+library and its standard-library-only siblings (_process, _procfs, _protocol, _worker),
+never the zixir package (whose imports start threads). The host's side is
+_forkserver_client.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import pickle
 import select
 import signal
 import socket
@@ -22,19 +23,19 @@ __all__ = ["main"]
 _SHUTDOWN_GRACE = 5.0  # seconds the server waits for killed processes to be reaped
 
 
-def _load_siblings() -> tuple[types.ModuleType, types.ModuleType]:
-    """Loads _proc and _worker as a private package, without running zixir's __init__."""
+def _load_siblings() -> tuple[types.ModuleType, ...]:
+    """Loads the sibling modules as a private package, without running zixir's __init__."""
     package = types.ModuleType("_zixir_sandbox")
     setattr(package, "__path__", [os.path.dirname(os.path.abspath(__file__))])
     sys.modules["_zixir_sandbox"] = package
-    return (importlib.import_module("_zixir_sandbox._proc"),
-            importlib.import_module("_zixir_sandbox._worker"))
+    return tuple(importlib.import_module(f"_zixir_sandbox.{name}")
+                 for name in ("_process", "_procfs", "_protocol", "_worker"))
 
 
 if TYPE_CHECKING:
-    from zixir.sandbox import _proc, _worker
+    from zixir.sandbox import _process, _procfs, _protocol, _worker
 elif __name__ == "__main__":
-    _proc, _worker = _load_siblings()
+    _process, _procfs, _protocol, _worker = _load_siblings()
 
 
 def _ensure_standard_fds() -> None:
@@ -65,9 +66,9 @@ class _Server:
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, *message: Any) -> None:
         try:
-            self.control.send(pickle.dumps(message, 5))
+            self.control.send(_protocol.encode_control(*message))
         except OSError:
             self.running = False  # the host is gone
 
@@ -76,7 +77,7 @@ class _Server:
         for number in (signal.SIGCHLD, signal.SIGUSR1, signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, _noop)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the host decides; Ctrl-C is for it
-        self.send(("ready", os.getpid()))
+        self.send(_protocol.READY, os.getpid())
         try:
             while self.running:
                 self.step()
@@ -108,7 +109,7 @@ class _Server:
 
     def handle(self) -> None:
         try:
-            data, fds, _, _ = socket.recv_fds(self.control, 1 << 18, 8)
+            data, fds, _, _ = socket.recv_fds(self.control, _protocol.CONTROL_MAX, 8)
         except OSError:
             data, fds = b"", []
         if not data:  # EOF: the host closed us or died
@@ -116,16 +117,19 @@ class _Server:
             for fd in fds:
                 os.close(fd)
             return
-        message = pickle.loads(data)
-        if message[0] == "spawn" and len(fds) == 3:
+        try:
+            message = _protocol.decode_control(data)
+        except ValueError:
+            message = ("",)  # not a message of the protocol: ignored
+        if message[0] == _protocol.SPAWN and len(fds) == 3:
             self.spawn(message[1], message[2], fds)
         else:
             for fd in fds:
                 os.close(fd)
-            if message[0] == "stop":
+            if message[0] == _protocol.STOP:
                 self.running = False
 
-    def spawn(self, token: int, config: _worker.WorkerConfig, fds: list[int]) -> None:
+    def spawn(self, token: int, config: _protocol.WorkerConfig, fds: list[int]) -> None:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
@@ -135,7 +139,7 @@ class _Server:
         except OSError as exc:
             for fd in fds:
                 os.close(fd)
-            self.send(("failed", token, f"fork failed: {exc}"))
+            self.send(_protocol.FAILED, token, f"fork failed: {exc}")
             return
         if pid == 0:
             try:
@@ -151,7 +155,7 @@ class _Server:
         except OSError:
             pass
         self.workers[pid] = token
-        self.send(("spawned", token, pid))
+        self.send(_protocol.SPAWNED, token, pid)
 
     def reap(self) -> None:
         while True:
@@ -162,23 +166,23 @@ class _Server:
             if pid == 0:
                 return
             if self.workers.pop(pid, None) is not None:
-                self.send(("exited", pid, status))
+                self.send(_protocol.EXITED, pid, status)
 
     def sweep(self) -> None:
         """Kills escaped descendants of dead workers: they were re-parented to us."""
-        for child in _proc.children(os.getpid()):
+        for child in _procfs.children(os.getpid()):
             if child not in self.workers:
-                _proc.kill_tree(child)
+                _process.kill_tree(child)
 
     def shutdown(self) -> None:
         """Kills every worker's process tree and group, reaps everything, then returns."""
         for pid in list(self.workers):
-            _proc.kill_tree(pid, pid)
+            _process.kill_tree(pid, pid)
         deadline = time.monotonic() + _SHUTDOWN_GRACE
         while time.monotonic() < deadline:
             self.sweep()
             for pid in list(self.workers):
-                _proc.kill_tree(pid, pid)
+                _process.kill_tree(pid, pid)
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -187,7 +191,7 @@ class _Server:
                 select.select([self.wake_r], [], [], 0.02)
                 self.drain()
             elif self.workers.pop(pid, None) is not None:
-                self.send(("exited", pid, status))
+                self.send(_protocol.EXITED, pid, status)
         self.control.close()
 
 
@@ -203,8 +207,8 @@ def main(argv: list[str]) -> int:
     host_pid, control_fd = int(argv[1]), int(argv[2])
     _ensure_standard_fds()
     control = socket.socket(fileno=control_fd)
-    _proc.prctl(_proc.PR_SET_PDEATHSIG, signal.SIGUSR1)  # the host's death wakes us
-    _proc.prctl(_proc.PR_SET_CHILD_SUBREAPER, 1)  # escaped grandchildren come to us
+    _process.prctl(_process.PR_SET_PDEATHSIG, signal.SIGUSR1)  # the host's death wakes us
+    _process.prctl(_process.PR_SET_CHILD_SUBREAPER, 1)  # escaped grandchildren come to us
     if os.getppid() != host_pid:
         return 0  # the host died before the prctl took effect
     _Server(control, host_pid).serve()

@@ -9,50 +9,26 @@ import importlib
 import io
 import math
 import os
-import pickle
 import resource
 import signal
 import socket
-import struct
 import sys
 import time
 import traceback
 import types
-from typing import Any, NoReturn, TypedDict
+from typing import Any, NoReturn
 
-from . import _proc
+from . import _process, _procfs, _protocol
+from ._protocol import WorkerConfig
 
-__all__ = ["KINDS", "META", "WorkerConfig", "serve"]
+__all__ = ["serve"]
 
-META = struct.Struct("<I")
-"""A worker's frame body: this length of the pickled meta tuple, the meta, then a payload."""
-
-#: How a call ended, as the worker tells it. The host maps these to SandboxResult reasons.
-KINDS = ("ready", "ok", "exception", "memory", "depth", "output", "exit", "unserializable")
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 _TEXT_CAP = 100_000  # characters kept of a traceback or an exception message
 _DEFAULT_RECURSION = 1000
 # Seconds a worker polls for its next call before it sleeps in recv, when calls come back
 # to back: waking a sleeping process costs tens of microseconds on a virtual machine.
 _SPIN = 0.0002
 _BACK_TO_BACK = 0.001  # a call that came this soon after the last result did
-
-
-class WorkerConfig(TypedDict):
-    """What a worker needs to know, sent by the host with the spawn request."""
-
-    sys_path: list[str]
-    argv: list[str]
-    cwd: str
-    env: dict[str, str]
-    main: tuple[str, str] | None  # ("path", file) or ("module", name): the host's __main__
-    cpu_time: float | None
-    memory: int | None
-    data_slack: int
-    track_memory: bool  # read RSS and data size after each call (memory limit, high water)
-    max_output: int
-    max_recursion: int
 
 
 class _HostMain(types.ModuleType):
@@ -93,10 +69,10 @@ def _setup_process(server_pid: int, sock_fd: int, out_fd: int, err_fd: int,
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setpgid(0, 0)
-    _proc.prctl(_proc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    _process.prctl(_process.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != server_pid:
         os._exit(0)
-    _proc.prctl(_proc.PR_SET_CHILD_SUBREAPER, 1)
+    _process.prctl(_process.PR_SET_CHILD_SUBREAPER, 1)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -127,13 +103,6 @@ def _setup_process(server_pid: int, sock_fd: int, out_fd: int, err_fd: int,
 def _text_stream(fd: int) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
                             errors="backslashreplace")
-
-
-def _open_or_none(path: str, flags: int) -> int | None:
-    try:
-        return os.open(path, flags | os.O_CLOEXEC)
-    except OSError:
-        return None
 
 
 def _frames() -> int:
@@ -209,9 +178,9 @@ class _Worker:
         self.cpu_time = config["cpu_time"]
         self.max_output = config["max_output"]
         self.max_recursion = config["max_recursion"]
-        self.clear_refs = _open_or_none("/proc/self/clear_refs", os.O_WRONLY)
-        self.statm = (_open_or_none("/proc/self/statm", os.O_RDONLY) if config["track_memory"]
-                      else None)
+        own = _procfs.OwnMemory(track=config["track_memory"])
+        self.memory_usage, self.reset_peak = own.usage, own.reset_peak  # bound once: per call
+        self.peak_known = own.peak_resettable
         self.stdout, self.stderr = sys.stdout, sys.stderr
         self.base_frames: int | None = None
         self.idle_data = 0
@@ -230,28 +199,25 @@ class _Worker:
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-        rss = data = 0
-        if self.statm is not None:
-            fields = os.pread(self.statm, 256, 0).split()
-            rss, data = int(fields[1]) * _PAGE, int(fields[5]) * _PAGE
-        return (own.ru_maxrss * 1024 if self.clear_refs is not None else None), rss, data
+        rss, data = self.memory_usage()
+        return (own.ru_maxrss * 1024 if self.peak_known else None), rss, data
 
-    def send(self, meta: tuple[Any, ...], payload: bytes = b"") -> None:
-        encoded = pickle.dumps(meta, 5)
+    def send(self, parts: tuple[bytes, bytes, bytes]) -> None:
         try:
-            _proc.send_frame(self.sock, META.pack(len(encoded)), encoded, payload)
+            _protocol.send_frame(self.sock, *parts)
         except OSError:
             os._exit(0)  # the host is gone
         self.sent_at = time.monotonic()
 
     def serve(self) -> None:
         _, rss, self.idle_data = self.measure()
-        self.send(("ready", os.getpid(), rss, self.idle_data, self.cpu))
+        self.send(_protocol.encode_hello(_protocol.Hello(os.getpid(), rss, self.idle_data,
+                                                         self.cpu)))
         while True:
             try:
                 if self.back_to_back:
                     self.await_call()
-                frame = _proc.recv_frame(self.sock)
+                frame = _protocol.recv_frame(self.sock)
             except (EOFError, OSError):
                 return
             self.back_to_back = time.monotonic() - self.sent_at < _BACK_TO_BACK
@@ -288,8 +254,7 @@ class _Worker:
             if soft != self.data_soft:
                 self.data_soft = soft
                 resource.setrlimit(resource.RLIMIT_DATA, (soft, self.data_hard))
-        if self.clear_refs is not None:
-            os.pwrite(self.clear_refs, b"5", 0)  # resets VmHWM, so ru_maxrss is this call's
+        self.reset_peak()  # so ru_maxrss is this call's
 
     def call(self, frame: bytes | bytearray) -> None:
         cpu_before = self.cpu
@@ -300,7 +265,7 @@ class _Worker:
         error: Any = None
         sys.setrecursionlimit(self.base_frames + self.max_recursion + 3)
         try:
-            target, args, kwargs = pickle.loads(frame)
+            target, args, kwargs = _protocol.decode_call(frame)
             value = _resolve(target)(*args, **kwargs)
         except MemoryError as exc:
             kind, error = "memory" if self.memory is not None else "exception", exc
@@ -329,7 +294,7 @@ class _Worker:
             error = None
         else:
             try:
-                payload = pickle.dumps(value, 5)
+                payload = _protocol.encode_value(value)
             except BaseException as exc:  # noqa: BLE001 - reported as "unserializable"
                 out_of_memory = isinstance(exc, MemoryError)
                 kind = "memory" if out_of_memory and self.memory is not None else "unserializable"
@@ -341,12 +306,13 @@ class _Worker:
                                            f"max_output={self.max_output}")
                 payload = b""
         peak, rss, self.idle_data = self.measure()
-        self.send((kind, self.cpu - cpu_before, peak, rss, self.idle_data, self.cpu, left, retire,
-                   exit_code, name, message, text), payload)
+        self.send(_protocol.encode_report(  # _protocol.Report's fields
+            (kind, self.cpu - cpu_before, peak, rss, self.idle_data, self.cpu, left, retire,
+             exit_code, name, message, text), payload))
 
     def dump(self, error: BaseException) -> bytes:
         try:
-            payload = pickle.dumps(error, 5)
+            payload = _protocol.encode_value(error)
         except BaseException:  # noqa: BLE001 - the host falls back to a stand-in error
             return b""
         return payload if len(payload) <= self.max_output else b""
@@ -365,7 +331,7 @@ class _Worker:
                 stream.flush()
             except Exception:  # noqa: BLE001, S112 - e.g. fn closed fd 1
                 continue
-        _proc.flush_c_stdio()
+        _process.flush_c_stdio()
 
 
 def serve(sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig,

@@ -6,6 +6,7 @@ calls through its proxy, and reports the resources of its host and of the pool.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +17,8 @@ import psutil
 
 from zixir.actors.actor import Actor
 from zixir.actors.messages import ExitReason
+from zixir.errors import ArgumentTypeError
+from zixir.sandbox import _options
 from zixir.sandbox.result import SandboxResult
 from zixir.sandbox.sandbox import Sandbox
 
@@ -60,6 +63,19 @@ class ResourceStats:
     reasons: dict[str, int]
 
 
+def _check(options: dict[str, Any]) -> None:
+    """Checks `options` as `Sandbox` would, without starting anything."""
+    signature = inspect.signature(Sandbox)
+    unknown = sorted(set(options) - set(signature.parameters))
+    if unknown:
+        raise ArgumentTypeError(
+            f"SandboxActor got an unknown option {unknown[0]!r}; it takes Sandbox's: "
+            f"{', '.join(signature.parameters)}", unknown[0])
+    bound = signature.bind(**options)
+    bound.apply_defaults()
+    _options.check(**bound.arguments)
+
+
 class SandboxActor(Actor):
     """Owns a `Sandbox` in a supervision tree.
 
@@ -68,12 +84,18 @@ class SandboxActor(Actor):
     `map` use every worker).
 
     Args:
-        **options: Passed to `Sandbox` (`timeout`, `memory`, `workers`, ...); checked at
-            once, so a bad option fails the start of the actor, not its first call.
+        **options: Passed to `Sandbox` (`timeout`, `memory`, `workers`, ...); checked when
+            the actor is built, so a bad option fails the start of the actor, not its first
+            call.
+
+    Raises:
+        ArgumentTypeError: An option is unknown or has the wrong type (a TypeError).
+        InvalidArgumentError: An option is out of range (a ValueError).
     """
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
+        _check(options)
         self._options = options
         self._sandbox: Sandbox | None = None
         self._processes: dict[int, psutil.Process] = {}  # kept: cpu_percent needs the last read

@@ -7,26 +7,18 @@ from __future__ import annotations
 
 import itertools
 import os
-import pickle
 import select
 import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from zixir.errors import SandboxClosedError, SandboxStartError
-from zixir._counters import counter
-from zixir.sandbox import _proc
-from zixir.sandbox._server import ForkServer
-from zixir.sandbox._worker import META, WorkerConfig
+from zixir.sandbox import _metrics, _process, _procfs, _protocol
+from zixir.sandbox._forkserver_client import ForkServerClient
+from zixir.sandbox._protocol import WorkerConfig
 
 __all__ = ["SandboxStats", "Worker", "WorkerPool", "WorkerStats"]
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-_CALLS = counter("zixir_sandbox_calls", "Sandboxed calls, by how they ended", ("reason",))
-_CALLS_BY_REASON: dict[str, Any] = {}
-_REPLACED = counter("zixir_sandbox_workers_replaced", "Sandbox workers retired and replaced", ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +64,7 @@ class SandboxStats:
 class Worker:
     """The host's handle on one worker process: its socket, output pipes and last measures."""
 
-    def __init__(self, token: int, server: ForkServer, config: WorkerConfig,
+    def __init__(self, token: int, server: ForkServerClient, config: WorkerConfig,
                  high_water: int | None) -> None:
         self.token = token
         self.server = server
@@ -99,6 +91,7 @@ class Worker:
             self.poller.register(fd, select.POLLIN)
         self.exited = threading.Event()
         self.status: int | None = None
+        self.failure: str | None = None  # why the fork server could not fork it
         self.ready = False
         self.busy = False
         self.killed = False
@@ -117,7 +110,7 @@ class Worker:
         Raises:
             SandboxStartError: The worker died, or said nothing within `timeout` seconds.
         """
-        reader = _proc.FrameReader()
+        reader = _protocol.FrameReader()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.exited.is_set():
             if not select.select([self.sock], [], [], 0.02)[0]:
@@ -133,13 +126,15 @@ class Worker:
             body = reader.feed(data)
             if body is None:
                 continue
-            (size,) = META.unpack_from(body)
-            _, pid, rss, _, cpu_total = pickle.loads(body[META.size:META.size + size])
-            self.pid, self.idle_rss, self.start_rss, self.cpu_total = pid, rss, rss, cpu_total
+            hello = _protocol.decode_hello(body)
+            self.pid, self.idle_rss, self.start_rss = hello.pid, hello.rss, hello.rss
+            self.cpu_total = hello.cpu_total
             if self.high_water is not None:
-                self.high_water += rss
+                self.high_water += hello.rss
             self.ready = True
             return
+        if self.failure is not None:
+            raise SandboxStartError(f"a sandbox worker did not start: {self.failure}")
         try:
             said = os.read(self.err_fd, 1 << 16).decode("utf-8", "replace").strip()
         except OSError:
@@ -156,7 +151,7 @@ class Worker:
         """
         if self.pid is not None and not self.killed and not self.exited.is_set():
             self.killed = True
-            _proc.kill_tree(self.pid, self.pid)
+            _process.kill_tree(self.pid, self.pid)
 
     def close(self) -> None:
         """Closes the host's ends of the worker's socket and pipes."""
@@ -168,13 +163,7 @@ class Worker:
 
     def rss_now(self) -> int | None:
         """The worker's resident memory right now, in bytes (None if unreadable)."""
-        if self.pid is None:
-            return None
-        try:
-            with open(f"/proc/{self.pid}/statm", "rb") as file:
-                return int(file.read().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            return None
+        return None if self.pid is None else _procfs.rss(self.pid)
 
 
 class WorkerPool:
@@ -203,7 +192,8 @@ class WorkerPool:
         self._depth = depth
         self._tokens = itertools.count(1)
         self._cond = threading.Condition()
-        self._server: ForkServer | None = None
+        self._metrics = _metrics.shared()
+        self._server: ForkServerClient | None = None
         self._workers: dict[int, Worker] = {}  # token -> worker
         self._by_pid: dict[int, Worker] = {}
         self._idle: list[Worker] = []
@@ -232,6 +222,13 @@ class WorkerPool:
                 worker.pid = pid
                 self._by_pid[pid] = worker
 
+    def _on_failed(self, token: int, why: str) -> None:
+        with self._cond:
+            worker = self._workers.get(token)
+        if worker is not None:
+            worker.failure = why
+            worker.exited.set()
+
     def _on_exited(self, pid: int, status: int) -> None:
         with self._cond:
             worker = self._by_pid.pop(pid, None)
@@ -239,7 +236,7 @@ class WorkerPool:
             worker.status = status
             worker.exited.set()
 
-    def _on_lost(self, server: ForkServer) -> None:
+    def _on_lost(self, server: ForkServerClient) -> None:
         with self._cond:  # its workers die with it (PR_SET_PDEATHSIG); so must their groups
             doomed = [w for w in self._workers.values() if w.server is server]
         for worker in doomed:
@@ -253,7 +250,8 @@ class WorkerPool:
         if server is None or not server.alive:
             if server is not None:
                 server.close()  # it died: reap it
-            server = ForkServer(self._server_env, self._on_spawned, self._on_exited, self._on_lost)
+            server = ForkServerClient(self._server_env, self._on_spawned, self._on_failed,
+                                      self._on_exited, self._on_lost)
             server.start(self._start_timeout)
             self._server = server
         worker = Worker(next(self._tokens), server, self._config, self._high_water)
@@ -318,10 +316,7 @@ class WorkerPool:
                 self._calls += 1
                 key = reason or "ok"
                 self._reasons[key] = self._reasons.get(key, 0) + 1
-                counted_as = _CALLS_BY_REASON.get(key)
-                if counted_as is None:  # labels() costs microseconds: look it up once
-                    counted_as = _CALLS_BY_REASON.setdefault(key, _CALLS.labels(key))
-                counted_as.inc()
+                self._metrics.count_call(key)
             if retire:
                 self._forget_locked(worker)
                 if not self._closed:
@@ -344,7 +339,7 @@ class WorkerPool:
             del self._by_pid[worker.pid]
         if not self._closed:  # a closing pool retires workers without replacing them
             self._replaced += 1
-            _REPLACED.inc()
+            self._metrics.replaced.inc()
 
     # -- shutting down and statistics ------------------------------------------------------
 

@@ -14,15 +14,18 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Self
 
-from zixir.errors import SandboxClosedError, SandboxLimitError, SandboxStartError
-from zixir import _validate
+from zixir.errors import (
+    ArgumentTypeError,
+    SandboxClosedError,
+    SandboxLimitError,
+    SandboxStartError,
+)
 from zixir.resilience.breaker import CircuitBreaker
-from zixir.sandbox import _config
+from zixir.sandbox import _config, _options
 from zixir.sandbox._call import Limits, execute
-from zixir.sandbox._worker import WorkerConfig
+from zixir.sandbox._protocol import WorkerConfig
 from zixir.sandbox.pool import SandboxStats, WorkerPool
 from zixir.sandbox.result import FAILURE_REASONS, SandboxResult
-from zixir.sandbox.units import parse_memory
 
 __all__ = ["Sandbox"]
 
@@ -30,6 +33,8 @@ _Job = tuple["Future[SandboxResult]", bytes]
 
 
 _forks = 0  # how many times this process is a fork of the one before (os.register_at_fork)
+_fork_hook = threading.Lock()
+_fork_hook_installed = False
 
 
 def _forked() -> None:
@@ -37,7 +42,17 @@ def _forked() -> None:
     _forks += 1
 
 
-os.register_at_fork(after_in_child=_forked)
+def _watch_forks() -> None:
+    """Installs the fork counter, once, when the first Sandbox is made (not at import).
+
+    Forks before that do not matter: a sandbox compares the count with the one it saw when
+    it was made.
+    """
+    global _fork_hook_installed
+    with _fork_hook:
+        if not _fork_hook_installed:
+            os.register_at_fork(after_in_child=_forked)
+            _fork_hook_installed = True
 
 
 class _Failed(Exception):
@@ -110,8 +125,10 @@ class Sandbox:
         start_timeout: Seconds to wait for the fork server or a worker to start.
 
     Raises:
-        TypeError: An argument has the wrong type.
-        ValueError: An argument is out of range, or a size string is malformed.
+        ArgumentTypeError: An argument has the wrong type (a TypeError; ``.argument``
+            names it).
+        InvalidArgumentError: An argument is out of range, NaN or infinite, or a size
+            string is malformed (a ValueError; ``.argument`` names it).
         SandboxStartError: Not Linux, or the fork server did not start.
     """
 
@@ -121,27 +138,18 @@ class Sandbox:
                  env: Mapping[str, str] | None = None, max_tasks_per_worker: int | None = None,
                  max_worker_memory: int | str | None = None,
                  breaker: CircuitBreaker | None = None, start_timeout: float = 30.0) -> None:
-        limits = Limits(
-            None if timeout is None else _validate.number("timeout", timeout, above=0),
-            None if cpu_time is None else _validate.number("cpu_time", cpu_time, above=0),
-            None if memory is None else parse_memory(memory, "memory"),
-            parse_memory(max_output, "max_output"),
+        options = _options.check(
+            timeout=timeout, cpu_time=cpu_time, memory=memory, max_depth=max_depth,
+            max_recursion=max_recursion, max_output=max_output, workers=workers, env=env,
+            max_tasks_per_worker=max_tasks_per_worker, max_worker_memory=max_worker_memory,
+            breaker=breaker, start_timeout=start_timeout,
         )
+        limits = Limits(options.timeout, options.cpu_time, options.memory, options.max_output)
         self._limits = limits
-        self._max_depth = _validate.whole("max_depth", max_depth)
-        max_recursion = _validate.whole("max_recursion", max_recursion)
-        self._size = _validate.whole("workers", workers)
-        tasks = (None if max_tasks_per_worker is None
-                 else _validate.whole("max_tasks_per_worker", max_tasks_per_worker))
-        high_water = (limits.memory if max_worker_memory is None
-                      else parse_memory(max_worker_memory, "max_worker_memory"))
-        if breaker is not None and not isinstance(breaker, CircuitBreaker):
-            raise TypeError(f"breaker must be a CircuitBreaker, got {breaker!r}")
-        self._breaker = breaker
-        if env is not None and not (isinstance(env, Mapping) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
-            raise TypeError("env must map str to str")
-        start_timeout = _validate.number("start_timeout", start_timeout, above=0)
+        self._max_depth = options.max_depth
+        self._size = options.workers
+        self._breaker = options.breaker
+        env = options.env
         if not sys.platform.startswith("linux"):
             raise SandboxStartError(f"Sandbox enforces its limits with Linux facilities "
                                     f"(/proc, prctl, rlimits); {sys.platform} is not supported")
@@ -163,10 +171,11 @@ class Sandbox:
             sys_path=list(sys.path), argv=list(sys.argv), cwd=cwd, env=worker_env,
             main=self._main, cpu_time=limits.cpu_time, memory=limits.memory,
             data_slack=max(limits.memory or 0, 256 << 20),
-            track_memory=limits.memory is not None or high_water is not None,
+            track_memory=limits.memory is not None or options.max_worker_memory is not None,
             max_output=limits.max_output,
-            max_recursion=max_recursion,
+            max_recursion=options.max_recursion,
         )
+        _watch_forks()
         self._pid, self._forks = os.getpid(), _forks
         self._lock = threading.Lock()
         self._closed = False
@@ -174,8 +183,9 @@ class Sandbox:
         self._threads: list[threading.Thread] = []
         self._pool: WorkerPool | None = None
         if depth < self._depth_limit:  # deeper, every call ends as "depth": nothing to start
-            self._pool = WorkerPool(self._size, config, worker_env, start_timeout, tasks,
-                                    high_water, depth)
+            self._pool = WorkerPool(self._size, config, worker_env, options.start_timeout,
+                                    options.max_tasks_per_worker, options.max_worker_memory,
+                                    depth)
             try:
                 self._pool.start()
             except BaseException:
@@ -214,13 +224,14 @@ class Sandbox:
             The SandboxResult; an import error in the worker is reason "exception".
 
         Raises:
-            TypeError: `module` or `function` is not a str.
+            ArgumentTypeError: `module` or `function` is not a str (a TypeError).
             SerializationError, SandboxClosedError, CircuitOpenError, SandboxStartError:
                 As `run`.
         """
         if not isinstance(module, str) or not isinstance(function, str):
-            raise TypeError(f"run_module takes the module and function names as str, got "
-                            f"{module!r} and {function!r}")
+            raise ArgumentTypeError(f"run_module takes the module and function names as str, "
+                                    f"got {module!r} and {function!r}",
+                                    "module" if not isinstance(module, str) else "function")
         return self._call(self._encode((module, function), tuple(args), kwargs or {}))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
@@ -263,7 +274,7 @@ class Sandbox:
     def _encode(self, target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bytes:
         self._check_open()
         if not isinstance(target, tuple) and not callable(target):
-            raise TypeError(f"fn must be callable, got {target!r}")
+            raise ArgumentTypeError(f"fn must be callable, got {target!r}", "fn")
         return _config.encode_call(target, args, kwargs, self._main is not None)
 
     def _check_open(self) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
+
 __all__ = ["format_memory", "parse_memory"]
 
 _UNITS: dict[str, int] = {
@@ -38,22 +40,24 @@ def parse_memory(value: int | str, name: str = "memory") -> int:
         The size in bytes (at least 1).
 
     Raises:
-        TypeError: `value` is neither an int nor a str (bools are refused).
-        ValueError: The string is not a size in an accepted form, or the size is below
-            one byte; the message lists the accepted forms.
+        ArgumentTypeError: `value` is neither an int nor a str (bools are refused); a
+            TypeError whose ``.argument`` is `name`.
+        InvalidArgumentError: The string is not a size in an accepted form (the message
+            lists them), or the size is below one byte; a ValueError whose ``.argument``
+            is `name`.
     """
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"{name} must be {_ACCEPTED}; got {value!r}")
+        raise ArgumentTypeError(f"{name} must be {_ACCEPTED}; got {value!r}", name)
     if isinstance(value, int):
         size = value
     else:
         match = _SIZE.fullmatch(value)
         unit = _UNITS.get(match.group(2).lower()) if match else None
         if match is None or unit is None:
-            raise ValueError(f"{name} must be {_ACCEPTED}; got {value!r}")
+            raise InvalidArgumentError(f"{name} must be {_ACCEPTED}; got {value!r}", name)
         size = int(Decimal(match.group(1)) * unit)
     if size < 1:
-        raise ValueError(f"{name} must be at least 1 byte; got {value!r}")
+        raise InvalidArgumentError(f"{name} must be at least 1 byte; got {value!r}", name)
     return size
 
 

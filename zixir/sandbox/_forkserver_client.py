@@ -1,12 +1,12 @@
-"""The host's handle on a fork server: starts it, asks it for workers, hears their exits.
+"""The host's side of the fork server: starts it, asks it for workers, hears their exits.
 
-A daemon thread reads the server's reports, so it never holds up interpreter exit.
+A daemon thread reads the server's reports, so it never holds up interpreter exit. The
+server's side is _forkserver; the messages are _protocol's control channel.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import socket
 import subprocess
 import sys
@@ -15,28 +15,31 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from zixir.errors import SandboxStartError
-from zixir.sandbox._worker import WorkerConfig
+from zixir.sandbox import _protocol
+from zixir.sandbox._protocol import WorkerConfig
 
-__all__ = ["ForkServer"]
+__all__ = ["ForkServerClient"]
 
 _SCRIPT = str(Path(__file__).with_name("_forkserver.py"))
 
 
-class ForkServer:
-    """One fork server process, started in its own session.
+class ForkServerClient:
+    """The host's handle on one fork server process, started in its own session.
 
     Args:
         env: The server's environment (its workers replace theirs with their config's).
         on_spawned: Called as ``on_spawned(token, pid)`` when a requested worker forked.
+        on_failed: Called as ``on_failed(token, why)`` when a requested fork failed.
         on_exited: Called as ``on_exited(pid, wait_status)`` when a worker was reaped.
         on_lost: Called as ``on_lost(server)`` once the server is gone (closed, or died).
     """
 
     def __init__(self, env: dict[str, str], on_spawned: Callable[[int, int], None],
-                 on_exited: Callable[[int, int], None],
-                 on_lost: Callable[[ForkServer], None]) -> None:
+                 on_failed: Callable[[int, str], None], on_exited: Callable[[int, int], None],
+                 on_lost: Callable[[ForkServerClient], None]) -> None:
         self._env = env
         self._on_spawned = on_spawned
+        self._on_failed = on_failed
         self._on_exited = on_exited
         self._on_lost = on_lost
         self._send_lock = threading.Lock()
@@ -68,8 +71,10 @@ class ForkServer:
             theirs.close()
         ours.settimeout(timeout)
         try:
-            message = pickle.loads(ours.recv(4096))
-        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            message = _protocol.decode_control(ours.recv(_protocol.SERVER_MESSAGE_MAX))
+            if message[0] != _protocol.READY:
+                raise ValueError(f"the fork server said {message!r} before it was ready")
+        except (OSError, ValueError) as exc:
             ours.close()
             self._process.kill()
             code = self._process.wait()
@@ -86,9 +91,14 @@ class ForkServer:
         """Asks for a worker; `fds` (socket, stdout and stderr ends) go to it.
 
         Raises:
-            SandboxStartError: The server is gone.
+            SandboxStartError: The server is gone, or the config is too big to send.
         """
-        data = pickle.dumps(("spawn", token, config), 5)
+        data = _protocol.encode_control(_protocol.SPAWN, token, config)
+        if len(data) > _protocol.CONTROL_MAX:  # the server would read a truncated packet
+            raise SandboxStartError(
+                f"a sandbox worker's configuration (sys.path, sys.argv, env) is {len(data)} "
+                f"bytes pickled, over the fork server's {_protocol.CONTROL_MAX}; pass a "
+                "smaller env= or trim sys.path")
         with self._send_lock:
             if self._sock is None or not self.alive:
                 raise SandboxStartError("the sandbox's fork server is not running")
@@ -102,15 +112,17 @@ class ForkServer:
         assert sock is not None
         try:
             while True:
-                data = sock.recv(4096)
+                data = sock.recv(_protocol.SERVER_MESSAGE_MAX)
                 if not data:
                     break
-                message = pickle.loads(data)
-                if message[0] == "exited":
+                message = _protocol.decode_control(data)
+                if message[0] == _protocol.EXITED:
                     self._on_exited(message[1], message[2])
-                elif message[0] == "spawned":
+                elif message[0] == _protocol.SPAWNED:
                     self._on_spawned(message[1], message[2])
-        except OSError:
+                elif message[0] == _protocol.FAILED:
+                    self._on_failed(message[1], message[2])
+        except (OSError, ValueError):  # ValueError: not the protocol; treat as a lost server
             pass
         finally:
             self.alive = False
