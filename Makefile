@@ -27,6 +27,8 @@ demo: $(INSTALLED)
 # The suite runs twice: on the compiled engine (and fails if it is not the one live), then
 # on the pure-Python twin.
 test: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	ZIXIR_EXPECT_IMPLEMENTATION=cython $(PY) -m pytest
 	ZIXIR_PUREPYTHON=1 ZIXIR_EXPECT_IMPLEMENTATION=python $(PY) -m pytest

@@ -7,7 +7,7 @@ import os
 # Before numpy loads: compare against single-threaded BLAS, as the targets say.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from benchmarks import (  # noqa: E402
+from benchmarks import (
     bench_actors,
     bench_cache,
     bench_engine,
@@ -16,8 +16,8 @@ from benchmarks import (  # noqa: E402
     bench_sandbox,
     bench_tables,
 )
-from benchmarks.harness import machine, print_table  # noqa: E402
-from zixir import engine  # noqa: E402
+from benchmarks.harness import machine, print_table
+from zixir import engine
 
 
 def main() -> None:

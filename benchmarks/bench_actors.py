@@ -273,9 +273,7 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
     )
     held = handle(ECHO)  # a handle kept across calls: the lookup without constructing it
     held_row = compare("held handle.ask", "ref.ask", _asks(held.ask), _asks(echo.ask), target=None)
-    progress(
-        f"held handle: {held_row.ratio:.3f}x ref.ask ({_ms(held_row.zixir_seconds)} per {ASKS:,})"
-    )
+    progress(f"held handle: {held_row.ratio:.3f}x ref.ask ({_ms(held_row.zixir_seconds)} per {ASKS:,})")
 
     # 4. crash -> restarted -> answering, one cycle per repeat; the target is absolute.
     with _quiet_crashes():
@@ -289,12 +287,8 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
         )
     met = restart_row.zixir_seconds <= RESTART_TARGET
     verdict = "met" if met else "NOT met"
-    progress(
-        f"crash -> answering median {_ms(restart_row.zixir_seconds)}: target <= 1 ms {verdict}"
-    )
-    rows.append(
-        dataclasses.replace(restart_row, case=f"crash -> restarted -> ask (<= 1 ms: {verdict})")
-    )
+    progress(f"crash -> answering median {_ms(restart_row.zixir_seconds)}: target <= 1 ms {verdict}")
+    rows.append(dataclasses.replace(restart_row, case=f"crash -> restarted -> ask (<= 1 ms: {verdict})"))
 
     # 5. the same as a user writes it: tell the crash, poll whereis() until a new ref answers.
     with _quiet_crashes():

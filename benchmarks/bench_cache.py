@@ -150,8 +150,7 @@ def _run(root: str, opened: contextlib.ExitStack) -> list[Comparison]:
     ]:
         row = compare(case, peer, ours, theirs, target=target)
         progress(
-            f"{case}: zixir {row.zixir_seconds / ops * 1e6:.2f} us/op, "
-            f"{peer} {row.peer_seconds / ops * 1e6:.2f} us/op"
+            f"{case}: zixir {row.zixir_seconds / ops * 1e6:.2f} us/op, {peer} {row.peer_seconds / ops * 1e6:.2f} us/op"
         )
         rows.append(row)
 

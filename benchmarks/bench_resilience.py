@@ -46,9 +46,7 @@ def run() -> list[Comparison]:
 
     breaker = CircuitBreaker(failure_threshold=5, reset_timeout=30.0, name="bench")
     peer_breaker = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=30)
-    policy = RetryPolicy(
-        max_attempts=3, initial_delay=1.0, multiplier=2.0, max_delay=30.0, retry_on=(TimeoutError,)
-    )
+    policy = RetryPolicy(max_attempts=3, initial_delay=1.0, multiplier=2.0, max_delay=30.0, retry_on=(TimeoutError,))
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(3),
         wait=tenacity.wait_exponential(multiplier=1.0, max=30.0) + tenacity.wait_random(0, 0.1),

@@ -32,9 +32,11 @@ KILL_BUDGET = 0.100  # seconds from a limit passed to the result back (median)
 def run() -> list[Comparison]:
     """Measures the sandbox's targets; returns the table rows."""
     rows: list[Comparison] = []
-    with Sandbox(timeout=5.0, cpu_time=5.0, memory="256MB", workers=1) as sandbox, pebble.ProcessPool(
-        max_workers=1
-    ) as pool, ProcessPoolExecutor(max_workers=1) as executor:
+    with (
+        Sandbox(timeout=5.0, cpu_time=5.0, memory="256MB", workers=1) as sandbox,
+        pebble.ProcessPool(max_workers=1) as pool,
+        ProcessPoolExecutor(max_workers=1) as executor,
+    ):
 
         def zixir_calls() -> None:
             for i in range(CALLS):
@@ -71,9 +73,11 @@ def _kill_latencies() -> list[Comparison]:
     """
     rows = []
     stamp = os.path.join(tempfile.mkdtemp(prefix="zixir-bench-sandbox-"), "passed")
-    with Sandbox(timeout=0.3, workers=1) as timed, Sandbox(cpu_time=0.3, workers=1) as cpu, Sandbox(
-        memory="64MB", workers=1
-    ) as memory:
+    with (
+        Sandbox(timeout=0.3, workers=1) as timed,
+        Sandbox(cpu_time=0.3, workers=1) as cpu,
+        Sandbox(memory="64MB", workers=1) as memory,
+    ):
         cases: list[tuple[str, Sandbox, str, Callable[..., None], tuple[Any, ...]]] = [
             ("timeout 0.3 s", timed, "timeout", spin, ()),
             ("cpu_time 0.3 s", cpu, "cpu", spin_past, (0.3, stamp)),

@@ -93,4 +93,3 @@ def _fill(path: str) -> None:
             if i % 25_000 == 0:
                 progress(f"tables: inserting records {i:,} to {min(i + 25_000, N):,} of {N:,}")
             insert(TABLE, _record(i))
-

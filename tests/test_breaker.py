@@ -207,9 +207,7 @@ def test_a_caller_during_the_probe_is_told_the_probe_is_in_flight() -> None:
     def probe() -> None:
         with pytest.raises(CircuitOpenError, match=message):
             breaker.call(lambda: None)
-        assert (
-            repr(breaker) == "CircuitBreaker('svc', state='half_open', failures=2, probe in flight)"
-        )
+        assert repr(breaker) == "CircuitBreaker('svc', state='half_open', failures=2, probe in flight)"
 
     breaker.call(probe)
     assert breaker.state == "closed"
@@ -260,9 +258,7 @@ def test_the_failure_rate_over_the_window_opens_the_breaker() -> None:
 
 
 def test_minimum_calls_lets_the_rate_open_a_partly_filled_window() -> None:
-    breaker = CircuitBreaker(
-        failure_threshold=None, failure_rate=1.0, window=10, minimum_calls=2, clock=FakeClock()
-    )
+    breaker = CircuitBreaker(failure_threshold=None, failure_rate=1.0, window=10, minimum_calls=2, clock=FakeClock())
     with pytest.raises(Boom):
         breaker.call(fail)
     assert breaker.state == "closed"
@@ -292,9 +288,7 @@ def test_consecutive_failures_still_open_a_breaker_with_a_rate() -> None:
 
 
 def test_excluded_error_types_pass_through_without_counting() -> None:
-    breaker = CircuitBreaker(
-        failure_threshold=1, exclude=(KeyError, LookupError), clock=FakeClock()
-    )
+    breaker = CircuitBreaker(failure_threshold=1, exclude=(KeyError, LookupError), clock=FakeClock())
     for _ in range(3):
         with pytest.raises(KeyError):
             breaker.call({}.__getitem__, "missing")
@@ -304,9 +298,7 @@ def test_excluded_error_types_pass_through_without_counting() -> None:
 
 
 def test_an_exclude_predicate_decides_per_error() -> None:
-    breaker = CircuitBreaker(
-        failure_threshold=1, exclude=lambda error: "404" in str(error), clock=FakeClock()
-    )
+    breaker = CircuitBreaker(failure_threshold=1, exclude=lambda error: "404" in str(error), clock=FakeClock())
     with pytest.raises(Boom):
         breaker.call(raising(Boom("404 not found")))
     assert breaker.state == "closed"
@@ -335,8 +327,7 @@ def test_a_raising_exclude_predicate_is_logged_and_the_error_counts(
         breaker.call(fail)
     assert breaker.state == "open"
     assert any(
-        r["message"] == "the exclude predicate of circuit breaker 'p' raised; counting a failure"
-        for r in records
+        r["message"] == "the exclude predicate of circuit breaker 'p' raised; counting a failure" for r in records
     )
 
 
@@ -440,20 +431,17 @@ def test_the_with_block_counts_its_errors_and_reraises_them() -> None:
 
 def test_nested_with_blocks_record_their_own_outcomes() -> None:
     breaker = CircuitBreaker(failure_threshold=3, clock=FakeClock())
-    with pytest.raises(Boom):
+    with pytest.raises(Boom), breaker:
         with breaker:
-            with breaker:
-                pass  # inner: success
-            raise Boom("outer fails")
+            pass  # inner: success
+        raise Boom("outer fails")
     stats = breaker.statistics()
     assert (stats.total_successes, stats.consecutive_failures) == (1, 1)
 
 
 def test_exiting_a_breaker_that_was_not_entered_is_an_error() -> None:
     breaker = CircuitBreaker(name="stray")
-    with pytest.raises(
-        RuntimeError, match=r"^CircuitBreaker\('stray', .*was exited in a thread or task"
-    ):
+    with pytest.raises(RuntimeError, match=r"^CircuitBreaker\('stray', .*was exited in a thread or task"):
         breaker.__exit__(None, None, None)
 
 
@@ -714,9 +702,7 @@ def test_bad_arguments_are_refused_when_the_breaker_is_built(
 class Model:
     """What the breaker should do, written as plainly as possible (single-threaded)."""
 
-    def __init__(
-        self, threshold: int, timeout: float, growth: float, rate: float | None, window: int
-    ) -> None:
+    def __init__(self, threshold: int, timeout: float, growth: float, rate: float | None, window: int) -> None:
         self.threshold, self.timeout, self.growth = threshold, timeout, growth
         self.rate, self.window = rate, window
         self.state, self.failures, self.rejections = "closed", 0, 0
@@ -777,9 +763,7 @@ class BreakerMachine(RuleBasedStateMachine):
         rate=st.sampled_from([None, 0.5, 1.0]),
         window=st.integers(1, 4),
     )
-    def build(
-        self, threshold: int, timeout: float, growth: float, rate: float | None, window: int
-    ) -> None:
+    def build(self, threshold: int, timeout: float, growth: float, rate: float | None, window: int) -> None:
         window_options = {} if rate is None else {"failure_rate": rate, "window": window}
         self.breaker = CircuitBreaker(
             failure_threshold=threshold,
@@ -791,9 +775,7 @@ class BreakerMachine(RuleBasedStateMachine):
         )
         self.model = Model(threshold, timeout, growth, rate, window)
 
-    def _call(
-        self, outcome: str, fn: Callable[[], object], expected: type[BaseException] | None
-    ) -> None:
+    def _call(self, outcome: str, fn: Callable[[], object], expected: type[BaseException] | None) -> None:
         self.model.call(self.clock.now, outcome)
         try:
             self.breaker.call(fn)
@@ -845,8 +827,8 @@ test_the_breaker_follows_its_state_machine_model = BreakerMachine.TestCase
 
 def test_creating_a_metric_again_returns_the_registered_one() -> None:
     # What a second import of the module (importlib.reload) does at its top level.
-    from zixir.resilience import breaker as module
     from zixir._counters import counter as _counter
+    from zixir.resilience import breaker as module
 
     again = _counter("zixir_breaker_rejections", "again", ("breaker",))
     assert again is module._REJECTIONS

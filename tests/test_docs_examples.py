@@ -72,11 +72,13 @@ def test_python_blocks_on_the_page_run_in_order_and_print_what_they_show(
         name = f"{page.name} block {number}"
         stdout = LineRecorder(name)
         with contextlib.redirect_stdout(stdout):
-            exec(compile(block, name, "exec", dont_inherit=True), module.__dict__)  # noqa: S102 - the docs' own examples
+            exec(compile(block, name, "exec", dont_inherit=True), module.__dict__)
         printed = stdout.printed
         for line, shown in shown_output(block).items():
             assert line in printed, f"{name}, line {line}: nothing was printed"
-            assert matches(printed[line], shown), f"{name}, line {line}: printed {printed[line]!r}, the page shows {shown!r}"
+            assert matches(printed[line], shown), (
+                f"{name}, line {line}: printed {printed[line]!r}, the page shows {shown!r}"
+            )
 
 
 def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:

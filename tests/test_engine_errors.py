@@ -20,7 +20,9 @@ from zixir.errors import (
 
 
 def test_mismatched_lengths_name_both_lengths() -> None:
-    with pytest.raises(LengthMismatchError, match=r"^dot_product: a has 3 elements but b has 2; pass vectors of equal length$") as info:
+    with pytest.raises(
+        LengthMismatchError, match=r"^dot_product: a has 3 elements but b has 2; pass vectors of equal length$"
+    ) as info:
         engine.dot_product([1, 2, 3], [1, 2])
     assert info.value.lengths == (3, 2)
     assert isinstance(info.value, ValueError) and isinstance(info.value, ZixirError)
@@ -60,13 +62,23 @@ def test_scalar_arguments_must_be_numbers() -> None:
 
 
 def test_inputs_that_are_not_vectors_are_refused() -> None:
-    with pytest.raises(NotNumericError, match=r"^list_sum: xs is str, expected a list, tuple or float64 buffer of numbers$"):
+    with pytest.raises(
+        NotNumericError, match=r"^list_sum: xs is str, expected a list, tuple or float64 buffer of numbers$"
+    ):
         engine.list_sum("123")
     with pytest.raises(NotNumericError, match=r"^list_sum: xs is int, expected a list"):
         engine.list_sum(5)
-    with pytest.raises(NotNumericError, match=r"^list_sum: xs is a buffer of format 'l', expected float64 \('d'\); convert it with array\('d', x\) or numpy's x.astype\(float\)$"):
+    with pytest.raises(
+        NotNumericError,
+        match=r"^list_sum: xs is a buffer of format 'l', expected float64 \('d'\); "
+        r"convert it with array\('d', x\) or numpy's x.astype\(float\)$",
+    ):
         engine.list_sum(np.arange(3))
-    with pytest.raises(ShapeError, match=r"^list_sum: xs is a 2-dimensional buffer, expected one dimension; flatten it first \(numpy: x.ravel\(\)\)$"):
+    with pytest.raises(
+        ShapeError,
+        match=r"^list_sum: xs is a 2-dimensional buffer, expected one dimension; "
+        r"flatten it first \(numpy: x.ravel\(\)\)$",
+    ):
         engine.list_sum(np.zeros((2, 2)))
 
 
@@ -84,7 +96,10 @@ def test_empty_input_has_the_neutral_answer_where_one_exists() -> None:
 
 
 def test_ddof_must_leave_at_least_one_degree_of_freedom() -> None:
-    with pytest.raises(ValueError, match=r"^list_variance: ddof=2 needs more than 2 values, got 2; use ddof=0 for the population variance$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^list_variance: ddof=2 needs more than 2 values, got 2; use ddof=0 for the population variance$",
+    ):
         engine.list_variance([1.0, 2.0], ddof=2)
     with pytest.raises(ValueError, match=r"^list_std: ddof must be a non-negative int, got -1$"):
         engine.list_std([1.0, 2.0], ddof=-1)
@@ -102,10 +117,17 @@ def test_matrix_shapes_are_checked() -> None:
 
 
 def test_a_zero_vector_has_no_cosine_similarity() -> None:
-    with pytest.raises(ZeroVectorError, match=r"^cosine_similarity: b is a zero vector, so its direction \(and the similarity\) is undefined$"):
+    with pytest.raises(
+        ZeroVectorError,
+        match=r"^cosine_similarity: b is a zero vector, so its direction \(and the similarity\) is undefined$",
+    ):
         engine.cosine_similarity([1.0, 2.0], [0.0, 0.0])
 
 
 def test_unknown_operations_list_the_valid_ones() -> None:
-    with pytest.raises(UnknownOperationError, match=r"^unknown engine operation 'dot_prodcut'; did you mean 'dot_product'\? valid operations: cosine_similarity, count_value, dot_product, "):
+    with pytest.raises(
+        UnknownOperationError,
+        match=r"^unknown engine operation 'dot_prodcut'; did you mean 'dot_product'\? "
+        r"valid operations: cosine_similarity, count_value, dot_product, ",
+    ):
         engine.run("dot_prodcut", [1.0], [1.0])

@@ -20,7 +20,7 @@ def test_engine_reports_which_implementation_is_live() -> None:
     built = importlib.util.find_spec("zixir._engine") is not None
     purepython = os.environ.get("ZIXIR_PUREPYTHON", "") not in ("", "0")
     expected = "cython" if built and not purepython else "python"
-    assert engine.IMPLEMENTATION == expected
+    assert expected == engine.IMPLEMENTATION
     assert engine.IMPLEMENTATION in ("cython", "python")
 
 

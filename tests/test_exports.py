@@ -29,9 +29,7 @@ def test_the_package_exports_exactly_its_all() -> None:
         if not name.startswith("_") and not isinstance(value, (__future__._Feature, ModuleType))
     }
     assert public == {
-        name
-        for name in zixir.__all__
-        if not name.startswith("_") and not isinstance(getattr(zixir, name), ModuleType)
+        name for name in zixir.__all__ if not name.startswith("_") and not isinstance(getattr(zixir, name), ModuleType)
     }
     assert len(zixir.__all__) == len(set(zixir.__all__))
     for name in zixir.__all__:

@@ -23,7 +23,10 @@ def test_importing_zixir_and_reaching_the_supervisor_loads_no_heavy_dependency()
 
 
 def test_importing_the_resilience_package_loads_no_cache_or_sandbox() -> None:
-    probe = "import zixir.resilience, sys; print([m for m in sys.modules if m.startswith(('zixir.cache', 'zixir.sandbox'))])"
+    probe = (
+        "import zixir.resilience, zixir.resilience.retry, sys; "
+        "print([m for m in sys.modules if m.startswith(('zixir.cache', 'zixir.sandbox'))])"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

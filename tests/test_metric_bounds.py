@@ -51,8 +51,6 @@ def test_5000_dynamic_children_and_1000_unnamed_breakers_add_no_series() -> None
     churn_dynamic_children(supervisor, 5_000)
     churn_unnamed_breakers(1_000)
     assert exposed_series() == before
-    restarts = REGISTRY.get_sample_value(
-        "zixir_supervisor_restarts_total", {"supervisor": "root", "child": "churner"}
-    )
+    restarts = REGISTRY.get_sample_value("zixir_supervisor_restarts_total", {"supervisor": "root", "child": "churner"})
     assert restarts == 502
     ref.stop()

@@ -6,6 +6,7 @@ The policy's clock and sleeps are fakes that record waits instead of waiting.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -110,9 +111,7 @@ def test_giving_up_raises_retry_error_with_every_error_chained_from_the_last() -
 
 
 def test_a_single_attempt_policy_says_one_time() -> None:
-    with pytest.raises(
-        RetryError, match=r"^fetch failed 1 time in 0\.0s and the retry policy gave up"
-    ):
+    with pytest.raises(RetryError, match=r"^fetch failed 1 time in 0\.0s and the retry policy gave up"):
         policy(FakeTime(), max_attempts=1).call(flaky(OSError("x")))
 
 
@@ -140,9 +139,7 @@ def test_giveup_stops_at_once_and_the_error_propagates_unchanged() -> None:
     fatal = OSError(401, "unauthorized")
     fn = flaky(OSError(503, "unavailable"), fatal)
     with pytest.raises(OSError) as caught:
-        policy(
-            clock, max_attempts=5, giveup=lambda error: getattr(error, "errno", None) == 401
-        ).call(fn)
+        policy(clock, max_attempts=5, giveup=lambda error: getattr(error, "errno", None) == 401).call(fn)
     assert caught.value is fatal
     assert clock.waits == [1.0]
 
@@ -165,9 +162,7 @@ def test_without_max_attempts_max_total_time_alone_bounds_the_retries() -> None:
     clock = FakeTime()
     fn = flaky(*[OSError("down")] * 100)
     with pytest.raises(RetryError) as caught:
-        policy(
-            clock, max_attempts=None, initial_delay=1.0, multiplier=1.0, max_total_time=5.0
-        ).call(fn)
+        policy(clock, max_attempts=None, initial_delay=1.0, multiplier=1.0, max_total_time=5.0).call(fn)
     assert len(caught.value.errors) == 6
     assert clock.waits == [1.0] * 5
 
@@ -211,9 +206,7 @@ def test_delays_reads_the_schedule_without_sleeping() -> None:
     assert retry.delays() == [1.0, 2.0, 4.0, 6.0]
     assert retry.delays(2) == [1.0, 2.0]
     assert clock.waits == []
-    with pytest.raises(
-        ValueError, match=r"^this policy has no max_attempts: pass delays\(count=\.\.\.\)$"
-    ):
+    with pytest.raises(ValueError, match=r"^this policy has no max_attempts: pass delays\(count=\.\.\.\)$"):
         policy(clock, max_attempts=None, max_total_time=9.0).delays()
 
 
@@ -242,7 +235,7 @@ def test_the_schedule_grows_is_capped_and_its_jitter_stays_within_the_fraction(
     }
     plain = RetryPolicy(jitter=0.0, **shape).delays()
     assert len(plain) == attempts - 1
-    assert all(a <= b for a, b in zip(plain, plain[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(plain))
     assert all(initial <= d <= initial + cap_over for d in plain)
     jittered = RetryPolicy(jitter=fraction, random=RNG, **shape).delays()
     for wait, base in zip(jittered, plain, strict=True):
@@ -250,9 +243,7 @@ def test_the_schedule_grows_is_capped_and_its_jitter_stays_within_the_fraction(
 
 
 @given(initial=st.floats(0.001, 10.0), cap_over=st.floats(0.0, 100.0), attempts=st.integers(1, 30))
-def test_full_jitter_draws_between_zero_and_the_schedule(
-    initial: float, cap_over: float, attempts: int
-) -> None:
+def test_full_jitter_draws_between_zero_and_the_schedule(initial: float, cap_over: float, attempts: int) -> None:
     shape = {"max_attempts": attempts, "initial_delay": initial, "max_delay": initial + cap_over}
     plain = RetryPolicy(jitter=0.0, **shape).delays()
     full = RetryPolicy(jitter=FullJitter(), random=RNG, **shape).delays()
@@ -287,9 +278,7 @@ def test_a_custom_jitter_strategy_gets_the_schedule_and_the_policys_random_sourc
     source = random.Random(3)
 
     class Halve:
-        def delay(
-            self, backoff: float, *, previous: float, base: float, cap: float, rng: random.Random
-        ) -> float:
+        def delay(self, backoff: float, *, previous: float, base: float, cap: float, rng: random.Random) -> float:
             assert rng is source
             seen.append((backoff, previous, base, cap))
             return backoff / 2
@@ -425,9 +414,7 @@ def test_call_refuses_an_async_function() -> None:
     async def fetch() -> None:
         pass
 
-    with pytest.raises(
-        TypeError, match=r"fetch is async: use `await policy\.call_async\(\.\.\.\)`$"
-    ):
+    with pytest.raises(TypeError, match=r"fetch is async: use `await policy\.call_async\(\.\.\.\)`$"):
         policy(FakeTime()).call(fetch)
 
 
@@ -479,15 +466,12 @@ def test_the_repr_shows_the_schedule() -> None:
             retry_on=(TimeoutError,),
         )
     ) == ("RetryPolicy(max_attempts=3, delays 1.0s x2.0 up to 30.0s, jitter ±10%)")
-    assert repr(
-        RetryPolicy(5, initial_delay=0.2, jitter=FullJitter(), max_total_time=60, attempt_timeout=2)
-    ) == (
+    assert repr(RetryPolicy(5, initial_delay=0.2, jitter=FullJitter(), max_total_time=60, attempt_timeout=2)) == (
         "RetryPolicy(max_attempts=5, delays 0.2s x2.0 up to 30.0s, jitter FullJitter(), "
         "max_total_time=60.0s, attempt_timeout=2.0s)"
     )
     assert repr(RetryPolicy(jitter=DecorrelatedJitter(), max_delay=10)) == (
-        "RetryPolicy(max_attempts=3, delays 1.0s up to 10.0s, "
-        "jitter DecorrelatedJitter(growth=3.0))"
+        "RetryPolicy(max_attempts=3, delays 1.0s up to 10.0s, jitter DecorrelatedJitter(growth=3.0))"
     )
     assert repr(RetryPolicy(jitter=0)).endswith(", no jitter)")
 
@@ -592,9 +576,7 @@ def test_the_schedule_reaches_its_cap_and_stays_there_however_many_steps() -> No
         ({"initial_delay": 2.0, "max_delay": 1.0}, "max_delay"),
     ],
 )
-def test_a_schedule_refuses_numbers_that_cannot_work(
-    options: dict[str, Any], argument: str
-) -> None:
+def test_a_schedule_refuses_numbers_that_cannot_work(options: dict[str, Any], argument: str) -> None:
     shape = {"initial_delay": 1.0, "max_delay": 10.0, **options}
     with pytest.raises(InvalidArgumentError) as caught:
         ExponentialBackoff(**shape)

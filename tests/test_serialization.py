@@ -33,7 +33,7 @@ TUPLE_CODE, ENUM_CODE, DATACLASS_CODE = 2, 13, 14
 class Colour(enum.Enum):
     RED = "red"
     GREEN = "green"
-    CRIMSON = "red"  # noqa: PIE796 - an alias, which must come back as RED
+    CRIMSON = "red"
 
 
 class Level(enum.IntEnum):
@@ -138,9 +138,9 @@ def assert_same(a: Any, b: Any) -> None:
     """Asserts a and b are equal with identical types all the way down (nan equals nan)."""
     assert type(a) is type(b), f"{type(a)} is not {type(b)}: {a!r} vs {b!r}"
     if isinstance(a, float):
-        assert (math.isnan(a) and math.isnan(b)) or (
-            a == b and math.copysign(1, a) == math.copysign(1, b)
-        ), f"{a!r} != {b!r}"
+        assert (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b)), (
+            f"{a!r} != {b!r}"
+        )
     elif isinstance(a, complex):
         assert_same(a.real, b.real)
         assert_same(a.imag, b.imag)
@@ -186,9 +186,7 @@ def round_trip(value: Any, **kwargs: bool) -> Any:
 
 # --- strategies ------------------------------------------------------------------------
 
-offsets = st.timedeltas(
-    min_value=-dt.timedelta(hours=23, minutes=59), max_value=dt.timedelta(hours=23, minutes=59)
-)
+offsets = st.timedeltas(min_value=-dt.timedelta(hours=23, minutes=59), max_value=dt.timedelta(hours=23, minutes=59))
 tzinfos = st.one_of(
     st.none(),
     st.just(dt.UTC),
@@ -196,18 +194,10 @@ tzinfos = st.one_of(
     st.builds(dt.timezone, offsets),
     st.builds(dt.timezone, offsets, st.text(max_size=6)),
 )
-datetimes = st.builds(
-    lambda d, fold: d.replace(fold=fold), st.datetimes(timezones=tzinfos), st.integers(0, 1)
-)
-times = st.builds(
-    lambda t, fold: t.replace(fold=fold), st.times(timezones=tzinfos), st.integers(0, 1)
-)
-enum_members = st.sampled_from(
-    [*Colour, *Level, *Mode, *Perm, Perm.R | Perm.W, Perm(0), Bits.A | Bits.B, Bits(0)]
-)
-big_ints = st.integers(min_value=2**64, max_value=2**300).flatmap(
-    lambda n: st.sampled_from([n, -n])
-)
+datetimes = st.builds(lambda d, fold: d.replace(fold=fold), st.datetimes(timezones=tzinfos), st.integers(0, 1))
+times = st.builds(lambda t, fold: t.replace(fold=fold), st.times(timezones=tzinfos), st.integers(0, 1))
+enum_members = st.sampled_from([*Colour, *Level, *Mode, *Perm, Perm.R | Perm.W, Perm(0), Bits.A | Bits.B, Bits(0)])
+big_ints = st.integers(min_value=2**64, max_value=2**300).flatmap(lambda n: st.sampled_from([n, -n]))
 special_decimals = st.sampled_from(
     ["NaN", "-NaN", "sNaN", "-sNaN", "NaN123", "Infinity", "-Infinity", "-0", "1.10", "-0E-7"]
 ).map(decimal.Decimal)
@@ -304,9 +294,7 @@ def test_decimals_keep_exponent_sign_and_nan_payload() -> None:
     assert [str(d) for d in round_trip([decimal.Decimal(t) for t in texts])] == texts
 
 
-@pytest.mark.parametrize(
-    "number", [2**200, -(2**200), 2**64, 2**64 - 1, -(2**63), -(2**63) - 1, 0, -1]
-)
+@pytest.mark.parametrize("number", [2**200, -(2**200), 2**64, 2**64 - 1, -(2**63), -(2**63) - 1, 0, -1])
 def test_ints_of_any_size_round_trip(number: int) -> None:
     assert_same(number, round_trip(number))
 
@@ -557,9 +545,7 @@ def test_future_format_version_is_refused_not_misread() -> None:
     assert info.value.version == 7
 
 
-@pytest.mark.parametrize(
-    "data", [b"", b"\xc1", b"\x92\x01\x02", msgpack.packb("hi"), b"\xc1\x00\xc0"]
-)
+@pytest.mark.parametrize("data", [b"", b"\xc1", b"\x92\x01\x02", msgpack.packb("hi"), b"\xc1\x00\xc0"])
 def test_bytes_without_the_zixir_header_are_refused(data: bytes) -> None:
     with pytest.raises(SerializationError, match="not Zixir-serialized data"):
         loads(data)
@@ -588,9 +574,7 @@ def test_random_bytes_load_or_raise_serialization_error(data: bytes, with_header
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values, st.data())
-def test_corrupted_payloads_load_or_raise_serialization_error(
-    value: Any, data: st.DataObject
-) -> None:
+def test_corrupted_payloads_load_or_raise_serialization_error(value: Any, data: st.DataObject) -> None:
     stored = bytearray(dumps(value))
     for _ in range(data.draw(st.integers(1, 4))):
         position = data.draw(st.integers(2, len(stored) - 1))

@@ -61,17 +61,18 @@ KINDS: dict[str, st.SearchStrategy[tuple[Any, type[Exception]]]] = {
     # seconds that may be 0 (a delay)
     "non_negative": st.one_of(invalid(st.one_of(NOT_FINITE, NEGATIVE)), wrong_type(NOT_NUMBERS)),
     # a growth factor, >= 1
-    "factor": st.one_of(invalid(st.one_of(NOT_FINITE, st.floats(max_value=0.999),
-                                          st.integers(max_value=0))),
-                        wrong_type(NOT_NUMBERS)),
+    "factor": st.one_of(
+        invalid(st.one_of(NOT_FINITE, st.floats(max_value=0.999), st.integers(max_value=0))), wrong_type(NOT_NUMBERS)
+    ),
     # a fraction in [0, 1]
-    "fraction": st.one_of(invalid(st.one_of(NOT_FINITE, NEGATIVE, st.floats(min_value=1.001),
-                                            st.integers(min_value=2))),
-                          wrong_type(NOT_NUMBERS)),
+    "fraction": st.one_of(
+        invalid(st.one_of(NOT_FINITE, NEGATIVE, st.floats(min_value=1.001), st.integers(min_value=2))),
+        wrong_type(NOT_NUMBERS),
+    ),
     # a rate in (0, 1]
-    "rate": st.one_of(invalid(st.one_of(NOT_FINITE, NEGATIVE, st.just(0.0),
-                                        st.floats(min_value=1.001))),
-                      wrong_type(NOT_NUMBERS)),
+    "rate": st.one_of(
+        invalid(st.one_of(NOT_FINITE, NEGATIVE, st.just(0.0), st.floats(min_value=1.001))), wrong_type(NOT_NUMBERS)
+    ),
     # a whole count >= 1 (attempts, workers)
     "count": st.one_of(invalid(st.integers(max_value=0)), wrong_type(NOT_INTS)),
     # a whole count >= 0 (restarts, items)
@@ -123,45 +124,81 @@ def cache(where: Path, **options: Any) -> Cache:
 
 
 RESILIENCE = [
-    *cases("CircuitBreaker", keyword(CircuitBreaker), failure_threshold="count",
-           reset_timeout="positive", backoff_multiplier="factor", max_reset_timeout="positive",
-           failure_rate="rate", name="any_name"),
-    *cases("CircuitBreaker", keyword(CircuitBreaker, failure_rate=0.5), window="count",
-           minimum_calls="count"),
-    *cases("RetryPolicy", keyword(RetryPolicy), max_attempts="count", initial_delay="non_negative",
-           multiplier="factor", max_delay="non_negative", jitter="fraction",
-           max_total_time="positive", attempt_timeout="positive"),
-    *cases("RestartBackoff", keyword(RestartBackoff), initial_delay="non_negative",
-           max_delay="non_negative", multiplier="factor", jitter="fraction",
-           reset_after="non_negative"),
-    *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0, max_delay=5.0),
-           multiplier="factor"),
-    *cases("ExponentialBackoff", keyword(ExponentialBackoff, max_delay=5.0),
-           initial_delay="non_negative"),
-    *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0),
-           max_delay="non_negative"),
+    *cases(
+        "CircuitBreaker",
+        keyword(CircuitBreaker),
+        failure_threshold="count",
+        reset_timeout="positive",
+        backoff_multiplier="factor",
+        max_reset_timeout="positive",
+        failure_rate="rate",
+        name="any_name",
+    ),
+    *cases("CircuitBreaker", keyword(CircuitBreaker, failure_rate=0.5), window="count", minimum_calls="count"),
+    *cases(
+        "RetryPolicy",
+        keyword(RetryPolicy),
+        max_attempts="count",
+        initial_delay="non_negative",
+        multiplier="factor",
+        max_delay="non_negative",
+        jitter="fraction",
+        max_total_time="positive",
+        attempt_timeout="positive",
+    ),
+    *cases(
+        "RestartBackoff",
+        keyword(RestartBackoff),
+        initial_delay="non_negative",
+        max_delay="non_negative",
+        multiplier="factor",
+        jitter="fraction",
+        reset_after="non_negative",
+    ),
+    *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0, max_delay=5.0), multiplier="factor"),
+    *cases("ExponentialBackoff", keyword(ExponentialBackoff, max_delay=5.0), initial_delay="non_negative"),
+    *cases("ExponentialBackoff", keyword(ExponentialBackoff, initial_delay=1.0), max_delay="non_negative"),
     Case("FractionJitter", "jitter", "fraction", lambda _where, value: FractionJitter(value)),
     Case("DecorrelatedJitter", "growth", "factor", lambda _where, value: DecorrelatedJitter(value)),
 ]
 
 # The constructors of the other components (supervision, cache, sandbox).
 COMPONENTS = [
-    *cases("Supervisor", keyword(Supervisor), max_restarts="count0", max_seconds="positive",
-           health_check_interval="positive"),
-    *cases("Supervisor", keyword(Supervisor, health_check_interval=1.0),
-           health_check_timeout="positive"),
-    *cases("ChildSpec", keyword(ChildSpec, name="child", actor_class=Child),
-           shutdown="non_negative"),
+    *cases(
+        "Supervisor",
+        keyword(Supervisor),
+        max_restarts="count0",
+        max_seconds="positive",
+        health_check_interval="positive",
+    ),
+    *cases("Supervisor", keyword(Supervisor, health_check_interval=1.0), health_check_timeout="positive"),
+    *cases("ChildSpec", keyword(ChildSpec, name="child", actor_class=Child), shutdown="non_negative"),
     *cases("ChildSpec", keyword(ChildSpec, actor_class=Child), name="name"),
-    *cases("Cache", lambda argument: lambda where, value: cache(where, **{argument: value}),
-           default_ttl="positive", memory_items="count0"),
-    *cases("CacheActor", lambda argument: lambda where, value: CacheActor(where / "cache",
-                                                                          **{argument: value}),
-           sweep_interval="positive"),
-    *cases("Sandbox", keyword(Sandbox), timeout="positive", cpu_time="positive", memory="memory",
-           max_output="memory", max_worker_memory="memory", max_depth="count",
-           max_recursion="count", workers="count", max_tasks_per_worker="count",
-           start_timeout="positive"),
+    *cases(
+        "Cache",
+        lambda argument: lambda where, value: cache(where, **{argument: value}),
+        default_ttl="positive",
+        memory_items="count0",
+    ),
+    *cases(
+        "CacheActor",
+        lambda argument: lambda where, value: CacheActor(where / "cache", **{argument: value}),
+        sweep_interval="positive",
+    ),
+    *cases(
+        "Sandbox",
+        keyword(Sandbox),
+        timeout="positive",
+        cpu_time="positive",
+        memory="memory",
+        max_output="memory",
+        max_worker_memory="memory",
+        max_depth="count",
+        max_recursion="count",
+        workers="count",
+        max_tasks_per_worker="count",
+        start_timeout="positive",
+    ),
 ]
 
 
@@ -175,7 +212,8 @@ def check(case: Case, where: Path, value: Any, expected: type[Exception]) -> Non
         built = case.build(where, value)
     except (InvalidArgumentError, ArgumentTypeError) as error:
         assert isinstance(error, expected), (
-            f"{case}: {value!r} raised {type(error).__name__}, expected {expected.__name__}")
+            f"{case}: {value!r} raised {type(error).__name__}, expected {expected.__name__}"
+        )
         assert error.argument == case.argument, f"{case}: {value!r} blamed {error.argument!r}"
         assert case.argument in str(error), f"{case}: the message does not name it: {error}"
         return

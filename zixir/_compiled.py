@@ -80,9 +80,7 @@ def prefer_source(name: str) -> None:
         return
     found = importlib.util.find_spec(name)
     if found is None or found.origin is None:
-        raise ModuleNotFoundError(
-            f"no module named {name!r} to load from source (ZIXIR_PUREPYTHON)", name=name
-        )
+        raise ModuleNotFoundError(f"no module named {name!r} to load from source (ZIXIR_PUREPYTHON)", name=name)
     package, _, leaf = name.rpartition(".")
     source = os.path.join(os.path.dirname(found.origin), f"{leaf}.py")
     spec = importlib.util.spec_from_file_location(name, source)
@@ -99,7 +97,7 @@ def prefer_source(name: str) -> None:
 
 
 def implementation(module: ModuleType) -> Literal["cython", "python"]:
-    """"cython" if `module` is a compiled build, "python" if it runs from source.
+    """ "cython" if `module` is a compiled build, "python" if it runs from source.
 
     A module running from source outside ``ZIXIR_PUREPYTHON`` means its build is missing:
     that is reported once through `warn_unbuilt`.

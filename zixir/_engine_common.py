@@ -93,9 +93,7 @@ def as_sequence(op: str, arg: str, value: object) -> list[Any] | tuple[Any, ...]
         pass
     if isinstance(value, Iterable):
         return list(value)
-    raise NotNumericError(
-        f"{op}: {arg} is {type(value).__name__}, expected a list, tuple or float64 buffer of numbers"
-    )
+    raise NotNumericError(f"{op}: {arg} is {type(value).__name__}, expected a list, tuple or float64 buffer of numbers")
 
 
 def as_buffer(op: str, arg: str, value: Any) -> memoryview[float]:
@@ -131,9 +129,7 @@ def like_input(template: object, result: array[float]) -> Any:
     return result
 
 
-def check_matrix(
-    op: str, arg: str, size: int, rows: tuple[str, object], cols: tuple[str, object]
-) -> tuple[int, int]:
+def check_matrix(op: str, arg: str, size: int, rows: tuple[str, object], cols: tuple[str, object]) -> tuple[int, int]:
     """Checks that `size` elements make a row-major matrix of the (name, value) dimensions."""
     dims = []
     for name, dim in (rows, cols):
@@ -142,8 +138,7 @@ def check_matrix(
         dims.append(dim)
     if dims[0] * dims[1] != size:
         raise ShapeError(
-            f"{op}: {arg} has {size} elements but {rows[0]} * {cols[0]} = "
-            f"{dims[0]} * {dims[1]} = {dims[0] * dims[1]}"
+            f"{op}: {arg} has {size} elements but {rows[0]} * {cols[0]} = {dims[0]} * {dims[1]} = {dims[0] * dims[1]}"
         )
     return dims[0], dims[1]
 
@@ -156,8 +151,7 @@ def check_ddof(op: str, count: int, ddof: object) -> int:
         raise empty_input(op)
     if ddof >= count:
         raise ValueError(
-            f"{op}: ddof={ddof} needs more than {ddof} values, got {count}; "
-            "use ddof=0 for the population variance"
+            f"{op}: ddof={ddof} needs more than {ddof} values, got {count}; use ddof=0 for the population variance"
         )
     return ddof
 

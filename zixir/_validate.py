@@ -42,8 +42,11 @@ def number(
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ArgumentTypeError(f"{name} must be a number, got {value!r}", name)
-    checks = [(above, "> ", value > (above or 0)), (at_least, ">= ", value >= (at_least or 0)),
-              (at_most, "<= ", value <= (at_most or 0))]
+    checks = [
+        (above, "> ", value > (above or 0)),
+        (at_least, ">= ", value >= (at_least or 0)),
+        (at_most, "<= ", value <= (at_most or 0)),
+    ]
     if not math.isfinite(value) or not all(ok for bound, _, ok in checks if bound is not None):
         bounds = " and ".join(f"{op}{bound}" for bound, op, _ in checks if bound is not None)
         raise InvalidArgumentError(f"{name} must be a finite number {bounds}, got {value!r}", name)
@@ -100,9 +103,7 @@ def error_filter(name: str, value: object) -> Callable[[Exception], bool]:
         return lambda error: isinstance(error, kinds)
     if callable(value):
         return cast(Callable[[Exception], bool], value)
-    raise ArgumentTypeError(
-        f"{name} must be exception types or a predicate on the exception, got {value!r}", name
-    )
+    raise ArgumentTypeError(f"{name} must be exception types or a predicate on the exception, got {value!r}", name)
 
 
 def optional_number(

@@ -48,8 +48,10 @@ def _engine_tour() -> None:
     start = time.perf_counter()
     naive = sum(x * y for x, y in zip(xs, ys))
     theirs = time.perf_counter() - start
-    print(f"  dot of two 1e6-float lists: {dot:.6f} in {ours * 1e3:.2f} ms "
-          f"(a Python generator: {theirs * 1e3:.1f} ms, {theirs / ours:.0f}x slower)")
+    print(
+        f"  dot of two 1e6-float lists: {dot:.6f} in {ours * 1e3:.2f} ms "
+        f"(a Python generator: {theirs * 1e3:.1f} ms, {theirs / ours:.0f}x slower)"
+    )
     assert math.isclose(dot, naive, rel_tol=1e-9)
     try:
         engine.dot_product([1.0, 2.0], [1.0])
@@ -58,15 +60,18 @@ def _engine_tour() -> None:
 
 
 def _storage_tour(directory: Path) -> None:
-    reading = Reading("t-17", dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC),
-                      (20.5, 21.0), Decimal("0.10"))
+    reading = Reading("t-17", dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC), (20.5, 21.0), Decimal("0.10"))
     path = directory / "reading.bin"
     path.write_bytes(serialization.dumps({("t-17", 1): reading, "seen": {1, 2}}))
     loaded = serialization.loads(path.read_bytes())
-    print(f"serialization: {path.stat().st_size} bytes on disk, read back equal: "
-          f"{loaded == {('t-17', 1): reading, 'seen': {1, 2}}}")
-    print(f"  types kept: {type(loaded[('t-17', 1)]).__name__}, "
-          f"{type(loaded[('t-17', 1)].values).__name__}, {type(loaded['seen']).__name__}")
+    print(
+        f"serialization: {path.stat().st_size} bytes on disk, read back equal: "
+        f"{loaded == {('t-17', 1): reading, 'seen': {1, 2}}}"
+    )
+    print(
+        f"  types kept: {type(loaded[('t-17', 1)]).__name__}, "
+        f"{type(loaded[('t-17', 1)].values).__name__}, {type(loaded['seen']).__name__}"
+    )
 
 
 def _cache_tour(directory: Path) -> None:
@@ -76,24 +81,29 @@ def _cache_tour(directory: Path) -> None:
             cache.insert("users", {"name": name, "age": age})
         cache.create_index("users", "age")
         over_30 = cache.query("users", where={"age": (">", 30)}, order_by="age")
-        print(f"cache: get('model:v3') = {cache.get('model:v3')}; users over 30 by index: "
-              f"{[user['name'] for user in over_30]}")
-        print(f"  {cache.stats().entries} entry on disk, kept {cache.stats().memory_entries} "
-              "in memory; expires in 60 s, across restarts")
+        print(
+            f"cache: get('model:v3') = {cache.get('model:v3')}; users over 30 by index: "
+            f"{[user['name'] for user in over_30]}"
+        )
+        print(
+            f"  {cache.stats().entries} entry on disk, kept {cache.stats().memory_entries} "
+            "in memory; expires in 60 s, across restarts"
+        )
         print(f"  read path: {LOOKUP_IMPLEMENTATION}")
 
 
 def _sandbox_tour() -> None:
     with Sandbox(timeout=0.5, memory="64MB") as sandbox:
-        print("sandbox: factorial(20) in a worker process =",
-              sandbox.run_module("math", "factorial", [20]).value)
+        print("sandbox: factorial(20) in a worker process =", sandbox.run_module("math", "factorial", [20]).value)
         for what, result in [
             ("sleep(5) with timeout=0.5", sandbox.run_module("time", "sleep", [5])),
             ("bytearray(300 MB) with memory=64MB", sandbox.run_module("builtins", "bytearray", [300_000_000])),
             ("os._exit(3)", sandbox.run_module("os", "_exit", [3])),
         ]:
-            print(f"  {what}: reason={result.reason}, after {result.duration:.2f} s; "
-                  "the worker was replaced, this process is fine")
+            print(
+                f"  {what}: reason={result.reason}, after {result.duration:.2f} s; "
+                "the worker was replaced, this process is fine"
+            )
 
 
 def main() -> None:

@@ -86,15 +86,15 @@ class ZixirError(Exception):
             else:
                 positional.append(value)
         if missing:
-            raise TypeError(f"{type(self).__qualname__} cannot be pickled: store its "
-                            f"__init__ arguments {missing} as attributes of the same names")
+            raise TypeError(
+                f"{type(self).__qualname__} cannot be pickled: store its "
+                f"__init__ arguments {missing} as attributes of the same names"
+            )
         return _rebuild, (type(self), tuple(positional), keywords), state or None
 
 
 # One entry per live error class that was pickled (weak: classes made on the fly go away).
-_PARAMETERS: weakref.WeakKeyDictionary[type[ZixirError], _Parameters | None] = (
-    weakref.WeakKeyDictionary()
-)
+_PARAMETERS: weakref.WeakKeyDictionary[type[ZixirError], _Parameters | None] = weakref.WeakKeyDictionary()
 
 
 def _init_parameters(cls: type[ZixirError]) -> _Parameters | None:
@@ -105,8 +105,9 @@ def _init_parameters(cls: type[ZixirError]) -> _Parameters | None:
             _PARAMETERS[cls] = None
         else:
             found = list(inspect.signature(owner.__init__).parameters.values())[1:]
-            _PARAMETERS[cls] = tuple((p.name, p.kind is p.KEYWORD_ONLY) for p in found
-                                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+            _PARAMETERS[cls] = tuple(
+                (p.name, p.kind is p.KEYWORD_ONLY) for p in found if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            )
     return _PARAMETERS[cls]
 
 
@@ -119,7 +120,7 @@ def _portable(error: BaseException) -> BaseException:
     """`error` itself if it survives a pickle round trip, else a RemoteError standing in for it."""
     try:
         pickle.loads(pickle.dumps(error))
-    except Exception:  # noqa: BLE001 - anything pickle or an __init__ may raise
+    except Exception:
         kind = type(error)
         name = f"{kind.__module__}.{kind.__qualname__}"
         text = "".join(traceback.format_exception(error))
@@ -396,8 +397,7 @@ class WorkerCrashedError(ChildProcessError, ZixirError):
         signal: The number of the signal that killed the worker, if one did.
     """
 
-    def __init__(self, message: str, exit_code: int | None = None,
-                 signal: int | None = None) -> None:
+    def __init__(self, message: str, exit_code: int | None = None, signal: int | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.signal = signal

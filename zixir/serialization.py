@@ -161,9 +161,7 @@ class _Encoder:
     def _new_packer(self) -> msgpack.Packer:
         if self._depth >= _MAX_DEPTH:
             raise SerializationError(_TOO_DEEP)
-        packer = msgpack.Packer(
-            default=self._default, use_bin_type=True, strict_types=True, buf_size=1024
-        )
+        packer = msgpack.Packer(default=self._default, use_bin_type=True, strict_types=True, buf_size=1024)
         if self._depth < _REUSED_DEPTH:
             self._packers.append(packer)
         return packer
@@ -195,7 +193,7 @@ class _Encoder:
         )
 
 
-def _encode_tz(tz: dt.tzinfo | None) -> None | str | list[Any]:
+def _encode_tz(tz: dt.tzinfo | None) -> str | list[Any] | None:
     # naive: None; ZoneInfo: its key; timezone: [offset in microseconds, name if given]
     if tz is None:
         return None
@@ -206,8 +204,7 @@ def _encode_tz(tz: dt.tzinfo | None) -> None | str | list[Any]:
     if type(tz) is zoneinfo.ZoneInfo:
         if tz.key is None:
             raise SerializationError(
-                "cannot serialize a ZoneInfo read from a file, as it has no key; "
-                'use zoneinfo.ZoneInfo("Area/City")'
+                'cannot serialize a ZoneInfo read from a file, as it has no key; use zoneinfo.ZoneInfo("Area/City")'
             )
         return tz.key
     raise SerializationError(
@@ -238,9 +235,7 @@ def _encode_pickle(encoder: _Encoder, obj: object) -> bytes:
 
 def _encode_datetime(encoder: _Encoder, d: dt.datetime) -> bytes:
     tz = _encode_tz(d.tzinfo)
-    return encoder.pack(
-        [d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond, d.fold, tz]
-    )
+    return encoder.pack([d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond, d.fold, tz])
 
 
 def _encode_time(encoder: _Encoder, t: dt.time) -> bytes:
@@ -284,9 +279,7 @@ class _Decoder:
         try:
             if depth < _FAST_DEPTH:
                 return msgpack.unpackb(data, ext_hook=self.ext_hook, strict_map_key=False)
-            unpacker = msgpack.Unpacker(
-                ext_hook=self.ext_hook, strict_map_key=False, max_buffer_size=len(data) or 1
-            )
+            unpacker = msgpack.Unpacker(ext_hook=self.ext_hook, strict_map_key=False, max_buffer_size=len(data) or 1)
             unpacker.feed(data)
             obj = unpacker.unpack()
             if unpacker.tell() != len(data):
@@ -302,7 +295,7 @@ class _Decoder:
         return decode(self, data)
 
 
-def _decode_tz(state: None | str | list[Any]) -> dt.tzinfo | None:
+def _decode_tz(state: str | list[Any] | None) -> dt.tzinfo | None:
     if state is None:
         return None
     if isinstance(state, str):
@@ -310,8 +303,7 @@ def _decode_tz(state: None | str | list[Any]) -> dt.tzinfo | None:
             return zoneinfo.ZoneInfo(state)
         except zoneinfo.ZoneInfoNotFoundError as exc:
             raise SerializationError(
-                f"time zone {state!r} is not in this system's time zone database; "
-                "install the tzdata package"
+                f"time zone {state!r} is not in this system's time zone database; install the tzdata package"
             ) from exc
     offset, *name = state
     return dt.timezone(offset * _MICROSECOND, *name)
@@ -359,8 +351,7 @@ def _decode_dataclass(decoder: _Decoder, data: bytes) -> object:
     unknown = values.keys() - registration.fields
     if unknown:
         raise SerializationError(
-            f"stored {name!r} has fields {sorted(map(str, unknown))} that "
-            f"{_qualified(registration.cls)} lacks"
+            f"stored {name!r} has fields {sorted(map(str, unknown))} that {_qualified(registration.cls)} lacks"
         )
     init = {key: value for key, value in values.items() if key in registration.init_fields}
     obj = registration.cls(**init)
@@ -409,9 +400,7 @@ def _not_zixir(detail: str) -> str:
 def _checked(data: object) -> bytes | bytearray | memoryview:
     """Returns ``data`` as a byte buffer whose header ``loads`` can read, else raises."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise SerializationError(
-            f"loads() takes bytes, bytearray or memoryview, not {_qualified(type(data))}"
-        )
+        raise SerializationError(f"loads() takes bytes, bytearray or memoryview, not {_qualified(type(data))}")
     try:
         if isinstance(data, memoryview) and (data.ndim != 1 or data.format != "B"):
             data = data.cast("B")

@@ -7,8 +7,7 @@ from typing import Any
 
 import pykka
 
-from zixir.actors import Actor, ExitReason
-from zixir.actors import registry
+from zixir.actors import Actor, ExitReason, registry
 
 WAIT = 5.0
 

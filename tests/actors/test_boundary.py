@@ -12,8 +12,7 @@ from typing import Any
 import pykka
 import pytest
 
-from zixir.actors import Actor, Supervisor
-from zixir.actors import _pykka
+from zixir.actors import Actor, Supervisor, _pykka
 from zixir.actors.envelope import Envelope
 
 WAIT = 5.0

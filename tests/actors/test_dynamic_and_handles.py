@@ -10,7 +10,16 @@ import pykka
 import pytest
 
 from tests.actors.support import WAIT, Probe, crash_and_wait, running
-from zixir.actors import ChildSpec, DynamicSupervisor, RestartBackoff, Supervisor, ensure_started, handle, registry, whereis
+from zixir.actors import (
+    ChildSpec,
+    DynamicSupervisor,
+    RestartBackoff,
+    Supervisor,
+    ensure_started,
+    handle,
+    registry,
+    whereis,
+)
 from zixir.actors.health import HealthCheck
 from zixir.errors import ChildStartError
 
@@ -55,7 +64,7 @@ def test_a_handle_waits_for_a_restart_then_gives_up_with_a_clear_error() -> None
     root = Supervisor.start(children=[ChildSpec("c", Counter, kwargs={"name": "c"})])
     root.proxy().terminate_child("c").get()
     with pytest.raises(pykka.ActorDeadError, match=r"^no actor named 'c' was running within 0.05 s$"):
-        handle("c", timeout=0.05).ref
+        handle("c", timeout=0.05).ref  # noqa: B018 - the lookup raises
     threading.Timer(0.02, lambda: root.proxy().restart_child("c")).start()
     assert handle("c", timeout=WAIT).proxy().bump().get() == 1
 

@@ -36,9 +36,7 @@ CONFTEST_EXTRA = "__import__('zixir.actors._pykka').actors._pykka.forward_logs_t
 def zixir_conftest(original: str) -> str:
     """pykka's conftest with zixir.Actor as the threading actor class, plus CONFTEST_EXTRA."""
     assert "actor_class=ThreadingActor," in original, "pykka's conftest changed: update this test"
-    patched = original.replace(
-        "actor_class=ThreadingActor,", "actor_class=__import__('zixir.actors').actors.Actor,"
-    )
+    patched = original.replace("actor_class=ThreadingActor,", "actor_class=__import__('zixir.actors').actors.Actor,")
     return patched + ("\n" + CONFTEST_EXTRA if CONFTEST_EXTRA else "")
 
 
@@ -48,8 +46,10 @@ def pykka_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     archive = SDIST_DIR / f"pykka-{pinned}.tar.gz"
     if not archive.is_file():
         found = ", ".join(p.name for p in SDIST_DIR.glob("*")) or "nothing"
-        pytest.fail(f"pykka's test suite needs {archive} (found {found}): fetch it with "
-                    "`make pykka-sdist` (part of `make .venv/.installed`)")
+        pytest.fail(
+            f"pykka's test suite needs {archive} (found {found}): fetch it with "
+            "`make pykka-sdist` (part of `make .venv/.installed`)"
+        )
     where = tmp_path_factory.mktemp("pykka-sdist")
     with tarfile.open(archive) as tar:
         tar.extractall(where, filter="data")
@@ -60,8 +60,7 @@ def pykka_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_pykka_suite_passes_with_zixir_actor(pykka_tests: Path) -> None:
-    deselect = [arg for test in DELIBERATELY_DIFFERENT
-                for arg in ("--deselect", f"{test}[threading]")]
+    deselect = [arg for test in DELIBERATELY_DIFFERENT for arg in ("--deselect", f"{test}[threading]")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTEST_ADDOPTS", None)
     probe = subprocess.run(

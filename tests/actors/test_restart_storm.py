@@ -105,6 +105,4 @@ def test_ten_thousand_crashes_leave_every_child_answering_and_no_thread_behind()
         thread.join(WAIT)
         assert not thread.is_alive(), f"{thread} did not end after the supervisor stopped"
     assert threading.active_count() == baseline
-    assert (
-        pykka.ActorRegistry.get_all() == [] and [n for n in names if whereis(n) is not None] == []
-    )
+    assert pykka.ActorRegistry.get_all() == [] and [n for n in names if whereis(n) is not None] == []

@@ -145,7 +145,9 @@ def test_a_nested_supervisor_that_gives_up_is_restarted_by_its_parent() -> None:
 
 def test_a_failed_start_names_the_child_and_stops_the_started_siblings() -> None:
     children = [*specs("a"), ChildSpec("b", Probe, kwargs={"name": "b", "fail_start": True}), *specs("c")]
-    with pytest.raises(ChildStartError, match=r"^child 'b' failed to start: crash: RuntimeError: b cannot start; ") as info:
+    with pytest.raises(
+        ChildStartError, match=r"^child 'b' failed to start: crash: RuntimeError: b cannot start; "
+    ) as info:
         Supervisor.start(children=children)
     assert info.value.child == "b"
     assert journal == [("start", "a"), ("exit:crash", "b"), ("exit:shutdown", "a")]
@@ -229,7 +231,9 @@ def test_statistics_count_restarts_and_keep_the_last_crash() -> None:
 
 
 def test_bad_arguments_are_refused_when_the_supervisor_is_built() -> None:
-    with pytest.raises(ValueError, match=r"^strategy must be one of one_for_one, one_for_all, rest_for_one, got 'all'$"):
+    with pytest.raises(
+        ValueError, match=r"^strategy must be one of one_for_one, one_for_all, rest_for_one, got 'all'$"
+    ):
         Supervisor(strategy="all")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"actor_class must be a zixir.Actor subclass"):
         ChildSpec("x", pykka.ThreadingActor)  # type: ignore[arg-type]
@@ -275,7 +279,12 @@ def test_thousands_of_failed_restarts_end_in_give_up_not_in_recursion_error() ->
 @pytest.mark.parametrize(
     ("kwargs", "error", "argument", "text"),
     [
-        ({"max_seconds": float("nan")}, InvalidArgumentError, "max_seconds", r"max_seconds must be a finite number > 0.0, got nan"),
+        (
+            {"max_seconds": float("nan")},
+            InvalidArgumentError,
+            "max_seconds",
+            r"max_seconds must be a finite number > 0.0, got nan",
+        ),
         ({"max_seconds": "5"}, ArgumentTypeError, "max_seconds", r"max_seconds must be a number, got '5'"),
         ({"max_seconds": 0}, InvalidArgumentError, "max_seconds", r"max_seconds must be a finite number > 0.0, got 0"),
         ({"max_restarts": -1}, InvalidArgumentError, "max_restarts", r"max_restarts must be an int >= 0, got -1"),

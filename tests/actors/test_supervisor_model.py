@@ -398,9 +398,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         assert [(i.name, i.restart, i.alive, i.restarts) for i in infos] == [
             (c.name, c.restart, c.running, c.restarts) for c in model.children
         ]
-        assert [i.last_crash.message if i.last_crash else None for i in infos] == [
-            c.last_crash for c in model.children
-        ]
+        assert [i.last_crash.message if i.last_crash else None for i in infos] == [c.last_crash for c in model.children]
         for info, child in zip(infos, model.children):
             assert whereis(child.name) is info.ref
             if not child.running:
@@ -424,9 +422,7 @@ class SupervisorMachine(RuleBasedStateMachine):
             len(held),
         )
         assert self.proxy.statistics().get(timeout=WAIT).restarts == model.restarts
-        assert {n: k for n, k in failing_starts.items() if k} == {
-            n: k for n, k in model.failing.items() if k
-        }
+        assert {n: k for n, k in failing_starts.items() if k} == {n: k for n, k in model.failing.items() if k}
 
 
 class IntensityMachine(SupervisorMachine):
@@ -479,9 +475,7 @@ def test_a_failed_restart_counts_and_old_restarts_leave_the_window(
             machine.the_supervisor_agrees_with_the_model()
             step()
         machine.the_supervisor_agrees_with_the_model()
-        assert (
-            machine.root is None
-        ) == gives_up  # gave up at 1 s; at 2 s the first restart expired
+        assert (machine.root is None) == gives_up  # gave up at 1 s; at 2 s the first restart expired
     finally:
         machine.teardown()
 

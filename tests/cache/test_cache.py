@@ -251,9 +251,10 @@ def test_a_corrupt_record_names_its_key_and_leaves_the_rest_readable(cache: Cach
         shared.write(lambda txn: txn.put(b"sbad", b"\x00\x01garbage"), db=shared.open_db(b"kv"))
     finally:
         env.release(shared)
-    with Cache(cache.path, memory_items=0) as fresh, pytest.raises(
-        CorruptRecordError, match=r"^the record of key 'bad' in the cache at .* is corrupt"
-    ) as info:
+    with (
+        Cache(cache.path, memory_items=0) as fresh,
+        pytest.raises(CorruptRecordError, match=r"^the record of key 'bad' in the cache at .* is corrupt") as info,
+    ):
         fresh.get("bad")
     assert info.value.key == "bad"
     assert cache.get("good") == 1
@@ -281,7 +282,7 @@ def test_writes_grow_a_full_map_while_other_threads_keep_reading(tmp_path: Path)
             try:
                 assert cache.get("k") == 1
                 cache.get("g0:5")
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
@@ -333,8 +334,18 @@ def test_a_full_disk_is_a_cache_error_and_loses_nothing_committed(tmp_path: Path
 @pytest.mark.parametrize(
     ("arguments", "error", "argument", "message"),
     [
-        ({"default_ttl": math.nan}, InvalidArgumentError, "default_ttl", r"^default_ttl must be a finite number > 0, got nan$"),
-        ({"default_ttl": math.inf}, InvalidArgumentError, "default_ttl", r"^default_ttl must be a finite number > 0, got inf$"),
+        (
+            {"default_ttl": math.nan},
+            InvalidArgumentError,
+            "default_ttl",
+            r"^default_ttl must be a finite number > 0, got nan$",
+        ),
+        (
+            {"default_ttl": math.inf},
+            InvalidArgumentError,
+            "default_ttl",
+            r"^default_ttl must be a finite number > 0, got inf$",
+        ),
         ({"default_ttl": 0}, InvalidArgumentError, "default_ttl", r"^default_ttl must be a finite number > 0, got 0$"),
         ({"default_ttl": "60"}, ArgumentTypeError, "default_ttl", r"^default_ttl must be a number, got '60'$"),
         ({"memory_items": -1}, InvalidArgumentError, "memory_items", r"^memory_items must be an int >= 0, got -1$"),
@@ -369,7 +380,7 @@ def test_memory_tier_hits_are_copies_with_every_type_kept(cache: Cache) -> None:
             got = cache.get(key)
             assert got == value and repr(got) == repr(value), key
             got2 = cache.get(key)
-            assert got2 is not got or type(got) is tuple and not _mutable(got)
+            assert got2 is not got or (type(got) is tuple and not _mutable(got))
         assert cache.stats().memory_entries == len(values)  # every hit above was the tier's
         with Cache(cache.path) as other:  # a commit by another object empties the tier
             other.put("unrelated", 1)
@@ -380,7 +391,7 @@ def test_memory_tier_hits_are_copies_with_every_type_kept(cache: Cache) -> None:
 
 
 def _mutable(value: Any) -> bool:
-    return any(type(v) in (list, dict, set) or type(v) is tuple and _mutable(v) for v in value)
+    return any(type(v) in (list, dict, set) or (type(v) is tuple and _mutable(v)) for v in value)
 
 
 def test_without_readable_meta_pages_the_tier_checks_a_read_transaction(

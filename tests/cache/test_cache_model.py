@@ -46,9 +46,7 @@ values = st.recursive(
     max_leaves=8,
 )
 # Sums of these and of the clock steps are exact, so expiries land on the clock exactly.
-ttls = st.one_of(
-    st.just(OMIT), st.none(), st.sampled_from([0.25, 0.5, 1.0, 2.0]), st.floats(0.001, 4.0)
-)
+ttls = st.one_of(st.just(OMIT), st.none(), st.sampled_from([0.25, 0.5, 1.0, 2.0]), st.floats(0.001, 4.0))
 default_ttls = st.sampled_from([None, 1.0, 3.0])
 memory_sizes = st.sampled_from([10_000, 2, 0])
 # Which open object acts (index % count); 2 and 3 also read every key through it first, so
@@ -115,9 +113,7 @@ class CacheModel(RuleBasedStateMachine):
         return INF if ttl is None else self.clock.now + ttl
 
     def open(self, default_ttl: float | None, memory_items: int) -> None:
-        cache = Cache(
-            self.path, default_ttl=default_ttl, memory_items=memory_items, clock=self.clock
-        )
+        cache = Cache(self.path, default_ttl=default_ttl, memory_items=memory_items, clock=self.clock)
         self.caches.append((cache, default_ttl))
         self.memory_items[id(cache)] = memory_items
 
@@ -224,11 +220,7 @@ class CacheModel(RuleBasedStateMachine):
             calls.append(None)
             return copy.deepcopy(value)
 
-        got = (
-            cache.get_or_compute(key, compute)
-            if ttl is OMIT
-            else cache.get_or_compute(key, compute, ttl=ttl)
-        )
+        got = cache.get_or_compute(key, compute) if ttl is OMIT else cache.get_or_compute(key, compute, ttl=ttl)
         if key in live:
             assert not calls and same(got, live[key])
         else:

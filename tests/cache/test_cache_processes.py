@@ -170,9 +170,7 @@ def test_writer_processes_all_land_and_no_memory_tier_serves_a_value_they_replac
 
         start, done = CTX.Barrier(WRITERS + 1), CTX.Event()
         reader = children.start("reader", _read_while_others_write, path, start, done)
-        writers = [
-            children.start(f"writer {w}", _write_share, path, w, start) for w in range(WRITERS)
-        ]
+        writers = [children.start(f"writer {w}", _write_share, path, w, start) for w in range(WRITERS)]
         assert [w.result() for w in writers] == [PER_WRITER] * WRITERS
         done.set()
         reader.result()
@@ -211,9 +209,7 @@ def _count(path: str) -> int:
         return len(cache.keys())
 
 
-def test_map_growth_by_another_process_is_adopted_by_reads_and_writes(
-    tmp_path: Path, children: Children
-) -> None:
+def test_map_growth_by_another_process_is_adopted_by_reads_and_writes(tmp_path: Path, children: Children) -> None:
     path = str(tmp_path / "c")
     with Cache(path, map_size=SMALL_MAP) as cache:
         cache.put("k", "before")
@@ -241,9 +237,7 @@ def test_map_growth_by_another_process_is_adopted_by_reads_and_writes(
         assert children.start("counter", _count, path).result() == 2 * BATCHES * PER_BATCH + 1
 
 
-def test_reader_threads_never_see_a_map_growth_by_another_process(
-    tmp_path: Path, children: Children
-) -> None:
+def test_reader_threads_never_see_a_map_growth_by_another_process(tmp_path: Path, children: Children) -> None:
     # Adopting the growth remaps the file under every transaction of this process: the
     # threads reading meanwhile must neither fail nor read from the old mapping.
     path = str(tmp_path / "c")
@@ -258,9 +252,9 @@ def test_reader_threads_never_see_a_map_growth_by_another_process(
                     assert cache.get("k") in ("before", "after")
                     assert cache.get("child0:0") in (None, _blob("child", 0, 0))
                     if scan:  # a cursor over every key, and a multi-key read
-                        assert "k" in cache.keys()
+                        assert "k" in cache.keys()  # noqa: SIM118 - Cache.keys(), not a dict
                         assert cache.get_many(["k"]).keys() == {"k"}
-                except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                except BaseException as exc:
                     errors.append(exc)
 
         readers = [threading.Thread(target=read, args=(n == 0,)) for n in range(4)]

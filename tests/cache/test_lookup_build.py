@@ -35,14 +35,18 @@ def test_zixir_purepython_loads_the_source_even_beside_a_build(tmp_path: Path) -
         "print(c.LOOKUP_IMPLEMENTATION, lookup.__file__.rpartition('/')[2])"
     )
     env = {**os.environ, "ZIXIR_PUREPYTHON": "1"}
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     assert out.split() == ["python", "lookup.py"]
 
 
 def test_a_missing_module_is_a_clear_error_under_purepython(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_compiled, "PUREPYTHON", True)
-    with pytest.raises(ModuleNotFoundError, match=r"^no module named 'zixir.cache.nothing_here' to load from source \(ZIXIR_PUREPYTHON\)$"):
+    with pytest.raises(
+        ModuleNotFoundError,
+        match=r"^no module named 'zixir.cache.nothing_here' to load from source \(ZIXIR_PUREPYTHON\)$",
+    ):
         _compiled.prefer_source("zixir.cache.nothing_here")
 
 

@@ -174,9 +174,7 @@ def test_an_unknown_operator_lists_the_valid_ones(people: Cache) -> None:
     )
     with pytest.raises(ValueError, match=message):
         people.query("people", {"name": ("=~", "a")})
-    with pytest.raises(
-        ValueError, match=r"^'in' for field 'age' takes a list, tuple or set of values, got int 3$"
-    ):
+    with pytest.raises(ValueError, match=r"^'in' for field 'age' takes a list, tuple or set of values, got int 3$"):
         people.query("people", {"age": ("in", 3)})
 
 
@@ -194,9 +192,7 @@ def test_order_by_sorts_missing_fields_last_and_mixed_types_by_kind(people: Cach
 def test_limit_and_offset_apply_after_filtering_and_ordering(people: Cache) -> None:
     ordered = people.query("people", {"age": ("!=", None)}, order_by="name", descending=True)
     assert names(ordered) == ["di", "cy", "bob", "ada"]
-    page = people.query(
-        "people", {"age": ("!=", None)}, order_by="name", descending=True, limit=2, offset=1
-    )
+    page = people.query("people", {"age": ("!=", None)}, order_by="name", descending=True, limit=2, offset=1)
     assert names(page) == ["cy", "bob"]
     assert names(people.query("people", limit=2, offset=3)) == ["di", "ed"]
     assert people.query("people", limit=0) == []
@@ -250,9 +246,7 @@ def test_index_keys_keep_big_ints_long_strings_nul_bytes_and_odd_types_exact(db:
             indexed = [r["_id"] for r in db.query("t", {"v": (op, v)})]
             # every one of these values has index key ranges (tuples: the catch-all tag)
             assert str(db.explain("t", {"v": (op, v)})) == "index v", (op, v)
-            expected = [
-                i for i, have in enumerate(values, start=1) if _model_match({"v": have}, "v", op, v)
-            ]
+            expected = [i for i, have in enumerate(values, start=1) if _model_match({"v": have}, "v", op, v)]
             assert indexed == expected, (op, v)
     assert [r["v"] for r in db.query("t", {"v": big + 1})] == [big + 1]
     # the two long strings share an index key, and the catch-all tuple is always re-checked

@@ -17,13 +17,44 @@ import time
 from typing import Any
 
 __all__ = [
-    "NeedsTwo", "Unpicklable", "allocate", "announce_then_sleep", "child_then_announce",
-    "cpu_limit", "data_limit", "disaster", "double", "echo_child", "environment",
-    "fork_then_exit", "grow", "hard_exit", "hold", "huge_print", "huge_result", "identity",
-    "leave_child", "leave_daemon", "leave_session", "nest", "nest_spin", "print_from_c",
-    "raise_memory_error", "raise_needs_two", "raise_unpicklable", "raise_value_error", "recurse",
-    "segfault", "send_sigxcpu", "sleep", "soft_exit", "spin", "talk", "unloadable_result",
-    "unpicklable_result", "what_the_worker_is",
+    "NeedsTwo",
+    "Unpicklable",
+    "allocate",
+    "announce_then_sleep",
+    "child_then_announce",
+    "cpu_limit",
+    "data_limit",
+    "disaster",
+    "double",
+    "echo_child",
+    "environment",
+    "fork_then_exit",
+    "grow",
+    "hard_exit",
+    "hold",
+    "huge_print",
+    "huge_result",
+    "identity",
+    "leave_child",
+    "leave_daemon",
+    "leave_session",
+    "nest",
+    "nest_spin",
+    "print_from_c",
+    "raise_memory_error",
+    "raise_needs_two",
+    "raise_unpicklable",
+    "raise_value_error",
+    "recurse",
+    "segfault",
+    "send_sigxcpu",
+    "sleep",
+    "soft_exit",
+    "spin",
+    "talk",
+    "unloadable_result",
+    "unpicklable_result",
+    "what_the_worker_is",
 ]
 
 _KEPT: list[bytearray] = []
@@ -230,8 +261,14 @@ def nest(levels: int, **options: Any) -> str | None:
 
 def disaster(index: int) -> object:
     """One of six ways for a call to go wrong, by index."""
-    disasters = [spin, lambda: grow(200), segfault, lambda: hard_exit(9),
-                 lambda: huge_print(2_000_000), raise_unpicklable]
+    disasters = [
+        spin,
+        lambda: grow(200),
+        segfault,
+        lambda: hard_exit(9),
+        lambda: huge_print(2_000_000),
+        raise_unpicklable,
+    ]
     return disasters[index]()
 
 

@@ -54,10 +54,8 @@ def test_a_worker_dying_while_its_child_holds_the_socket_is_still_seen(sandbox: 
     assert (result.reason, result.exit_code) == ("crashed", 5)
 
 
-@pytest.mark.parametrize("leave", [targets.leave_child, targets.leave_session,
-                                   targets.leave_daemon])
-def test_child_processes_left_running_are_killed_and_the_worker_replaced(
-        sandbox: Sandbox, leave: object) -> None:
+@pytest.mark.parametrize("leave", [targets.leave_child, targets.leave_session, targets.leave_daemon])
+def test_child_processes_left_running_are_killed_and_the_worker_replaced(sandbox: Sandbox, leave: object) -> None:
     result = sandbox.run(leave)  # type: ignore[arg-type]
     assert result.ok
     assert sandbox.run(targets.double, 1).pid != result.pid
@@ -83,20 +81,17 @@ def test_an_exception_that_cannot_be_pickled_comes_back_as_a_stand_in(sandbox: S
     assert "raise Unpicklable()" in result.error.remote_traceback
 
 
-def test_an_exception_that_pickles_but_cannot_be_rebuilt_comes_back_as_a_stand_in(
-        sandbox: Sandbox) -> None:
+def test_an_exception_that_pickles_but_cannot_be_rebuilt_comes_back_as_a_stand_in(sandbox: Sandbox) -> None:
     result = sandbox.run(targets.raise_needs_two)
     assert isinstance(result.error, RemoteError)
     assert str(result.error) == "sandbox_targets.NeedsTwo: 1-2"
 
 
-def test_a_result_that_cannot_be_pickled_is_an_exception_with_the_serialization_error(
-        sandbox: Sandbox) -> None:
+def test_a_result_that_cannot_be_pickled_is_an_exception_with_the_serialization_error(sandbox: Sandbox) -> None:
     result = sandbox.run(targets.unpicklable_result)
     assert result.reason == "exception"
     assert isinstance(result.error, SerializationError)
-    assert str(result.error).startswith(
-        "the call's result cannot be pickled to send it back: TypeError: cannot pickle")
+    assert str(result.error).startswith("the call's result cannot be pickled to send it back: TypeError: cannot pickle")
 
 
 def test_a_result_that_cannot_be_unpickled_here_is_an_exception(sandbox: Sandbox) -> None:
@@ -107,15 +102,21 @@ def test_a_result_that_cannot_be_unpickled_here_is_an_exception(sandbox: Sandbox
 
 
 def test_an_unpicklable_argument_is_refused_before_anything_runs(sandbox: Sandbox) -> None:
-    with pytest.raises(SerializationError, match=r"^cannot send the call to the sandbox: "
-                                                 r"TypeError: cannot pickle '_thread.lock'"):
+    with pytest.raises(
+        SerializationError,
+        match=r"^cannot send the call to the sandbox: "
+        r"TypeError: cannot pickle '_thread.lock'",
+    ):
         sandbox.run(targets.identity, threading.Lock())
     assert sandbox.stats().calls == 0
 
 
 def test_a_lambda_is_refused_with_how_to_fix_it(sandbox: Sandbox) -> None:
-    with pytest.raises(SerializationError, match=r"pass a module-level function \(not a "
-                                                 r"lambda, a nested function"):
+    with pytest.raises(
+        SerializationError,
+        match=r"pass a module-level function \(not a "
+        r"lambda, a nested function",
+    ):
         sandbox.run(lambda: 1)
 
 

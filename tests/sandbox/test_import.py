@@ -32,6 +32,5 @@ print(json.dumps(steps))
 
 
 def test_import_installs_nothing_and_the_first_sandbox_installs_the_fork_hook_once() -> None:
-    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120, check=True).stdout
     assert json.loads(out) == [[0, False], [1, True], [1, True]]

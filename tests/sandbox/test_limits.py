@@ -123,8 +123,7 @@ def test_a_sandbox_nested_deeper_than_max_depth_refuses_and_reports_depth() -> N
         result = sandbox.run(targets.nest, 1, timeout=GENEROUS, max_depth=8)
     assert result.reason == "depth"  # the outermost max_depth holds for everything inside
     assert isinstance(result.error, SandboxLimitError)
-    assert str(result.error) == ("sandboxes nest 1 deep at most (max_depth); this call would "
-                                 "run at depth 2")
+    assert str(result.error) == ("sandboxes nest 1 deep at most (max_depth); this call would run at depth 2")
 
 
 def test_a_result_bigger_than_max_output_is_reported_as_output_and_the_worker_stays() -> None:
@@ -148,8 +147,11 @@ def test_printing_more_than_max_output_kills_the_worker_and_keeps_the_first_byte
 def test_unwrap_raises_a_sandbox_error_carrying_the_result() -> None:
     with Sandbox(timeout=0.3) as sandbox:
         result = sandbox.run(targets.spin)
-    with pytest.raises(SandboxError, match=r"^the sandboxed call failed \(timeout\): the call "
-                                           r"ran past timeout=0\.3s") as caught:
+    with pytest.raises(
+        SandboxError,
+        match=r"^the sandboxed call failed \(timeout\): the call "
+        r"ran past timeout=0\.3s",
+    ) as caught:
         result.unwrap()
     assert caught.value.result is result
     assert caught.value.__cause__ is result.error

@@ -24,8 +24,14 @@ def run_host(code: str, tmp_path: Path, **popen: object) -> subprocess.Popen[str
     script.write_text(textwrap.dedent(code))
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     process: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
-        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=env, **popen)
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **popen,
+    )
     return process
 
 
@@ -42,7 +48,8 @@ def gone(pids: list[int]) -> list[psutil.Process]:
 
 
 def test_a_function_defined_in_the_host_scripts_main_runs_in_a_worker(tmp_path: Path) -> None:
-    host = run_host("""
+    host = run_host(
+        """
         from dataclasses import dataclass
         from zixir.sandbox import Sandbox
 
@@ -58,7 +65,9 @@ def test_a_function_defined_in_the_host_scripts_main_runs_in_a_worker(tmp_path: 
             with Sandbox(timeout=30) as sandbox:
                 result = sandbox.run(area, Box(6, 7))
                 print(result.reason, result.value)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     out, err = host.communicate(timeout=WAIT)
     assert (host.returncode, out) == (0, "None Box(width=42, height=1)\n"), err
 
@@ -74,16 +83,18 @@ def test_a_function_from_a_main_workers_cannot_load_is_a_clear_error() -> None:
             except TypeError as error:
                 print(type(error).__name__, error)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=WAIT, check=True).stdout
-    assert out == ("SerializationError 'f' is defined in __main__, which sandbox workers cannot "
-                   "import here (code given with -c, an interactive session, or a package's "
-                   "__main__); define it in a module file and import it, or name it with "
-                   "Sandbox.run_module(module, function, args)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT, check=True).stdout
+    assert out == (
+        "SerializationError 'f' is defined in __main__, which sandbox workers cannot "
+        "import here (code given with -c, an interactive session, or a package's "
+        "__main__); define it in a module file and import it, or name it with "
+        "Sandbox.run_module(module, function, args)\n"
+    )
 
 
 def test_an_unclosed_sandbox_never_blocks_interpreter_exit(tmp_path: Path) -> None:
-    host = run_host("""
+    host = run_host(
+        """
         import json, sys
         import sandbox_targets
         from zixir.sandbox import Sandbox
@@ -93,14 +104,17 @@ def test_an_unclosed_sandbox_never_blocks_interpreter_exit(tmp_path: Path) -> No
         sandbox.submit(sandbox_targets.sleep, 1000)  # still running at exit
         stats = sandbox.stats()
         print(json.dumps([stats.fork_server_pid, *[w.pid for w in stats.workers]]), flush=True)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     out, err = host.communicate(timeout=WAIT)
     assert host.returncode == 0, err
     assert gone(json.loads(out)) == []
 
 
 def test_a_host_killed_with_sigkill_leaves_no_fork_server_or_worker(tmp_path: Path) -> None:
-    host = run_host(f"""
+    host = run_host(
+        f"""
         import json, os, select, sys
         import sandbox_targets
         from zixir.sandbox import Sandbox
@@ -114,7 +128,9 @@ def test_a_host_killed_with_sigkill_leaves_no_fork_server_or_worker(tmp_path: Pa
         stats = sandbox.stats()
         print(json.dumps([stats.fork_server_pid, *[w.pid for w in stats.workers]]), flush=True)
         sys.stdin.readline()
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     try:
         assert host.stdout is not None
         pids = json.loads(host.stdout.readline())
@@ -126,9 +142,9 @@ def test_a_host_killed_with_sigkill_leaves_no_fork_server_or_worker(tmp_path: Pa
     assert gone(tree) == []
 
 
-def test_ctrl_c_in_the_host_does_not_reach_the_fork_server_or_the_workers(
-        tmp_path: Path) -> None:
-    host = run_host("""
+def test_ctrl_c_in_the_host_does_not_reach_the_fork_server_or_the_workers(tmp_path: Path) -> None:
+    host = run_host(
+        """
         import sys
         import sandbox_targets
         from zixir.sandbox import Sandbox
@@ -140,7 +156,10 @@ def test_ctrl_c_in_the_host_does_not_reach_the_fork_server_or_the_workers(
                 sys.stdin.readline()
             except KeyboardInterrupt:
                 print("interrupted", sandbox.run(sandbox_targets.double, 21).value, flush=True)
-    """, tmp_path, start_new_session=True)
+    """,
+        tmp_path,
+        start_new_session=True,
+    )
     try:
         assert host.stdout is not None
         assert host.stdout.readline() == "ready\n"
@@ -151,7 +170,8 @@ def test_ctrl_c_in_the_host_does_not_reach_the_fork_server_or_the_workers(
 
 
 def test_a_forked_child_cannot_use_or_stop_its_parents_sandbox(tmp_path: Path) -> None:
-    host = run_host("""
+    host = run_host(
+        """
         import os, sys
         import sandbox_targets
         from zixir.errors import SandboxClosedError
@@ -170,8 +190,11 @@ def test_a_forked_child_cannot_use_or_stop_its_parents_sandbox(tmp_path: Path) -
         os.waitpid(child, 0)
         print("parent:", sandbox.run(sandbox_targets.double, 21).value, flush=True)
         sandbox.close()
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     out, err = host.communicate(timeout=WAIT)
     assert out.splitlines() == [
         f"child: this Sandbox belongs to process {host.pid}; a forked child must create its own",
-        "parent: 42"], err
+        "parent: 42",
+    ], err

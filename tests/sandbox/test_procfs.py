@@ -16,17 +16,18 @@ from zixir.sandbox import _process, _procfs
 WAIT = 30.0
 # A child that starts a grandchild and waits for stdin to close; the grandchild, once
 # running, prints its pid (on the stdout it shares with the child) and waits too.
-TREE = ("import subprocess, sys\n"
-        "code = 'import os, sys; print(os.getpid(), flush=True); sys.stdin.read()'\n"
-        "g = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE)\n"
-        "sys.stdin.read()\n")
+TREE = (
+    "import subprocess, sys\n"
+    "code = 'import os, sys; print(os.getpid(), flush=True); sys.stdin.read()'\n"
+    "g = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE)\n"
+    "sys.stdin.read()\n"
+)
 
 
 @pytest.fixture
 def tree() -> Iterator[tuple[int, int]]:
     """A child process and its own child: (child pid, grandchild pid)."""
-    child = subprocess.Popen([sys.executable, "-c", TREE], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", TREE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     grandchild = int(child.stdout.readline())
     try:
@@ -40,7 +41,7 @@ def tree() -> Iterator[tuple[int, int]]:
 
 
 def test_the_page_size_and_clock_ticks_are_the_systems() -> None:
-    assert _procfs.PAGE_SIZE == resource.getpagesize()
+    assert resource.getpagesize() == _procfs.PAGE_SIZE
     assert _procfs.CLOCK_TICKS == os.sysconf("SC_CLK_TCK") > 0
 
 

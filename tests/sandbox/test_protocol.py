@@ -11,8 +11,20 @@ import pytest
 from zixir.sandbox import _protocol
 from zixir.sandbox._protocol import Hello, Report
 
-REPORT = Report("exception", 0.25, 40 << 20, 30 << 20, 20 << 20, 1.5, False, True, None,
-                "ValueError", "bad", "Traceback...\nValueError: bad\n")
+REPORT = Report(
+    "exception",
+    0.25,
+    40 << 20,
+    30 << 20,
+    20 << 20,
+    1.5,
+    False,
+    True,
+    None,
+    "ValueError",
+    "bad",
+    "Traceback...\nValueError: bad\n",
+)
 
 
 def test_control_messages_round_trip_and_garbage_is_a_value_error() -> None:
@@ -26,8 +38,7 @@ def test_control_messages_round_trip_and_garbage_is_a_value_error() -> None:
 def test_a_call_round_trips_and_names_its_target_by_import_path() -> None:
     body = _protocol.encode_call(len, ("abc",), {"key": (1, 2)})
     assert _protocol.decode_call(body) == (len, ("abc",), {"key": (1, 2)})
-    assert _protocol.decode_call(_protocol.encode_call(("pkg.mod", "Cls.f"), (), {})) == (
-        ("pkg.mod", "Cls.f"), (), {})
+    assert _protocol.decode_call(_protocol.encode_call(("pkg.mod", "Cls.f"), (), {})) == (("pkg.mod", "Cls.f"), (), {})
 
 
 def test_reports_round_trip_and_come_back_as_reports() -> None:
@@ -41,8 +52,11 @@ def test_reports_round_trip_and_come_back_as_reports() -> None:
 def test_a_hello_is_told_from_a_report() -> None:
     hello = Hello(1234, 10 << 20, 5 << 20, 0.03)
     assert _protocol.decode_hello(b"".join(_protocol.encode_hello(hello))) == hello
-    with pytest.raises(ValueError, match=r"^a sandbox worker's first frame is not its hello: "
-                                         r"'exception'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^a sandbox worker's first frame is not its hello: "
+        r"'exception'$",
+    ):
         _protocol.decode_hello(b"".join(_protocol.encode_report(tuple(REPORT))))
 
 
@@ -83,7 +97,7 @@ def test_the_frame_reader_assembles_a_frame_from_any_chunking(chunk: int) -> Non
     for start in range(0, len(wire), chunk):
         assert got is None  # nothing before the last byte
         assert reader.wanted() >= 1
-        got = reader.feed(wire[start:start + chunk])
+        got = reader.feed(wire[start : start + chunk])
     assert got is not None and bytes(got) == body
 
 

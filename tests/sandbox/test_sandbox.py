@@ -90,7 +90,9 @@ def test_workers_get_a_scrubbed_environment_by_default(monkeypatch: pytest.Monke
     assert env["PATH"] == os.environ["PATH"]
     assert env["ZIXIR_SANDBOX_DEPTH"] == "1"
     assert scrubbed_env({"AWS_SECRET_ACCESS_KEY": "x", "PYTHONPATH": "p", "HOME": "h"}) == {
-        "PYTHONPATH": "p", "HOME": "h"}
+        "PYTHONPATH": "p",
+        "HOME": "h",
+    }
 
 
 def test_env_replaces_the_workers_environment() -> None:
@@ -222,50 +224,56 @@ def test_composing_a_breaker_by_hand_with_unwrap_works_too() -> None:
             breaker.call(lambda: sandbox.run(targets.double, 1).unwrap())
 
 
-@pytest.mark.parametrize(("options", "error", "message"), [
-    ({"timeout": 0}, ValueError, r"^timeout must be a finite number > 0, got 0$"),
-    ({"cpu_time": "1"}, TypeError, r"^cpu_time must be a number, got '1'$"),
-    ({"memory": "lots"}, ValueError, r"^memory must be an int \(bytes\) or a str such as"),
-    ({"max_output": 0}, ValueError, r"^max_output must be at least 1 byte; got 0$"),
-    ({"workers": 0}, ValueError, r"^workers must be an int >= 1, got 0$"),
-    ({"max_depth": 0}, ValueError, r"^max_depth must be an int >= 1, got 0$"),
-    ({"max_recursion": 1.5}, TypeError, r"^max_recursion must be an int, got 1\.5$"),
-    ({"max_tasks_per_worker": 0}, ValueError, r"^max_tasks_per_worker must be an int >= 1"),
-    ({"breaker": object()}, TypeError, r"^breaker must be a CircuitBreaker, got <object"),
-    ({"env": {"A": 1}}, TypeError, r"^env must map str to str$"),
-])
-def test_bad_options_are_refused_before_anything_starts(options: dict[str, object],
-                                                        error: type[Exception],
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"timeout": 0}, ValueError, r"^timeout must be a finite number > 0, got 0$"),
+        ({"cpu_time": "1"}, TypeError, r"^cpu_time must be a number, got '1'$"),
+        ({"memory": "lots"}, ValueError, r"^memory must be an int \(bytes\) or a str such as"),
+        ({"max_output": 0}, ValueError, r"^max_output must be at least 1 byte; got 0$"),
+        ({"workers": 0}, ValueError, r"^workers must be an int >= 1, got 0$"),
+        ({"max_depth": 0}, ValueError, r"^max_depth must be an int >= 1, got 0$"),
+        ({"max_recursion": 1.5}, TypeError, r"^max_recursion must be an int, got 1\.5$"),
+        ({"max_tasks_per_worker": 0}, ValueError, r"^max_tasks_per_worker must be an int >= 1"),
+        ({"breaker": object()}, TypeError, r"^breaker must be a CircuitBreaker, got <object"),
+        ({"env": {"A": 1}}, TypeError, r"^env must map str to str$"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_starts(
+    options: dict[str, object], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         Sandbox(**options)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("options", "error", "argument"), [
-    ({"timeout": float("nan")}, InvalidArgumentError, "timeout"),
-    ({"timeout": float("inf")}, InvalidArgumentError, "timeout"),
-    ({"cpu_time": -1.0}, InvalidArgumentError, "cpu_time"),
-    ({"cpu_time": True}, ArgumentTypeError, "cpu_time"),
-    ({"memory": -5}, InvalidArgumentError, "memory"),
-    ({"memory": 1.5e9}, ArgumentTypeError, "memory"),
-    ({"max_output": "16 parsecs"}, InvalidArgumentError, "max_output"),
-    ({"max_worker_memory": [1]}, ArgumentTypeError, "max_worker_memory"),
-    ({"workers": True}, ArgumentTypeError, "workers"),
-    ({"workers": -2}, InvalidArgumentError, "workers"),
-    ({"max_depth": 2.0}, ArgumentTypeError, "max_depth"),
-    ({"max_recursion": 0}, InvalidArgumentError, "max_recursion"),
-    ({"max_tasks_per_worker": "3"}, ArgumentTypeError, "max_tasks_per_worker"),
-    ({"start_timeout": float("inf")}, InvalidArgumentError, "start_timeout"),
-    ({"start_timeout": None}, ArgumentTypeError, "start_timeout"),
-    ({"breaker": "llm"}, ArgumentTypeError, "breaker"),
-    ({"env": ["PATH"]}, ArgumentTypeError, "env"),
-])
-def test_bad_options_raise_typed_errors_that_name_them(options: dict[str, object],
-                                                        error: type[Exception],
-                                                        argument: str) -> None:
+@pytest.mark.parametrize(
+    ("options", "error", "argument"),
+    [
+        ({"timeout": float("nan")}, InvalidArgumentError, "timeout"),
+        ({"timeout": float("inf")}, InvalidArgumentError, "timeout"),
+        ({"cpu_time": -1.0}, InvalidArgumentError, "cpu_time"),
+        ({"cpu_time": True}, ArgumentTypeError, "cpu_time"),
+        ({"memory": -5}, InvalidArgumentError, "memory"),
+        ({"memory": 1.5e9}, ArgumentTypeError, "memory"),
+        ({"max_output": "16 parsecs"}, InvalidArgumentError, "max_output"),
+        ({"max_worker_memory": [1]}, ArgumentTypeError, "max_worker_memory"),
+        ({"workers": True}, ArgumentTypeError, "workers"),
+        ({"workers": -2}, InvalidArgumentError, "workers"),
+        ({"max_depth": 2.0}, ArgumentTypeError, "max_depth"),
+        ({"max_recursion": 0}, InvalidArgumentError, "max_recursion"),
+        ({"max_tasks_per_worker": "3"}, ArgumentTypeError, "max_tasks_per_worker"),
+        ({"start_timeout": float("inf")}, InvalidArgumentError, "start_timeout"),
+        ({"start_timeout": None}, ArgumentTypeError, "start_timeout"),
+        ({"breaker": "llm"}, ArgumentTypeError, "breaker"),
+        ({"env": ["PATH"]}, ArgumentTypeError, "env"),
+    ],
+)
+def test_bad_options_raise_typed_errors_that_name_them(
+    options: dict[str, object], error: type[Exception], argument: str
+) -> None:
     with pytest.raises(error) as raised:
         Sandbox(**options)  # type: ignore[arg-type]
-    assert getattr(raised.value, "argument") == argument
+    assert raised.value.argument == argument
     assert str(raised.value).startswith(f"{argument} must ")
 
 
@@ -288,8 +296,9 @@ def test_fn_must_be_callable_and_run_module_takes_names() -> None:
 
 def test_repr_shows_the_limits_and_the_state() -> None:
     sandbox = Sandbox(timeout=1.5, memory=1000)
-    assert repr(sandbox) == ("Sandbox(1 workers, timeout=1.5, cpu_time=None, memory=1000, "
-                             "max_output=16777216, depth=0/8)")
+    assert repr(sandbox) == (
+        "Sandbox(1 workers, timeout=1.5, cpu_time=None, memory=1000, max_output=16777216, depth=0/8)"
+    )
     sandbox.close()
     assert repr(sandbox).startswith("Sandbox(closed, ")
     with Sandbox(timeout=0.3) as sandbox:
@@ -344,7 +353,10 @@ def test_the_host_never_polls_while_another_call_runs(tmp_path: Path, monkeypatc
 
 def test_a_worker_configuration_too_big_for_the_fork_server_is_a_clear_start_error() -> None:
     env = {f"BIG_{i}": "x" * 100_000 for i in range(3)}  # each under the kernel's 128 KiB
-    with pytest.raises(SandboxStartError, match=r"^a sandbox worker's configuration \(sys\.path, "
-                                                r"sys\.argv, env\) is \d+ bytes pickled, over "
-                                                r"the fork server's 262144; pass a smaller env="):
+    with pytest.raises(
+        SandboxStartError,
+        match=r"^a sandbox worker's configuration \(sys\.path, "
+        r"sys\.argv, env\) is \d+ bytes pickled, over "
+        r"the fork server's 262144; pass a smaller env=",
+    ):
         Sandbox(env=env)

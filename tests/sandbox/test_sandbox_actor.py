@@ -57,11 +57,17 @@ def test_calls_are_counted_per_reason_in_prometheus() -> None:
 
 
 def test_options_are_checked_when_the_actor_is_built_with_typed_errors() -> None:
-    with pytest.raises(ArgumentTypeError, match=r"^SandboxActor got an unknown option 'workrs'; "
-                                                r"it takes Sandbox's: timeout, cpu_time, "):
+    with pytest.raises(
+        ArgumentTypeError,
+        match=r"^SandboxActor got an unknown option 'workrs'; "
+        r"it takes Sandbox's: timeout, cpu_time, ",
+    ):
         SandboxActor.start(workrs=2)
-    with pytest.raises(InvalidArgumentError, match=r"^timeout must be a finite number > 0, "
-                                                   r"got nan$") as bad:
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^timeout must be a finite number > 0, "
+        r"got nan$",
+    ) as bad:
         SandboxActor.start(timeout=float("nan"))
     assert bad.value.argument == "timeout"
     with pytest.raises(ArgumentTypeError, match=r"^memory must be an int \(bytes\) or a str"):

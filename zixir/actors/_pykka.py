@@ -182,7 +182,7 @@ class ActorBase(pykka.ThreadingActor):
     def _actor_loop_setup(self) -> None:
         try:
             self.on_start()
-        except BaseException:  # noqa: BLE001 - SystemExit here must not leave a zombie
+        except BaseException:
             self._handle_failure(*sys.exc_info())
         finally:
             self._started.set()
@@ -208,7 +208,7 @@ class ActorBase(pykka.ThreadingActor):
                     if not self.crash_on_ask_error:
                         continue
                 self._fail(exc_info)
-            except BaseException as exc:  # noqa: BLE001 - contained: stops this actor only
+            except BaseException as exc:
                 # pykka stops *every* actor here; Zixir stops this one, as a crash.
                 logger.debug("{!r} in {}. Stopping this actor only.", exc, self)
                 if self._crash is None:
@@ -221,7 +221,7 @@ class ActorBase(pykka.ThreadingActor):
         self._handle_failure(*exc_info)
         try:
             self.on_failure(*exc_info)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self._handle_failure(*sys.exc_info())
 
     def _handle_failure(
@@ -244,7 +244,7 @@ class ActorBase(pykka.ThreadingActor):
         logger.debug("Stopped {}", self)
         try:
             self.on_stop()
-        except Exception:  # noqa: BLE001
+        except Exception:
             self._handle_failure(*sys.exc_info())
 
     def on_receive(self, message: Any) -> Any:

@@ -14,13 +14,13 @@ import pykka
 from loguru import logger
 from pykka import ActorRegistry
 
+from zixir._counters import counter
 from zixir.actors import registry
 from zixir.actors._pykka import ActorBase
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping
 from zixir.actors.ref import ActorRef, Future
 from zixir.errors import ActorCrashedError
-from zixir._counters import counter
 
 _EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 
@@ -173,7 +173,7 @@ class Actor(ActorBase):
         self.actor_stopped.set()
         try:
             self.on_exit(reason)
-        except BaseException as exc:  # noqa: BLE001 - reports must still go out
+        except BaseException as exc:
             logger.opt(exception=exc).warning("on_exit of {} failed", self)
         with self._exit_lock:
             self._exit_reason = reason

@@ -60,7 +60,7 @@ class ChildSpec:
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
         restart: RestartType = "permanent",
-        shutdown: float | None | Any = _DEFAULT,
+        shutdown: float | Any | None = _DEFAULT,
     ) -> None:
         if not isinstance(name, str):
             raise ArgumentTypeError(f"ChildSpec name must be a non-empty str, got {name!r}", "name")
@@ -140,11 +140,8 @@ class RestartBackoff:
             )
         _validate.number("reset_after", self.reset_after, at_least=0)
         if not isinstance(self.random, random.Random):
-            raise ArgumentTypeError(
-                f"random must be a random.Random, got {self.random!r}", "random"
-            )
-        schedule = ExponentialBackoff(self.initial_delay, self.max_delay, self.multiplier,
-                                      FractionJitter(fraction))
+            raise ArgumentTypeError(f"random must be a random.Random, got {self.random!r}", "random")
+        schedule = ExponentialBackoff(self.initial_delay, self.max_delay, self.multiplier, FractionJitter(fraction))
         object.__setattr__(self, "_schedule", schedule)
 
     def delay(self, attempt: int) -> float:

@@ -16,6 +16,8 @@ from typing import Any, Literal
 import pykka
 from loguru import logger
 
+from zixir._counters import counter
+from zixir._validate import number, optional_number, whole
 from zixir.actors import registry
 from zixir.actors._pykka import stop_message
 from zixir.actors.actor import Actor
@@ -25,7 +27,6 @@ from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
 from zixir.actors.timers import Timer, send_after
-from zixir._validate import number, optional_number, whole
 from zixir.errors import (
     ArgumentTypeError,
     ChildStartError,
@@ -34,7 +35,6 @@ from zixir.errors import (
     RestartIntensityError,
     UnknownChildError,
 )
-from zixir._counters import counter
 
 # Labelled by names the code declares (supervisor and spec names), never by instance.
 _RESTARTS = counter(
@@ -168,8 +168,10 @@ class Supervisor(Actor):
         ref, failure = cls._spawn(args, kwargs)
         if failure is not None and failure.abnormal:
             error = failure.exception
-            raise error if isinstance(error, (ChildStartError, DuplicateNameError)) else ChildStartError(
-                f"{cls.__name__} failed to start: {failure}", "?"
+            raise (
+                error
+                if isinstance(error, (ChildStartError, DuplicateNameError))
+                else ChildStartError(f"{cls.__name__} failed to start: {failure}", "?")
             )
         return ref
 
@@ -324,7 +326,7 @@ class Supervisor(Actor):
         spec = child.spec
         try:
             ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref)
-        except Exception as exc:  # noqa: BLE001 - a failing __init__ is a failed start
+        except Exception as exc:
             return ExitReason.crash(exc)
         if failure is not None:
             return failure
@@ -449,10 +451,16 @@ class Supervisor(Actor):
         now = self._clock()
         return [
             ChildInfo(
-                c.spec.name, c.ref, c.ref is not None and c.ref.is_alive(), c.spec.restart,
-                issubclass(c.spec.actor_class, Supervisor), c.restarts, c.last_crash,
-                c.last_crash_at, now - c.started_at if c.ref is not None else 0.0,
-            )  # fmt: skip
+                c.spec.name,
+                c.ref,
+                c.ref is not None and c.ref.is_alive(),
+                c.spec.restart,
+                issubclass(c.spec.actor_class, Supervisor),
+                c.restarts,
+                c.last_crash,
+                c.last_crash_at,
+                now - c.started_at if c.ref is not None else 0.0,
+            )
             for c in self._children
         ]
 

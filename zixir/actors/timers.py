@@ -177,7 +177,7 @@ class TimerService:
             except pykka.ActorDeadError:
                 timer._cancelled = True  # nobody to send to any more: an interval ends here
                 continue
-            except Exception as exc:  # noqa: BLE001 - one bad delivery must not stop the others
+            except Exception as exc:
                 logger.opt(exception=exc).warning("{!r} could not be delivered", timer)
             with self._changed:
                 if timer.interval is None:

@@ -18,4 +18,4 @@ LOOKUP_IMPLEMENTATION: Literal["cython", "python"] = _compiled.implementation(lo
 """``"cython"`` when the read path (`get`, `get_many`, ``in``) runs compiled, ``"python"``
 when it runs from its source (no build, or ``ZIXIR_PUREPYTHON=1``)."""
 
-__all__ = ["Cache", "CacheActor", "CacheStats", "LOOKUP_IMPLEMENTATION", "QueryPlan", "WarmSummary"]
+__all__ = ["LOOKUP_IMPLEMENTATION", "Cache", "CacheActor", "CacheStats", "QueryPlan", "WarmSummary"]

@@ -39,9 +39,9 @@ def entry_of(expires: float, value: Any) -> Entry | None:
         members = []
         for member, item in value.items() if type(value) is dict else enumerate(value):
             kind = type(item)
-            if kind in IMMUTABLE or kind is tuple and _flat(item):
+            if kind in IMMUTABLE or (kind is tuple and _flat(item)):
                 continue
-            if kind is list and _flat(item) or kind is dict and _flat(item.values()):
+            if (kind is list and _flat(item)) or (kind is dict and _flat(item.values())):
                 members.append(member)
             else:
                 how = DEEP

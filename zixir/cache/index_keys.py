@@ -32,9 +32,7 @@ _NONE, _NUMBER, _STR, _BYTES, _OTHER = b"\x10", b"\x20", b"\x30", b"\x40", b"\xf
 _MAX_PART = 480  # index key parts are cut here, under LMDB's 511-byte key limit
 _NAN = b"\xff\xf8" + bytes(6)  # sorts after +inf
 # Values of these types only ever equal or order against values of the catch-all tag.
-_ONLY_OTHER = frozenset(
-    {tuple, list, dict, set, frozenset, dt.date, dt.datetime, dt.time, dt.timedelta, uuid.UUID}
-)
+_ONLY_OTHER = frozenset({tuple, list, dict, set, frozenset, dt.date, dt.datetime, dt.time, dt.timedelta, uuid.UUID})
 
 CATCH_ALL: Range = (_OTHER, _OTHER, None)
 """The range of every value of the catch-all tag: an indexed query reads and re-checks it."""

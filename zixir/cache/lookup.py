@@ -81,9 +81,7 @@ class Store:
     closed: bool
     durable: bool
 
-    def __init__(
-        self, shared: envs.SharedEnv, memory_items: int, durable: bool, clock: Callable[[], float]
-    ) -> None:
+    def __init__(self, shared: envs.SharedEnv, memory_items: int, durable: bool, clock: Callable[[], float]) -> None:
         self.shared = shared
         self.env = shared.env
         self.path = shared.path
@@ -278,7 +276,7 @@ class Lookup:
                 second = meta[store.meta_second]
             except ValueError:  # the cache was closed meanwhile: the slow path says so
                 last = second = 0
-            if second > last:  # noqa: PLR1730 - max() costs a call on the hot path
+            if second > last:
                 last = second
             if last == store.seen_txn:
                 memory = store.memory
@@ -334,7 +332,7 @@ class Lookup:
         if record.startswith(_PLAIN):  # serialization.loads_body, inlined
             try:
                 value = _unpackb(record[_PLAIN_BODY:], ext_hook=_ext_hook, strict_map_key=False)
-            except Exception:  # noqa: BLE001 - msgpack's or a decoder's: the record is bad
+            except Exception:
                 value = store.decode(key, full, record, snapshot)  # raises CorruptRecordError
             if snapshot:
                 store.remember(key, snapshot, (FOREVER, value, record, _PLAIN_BODY))

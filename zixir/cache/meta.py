@@ -65,8 +65,10 @@ class MetaPages:
         pages = cls(handle, mapped, _TXNID_WORD, page // 8 + _TXNID_WORD)
         words = pages.view
         expected = _MAGIC | _VERSION << 32
-        if words[_MAGIC_WORD] != expected or words[page // 8 + _MAGIC_WORD] != expected or (
-            pages.last_txnid() != env.info()["last_txnid"]
+        if (
+            words[_MAGIC_WORD] != expected
+            or words[page // 8 + _MAGIC_WORD] != expected
+            or (pages.last_txnid() != env.info()["last_txnid"])
         ):
             logger.debug("cache {}: unknown meta page layout, using read transactions", path)
             pages.close()

@@ -28,10 +28,7 @@ def table_prefix(table: str) -> bytes:
         raise TypeError(f"table names are str, got {type(table).__name__} {table!r:.40}")
     raw = table.encode("utf-8", "surrogatepass")
     if not raw or b"\x00" in raw or len(raw) > _MAX_TABLE:
-        raise ValueError(
-            f"table names are 1 to {_MAX_TABLE} UTF-8 bytes without NUL characters, "
-            f"got {table!r:.60}"
-        )
+        raise ValueError(f"table names are 1 to {_MAX_TABLE} UTF-8 bytes without NUL characters, got {table!r:.60}")
     return raw + b"\x00"
 
 

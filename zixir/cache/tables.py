@@ -121,10 +121,7 @@ class Tables:
             del record["_id"]
             merged = {**record, **changes}
             payload = serialization.dumps(merged)
-            moves = [
-                (index_db(table, f), index_part_of(record, f), index_part_of(merged, f))
-                for f in indexes
-            ]
+            moves = [(index_db(table, f), index_part_of(record, f), index_part_of(merged, f)) for f in indexes]
 
             def write(txn: Any) -> None:
                 self._unchanged(txn, table, key, old, indexes)
@@ -290,9 +287,7 @@ class Tables:
             raise ValueError(f"offset must be an int >= 0, got {offset!r}")
         return prefix, conds
 
-    def _select(
-        self, table: str, prefix: bytes, conds: list[Condition], enough: int | None
-    ) -> list[dict[str, Any]]:
+    def _select(self, table: str, prefix: bytes, conds: list[Condition], enough: int | None) -> list[dict[str, Any]]:
         """The records matching every condition, in id order (the first `enough` if given)."""
         found: list[dict[str, Any]] = []
         with self._reading() as txn:
@@ -313,18 +308,14 @@ class Tables:
                     found.append(record)
         return found
 
-    def _choose(
-        self, txn: Any, table: str, conds: list[Condition]
-    ) -> tuple[plan.Access, str | None, list[int] | None]:
+    def _choose(self, txn: Any, table: str, conds: list[Condition]) -> tuple[plan.Access, str | None, list[int] | None]:
         """The plan for `conds` on `table` (see `plan.choose`)."""
         indexes = self._meta(txn, table)["indexes"]
         return plan.choose(txn, indexes, conds, lambda field: self._db(index_db(table, field)))
 
     def _meta(self, txn: Any, table: str) -> dict[str, Any]:
         data = txn.get(meta_key(table), db=self._db(_META))
-        meta: dict[str, Any] = (
-            {"next": 1, "indexes": []} if data is None else serialization.loads(data)
-        )
+        meta: dict[str, Any] = {"next": 1, "indexes": []} if data is None else serialization.loads(data)
         missing = tuple(n for f in meta["indexes"] if (n := index_db(table, f)) not in self._dbs)
         if missing:
             raise _Retry(missing)  # indexes made by another Cache: open them, then retry
@@ -368,9 +359,7 @@ class Tables:
                 self._open(retry.names)
             except lmdb.Error as exc:  # a read cut short by another thread remapping the map
                 error = exc
-        raise CacheError(
-            f"tables at {self._store.path!r} kept changing under this operation; retry it"
-        ) from error
+        raise CacheError(f"tables at {self._store.path!r} kept changing under this operation; retry it") from error
 
     def _reading(self) -> Any:
         if self._store.closed:

@@ -45,7 +45,7 @@ def warm(
     loader: Callable[[Key], Any],
     *,
     workers: int = 8,
-    ttl: float | None | Any = _OMITTED,
+    ttl: float | Any | None = _OMITTED,
     progress: bool | None = None,
 ) -> WarmSummary:
     """Calls ``loader(key)`` for every key on `workers` threads and stores the values.
@@ -78,9 +78,10 @@ def warm(
 
     from tqdm import tqdm  # on first use: importing the cache stays cheap
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="zixir-warm") as pool, tqdm(
-        total=len(todo), desc="warming cache", unit="key", disable=not show
-    ) as bar:
+    with (
+        ThreadPoolExecutor(workers, thread_name_prefix="zixir-warm") as pool,
+        tqdm(total=len(todo), desc="warming cache", unit="key", disable=not show) as bar,
+    ):
         futures = {pool.submit(load_and_store, key): key for key in todo}
         for future in as_completed(futures):
             error = future.exception()

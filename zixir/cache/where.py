@@ -53,9 +53,7 @@ def field_name(field: str, what: str, allow_id: bool = False) -> str:
     return field
 
 
-def record_fields(
-    record: Mapping[str, Any], what: str, own_id: int | None = None
-) -> dict[str, Any]:
+def record_fields(record: Mapping[str, Any], what: str, own_id: int | None = None) -> dict[str, Any]:
     """A copy of `record` checked to hold str field names and no ``"_id"`` (but `own_id`).
 
     Args:
@@ -154,9 +152,7 @@ def ordered(records: list[dict[str, Any]], field: str, descending: bool) -> list
     name), then by Python's ``<`` within a kind; values that cannot be compared tie.
     """
     present = [r for r in records if field in r]
-    present.sort(
-        key=functools.cmp_to_key(lambda a, b: _compare(a[field], b[field])), reverse=descending
-    )
+    present.sort(key=functools.cmp_to_key(lambda a, b: _compare(a[field], b[field])), reverse=descending)
     return present + [r for r in records if field not in r]
 
 

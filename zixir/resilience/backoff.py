@@ -27,8 +27,7 @@ __all__ = [
 class JitterStrategy(Protocol):
     """Turns the backoff schedule's delay into the delay actually waited."""
 
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float, rng: Random) -> float:
         """The wait before the next attempt.
 
         Args:
@@ -61,8 +60,7 @@ class FractionJitter:
     def __post_init__(self) -> None:
         _validate.number("jitter", self.fraction, at_least=0, at_most=1)
 
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float, rng: Random) -> float:
         """The backoff times ``1 + uniform(-fraction, fraction)``; see `JitterStrategy.delay`."""
         if not self.fraction:
             return backoff  # draws nothing, so an unjittered schedule leaves the rng alone
@@ -76,8 +74,7 @@ class FullJitter:
     Spreads clients the most; on average waits half the schedule.
     """
 
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float, rng: Random) -> float:
         """A uniform draw from ``[0, backoff]``; see `JitterStrategy.delay`."""
         return rng.uniform(0.0, backoff)
 
@@ -102,8 +99,7 @@ class DecorrelatedJitter:
     def __post_init__(self) -> None:
         _validate.number("growth", self.growth, at_least=1)
 
-    def delay(self, backoff: float, *, previous: float, base: float, cap: float,
-              rng: Random) -> float:
+    def delay(self, backoff: float, *, previous: float, base: float, cap: float, rng: Random) -> float:
         """A uniform draw from ``[base, previous * growth]``, capped; see `JitterStrategy.delay`."""
         return min(cap, rng.uniform(base, previous * self.growth))
 
@@ -135,16 +131,14 @@ class ExponentialBackoff:
     def __post_init__(self) -> None:
         initial = _validate.number("initial_delay", self.initial_delay, at_least=0)
         object.__setattr__(self, "initial_delay", initial)
-        object.__setattr__(self, "max_delay",
-                           _validate.number("max_delay", self.max_delay, at_least=initial))
-        object.__setattr__(self, "multiplier",
-                           _validate.number("multiplier", self.multiplier, at_least=1))
+        object.__setattr__(self, "max_delay", _validate.number("max_delay", self.max_delay, at_least=initial))
+        object.__setattr__(self, "multiplier", _validate.number("multiplier", self.multiplier, at_least=1))
         if not isinstance(self.jitter, JitterStrategy):
-            raise ArgumentTypeError(f"jitter must be a strategy such as FullJitter(), "
-                                    f"got {self.jitter!r}", "jitter")
+            raise ArgumentTypeError(f"jitter must be a strategy such as FullJitter(), got {self.jitter!r}", "jitter")
         if isinstance(self.jitter, DecorrelatedJitter) and initial == 0:
-            raise InvalidArgumentError("DecorrelatedJitter needs initial_delay > 0: "
-                                       "it draws waits of at least it", "initial_delay")
+            raise InvalidArgumentError(
+                "DecorrelatedJitter needs initial_delay > 0: it draws waits of at least it", "initial_delay"
+            )
 
     def backoff(self, step: int) -> float:
         """The unjittered delay of step `step` (0 for the first): the schedule, capped."""
@@ -177,4 +171,3 @@ class ExponentialBackoff:
         for step in itertools.count():
             previous = self.delay(step, rng, previous)
             yield previous
-

@@ -19,8 +19,8 @@ from typing import Any, Literal, ParamSpec, Self, TypeAlias, TypeVar, cast
 from loguru import logger
 
 from zixir import _validate
-from zixir.errors import ArgumentTypeError, CircuitOpenError
 from zixir._counters import counter as _counter
+from zixir.errors import ArgumentTypeError, CircuitOpenError
 from zixir.resilience.counting import FailureCount
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]
@@ -37,18 +37,16 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _TRANSITIONS = _counter(
-    "zixir_breaker_transitions", "Circuit breaker state changes, by breaker and new state",
+    "zixir_breaker_transitions",
+    "Circuit breaker state changes, by breaker and new state",
     ("breaker", "state"),
 )
-_REJECTIONS = _counter(
-    "zixir_breaker_rejections", "Calls a circuit breaker refused without making them", ("breaker",)
-)
+_REJECTIONS = _counter("zixir_breaker_rejections", "Calls a circuit breaker refused without making them", ("breaker",))
 _NAMES = itertools.count(1)
 #: The metrics label of every breaker created without a name.
 _UNNAMED = "unnamed"
 # The breakers whose `with` block is running in this thread or task, innermost last.
-_ENTERED: ContextVar[tuple[tuple[CircuitBreaker, int], ...]] = ContextVar("zixir_breakers",
-                                                                          default=())
+_ENTERED: ContextVar[tuple[tuple[CircuitBreaker, int], ...]] = ContextVar("zixir_breakers", default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +114,31 @@ class CircuitBreaker:
             options lack `failure_rate` (a ValueError). ``.argument`` names it.
     """
 
-    def __init__(self, *, failure_threshold: int | None = 5, reset_timeout: float = 30.0,
-                 name: str | None = None, failure_rate: float | None = None,
-                 window: int | None = None, minimum_calls: int | None = None,
-                 backoff_multiplier: float = 2.0, max_reset_timeout: float | None = None,
-                 exclude: ErrorFilter = (), clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        failure_threshold: int | None = 5,
+        reset_timeout: float = 30.0,
+        name: str | None = None,
+        failure_rate: float | None = None,
+        window: int | None = None,
+        minimum_calls: int | None = None,
+        backoff_multiplier: float = 2.0,
+        max_reset_timeout: float | None = None,
+        exclude: ErrorFilter = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if name is not None and not isinstance(name, str):
             raise ArgumentTypeError(f"name must be a str, got {name!r}", "name")
         self.name: str = f"breaker-{next(_NAMES)}" if name is None else name
         self._metric_label = _UNNAMED if name is None else name
         self._base_timeout = _validate.number("reset_timeout", reset_timeout, above=0)
         self._multiplier = _validate.number("backoff_multiplier", backoff_multiplier, at_least=1)
-        self._max_timeout = 10 * self._base_timeout if max_reset_timeout is None else _validate.number(
-            "max_reset_timeout", max_reset_timeout, at_least=self._base_timeout)
+        self._max_timeout = (
+            10 * self._base_timeout
+            if max_reset_timeout is None
+            else _validate.number("max_reset_timeout", max_reset_timeout, at_least=self._base_timeout)
+        )
         self._counts = FailureCount(failure_threshold, failure_rate, window, minimum_calls)
         self._excluded = _validate.error_filter("exclude", exclude)
         self._clock = _validate.function("clock", clock, "a callable returning seconds")
@@ -175,8 +185,7 @@ class CircuitBreaker:
         self._finish_success(generation)
         return result
 
-    async def call_async(self, fn: Callable[P, Awaitable[T]], /,
-                         *args: P.args, **kwargs: P.kwargs) -> T:
+    async def call_async(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Awaits ``fn(*args, **kwargs)`` through the breaker (cancellation is not a failure).
 
         Returns:
@@ -199,14 +208,17 @@ class CircuitBreaker:
         if not callable(fn):
             raise TypeError(f"a CircuitBreaker decorates callables, got {fn!r}")
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 return await self.call_async(fn, *args, **kwargs)
+
             return cast(F, guarded_async)
 
         @functools.wraps(fn)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             return self.call(fn, *args, **kwargs)
+
         return cast(F, guarded)
 
     def __enter__(self) -> Self:
@@ -215,23 +227,25 @@ class CircuitBreaker:
         _ENTERED.set((*_ENTERED.get(), (self, generation)))
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """Records the block's outcome; never suppresses its exception."""
         entered = _ENTERED.get()
         index = max((i for i, (breaker, _) in enumerate(entered) if breaker is self), default=-1)
         if index < 0:
             raise RuntimeError(f"{self!r} was exited in a thread or task that did not enter it")
         generation = entered[index][1]
-        _ENTERED.set(entered[:index] + entered[index + 1:])
+        _ENTERED.set(entered[:index] + entered[index + 1 :])
         self._finish(generation, exc)
 
     async def __aenter__(self) -> Self:
         """As ``__enter__``, for ``async with``."""
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """As ``__exit__``, for ``async with``."""
         self.__exit__(exc_type, exc, tb)
 
@@ -245,8 +259,7 @@ class CircuitBreaker:
             TypeError: `listener` is not callable.
         """
         if not callable(listener):
-            raise TypeError(f"listener must be callable as listener(breaker, old, new), "
-                            f"got {listener!r}")
+            raise TypeError(f"listener must be callable as listener(breaker, old, new), got {listener!r}")
         with self._lock:
             self._listeners = (*self._listeners, listener)
 
@@ -260,7 +273,7 @@ class CircuitBreaker:
             if listener not in self._listeners:
                 raise ValueError(f"{listener!r} is not a listener of {self.name!r}")
             index = self._listeners.index(listener)
-            self._listeners = self._listeners[:index] + self._listeners[index + 1:]
+            self._listeners = self._listeners[:index] + self._listeners[index + 1 :]
 
     def reset(self) -> None:
         """Forces the breaker closed, with no failures counted and the base open period."""
@@ -275,8 +288,15 @@ class CircuitBreaker:
         with self._lock:
             moved = self._refresh()
             stats = BreakerStatistics(
-                self.name, self._state, self._counts.consecutive, self._calls, self._successes,
-                self._failures, self._rejections, self._opened_at, self._timeout,
+                self.name,
+                self._state,
+                self._counts.consecutive,
+                self._calls,
+                self._successes,
+                self._failures,
+                self._rejections,
+                self._opened_at,
+                self._timeout,
                 self._retry_after(),
             )
         self._notify(moved)
@@ -284,10 +304,15 @@ class CircuitBreaker:
 
     def __repr__(self) -> str:
         stats = self.statistics()
-        detail = {"open": f", retry in {stats.retry_after:.1f}s", "closed": "",
-                  "half_open": ", probe in flight" if self._probing else ", awaiting a probe"}
-        return (f"CircuitBreaker({self.name!r}, state={stats.state!r}, "
-                f"failures={stats.consecutive_failures}{detail[stats.state]})")
+        detail = {
+            "open": f", retry in {stats.retry_after:.1f}s",
+            "closed": "",
+            "half_open": ", probe in flight" if self._probing else ", awaiting a probe",
+        }
+        return (
+            f"CircuitBreaker({self.name!r}, state={stats.state!r}, "
+            f"failures={stats.consecutive_failures}{detail[stats.state]})"
+        )
 
     # -- the state machine (the _methods below run under self._lock unless they say so) ----
 
@@ -316,12 +341,15 @@ class CircuitBreaker:
         if self._state == "half_open":
             return CircuitOpenError(
                 f"circuit breaker {self.name!r} is half-open and its one probe call is in "
-                "flight; the call was not made; retry when the probe finishes", self.name, 0.0,
+                "flight; the call was not made; retry when the probe finishes",
+                self.name,
+                0.0,
             )
         wait = self._retry_after()
         return CircuitOpenError(
             f"circuit breaker {self.name!r} is open; the call was not made; retry in {wait:.1f}s",
-            self.name, wait,
+            self.name,
+            wait,
         )
 
     def _finish_success(self, generation: int) -> None:
@@ -352,9 +380,8 @@ class CircuitBreaker:
             return
         try:
             excluded = bool(self._excluded(error))
-        except Exception:  # noqa: BLE001 - a broken predicate must not leak the probe slot
-            logger.exception("the exclude predicate of circuit breaker {!r} raised; "
-                             "counting a failure", self.name)
+        except Exception:
+            logger.exception("the exclude predicate of circuit breaker {!r} raised; counting a failure", self.name)
             excluded = False
         if excluded:
             self._finish_success(generation)
@@ -401,11 +428,9 @@ class CircuitBreaker:
             return
         old, new = moved
         _TRANSITIONS.labels(breaker=self._metric_label, state=new).inc()
-        logger.log("WARNING" if new == "open" else "INFO", "circuit breaker {!r}: {} -> {}",
-                   self.name, old, new)
+        logger.log("WARNING" if new == "open" else "INFO", "circuit breaker {!r}: {} -> {}", self.name, old, new)
         for listener in self._listeners:
             try:
                 listener(self, old, new)
-            except Exception:  # noqa: BLE001 - a listener must not break the breaker
-                logger.exception("a listener of circuit breaker {!r} raised on {} -> {}; ignored",
-                                 self.name, old, new)
+            except Exception:
+                logger.exception("a listener of circuit breaker {!r} raised on {} -> {}; ignored", self.name, old, new)

@@ -32,32 +32,44 @@ class FailureCount:
             or neither a threshold nor a rate is given.
     """
 
-    __slots__ = ("_minimum_calls", "_outcomes", "_rate", "_threshold", "_window_failures",
-                 "_window_size", "consecutive")
+    __slots__ = (
+        "_minimum_calls",
+        "_outcomes",
+        "_rate",
+        "_threshold",
+        "_window_failures",
+        "_window_size",
+        "consecutive",
+    )
 
-    def __init__(self, failure_threshold: int | None, failure_rate: float | None,
-                 window: int | None, minimum_calls: int | None) -> None:
-        self._threshold = (None if failure_threshold is None
-                           else _validate.whole("failure_threshold", failure_threshold))
+    def __init__(
+        self, failure_threshold: int | None, failure_rate: float | None, window: int | None, minimum_calls: int | None
+    ) -> None:
+        self._threshold = None if failure_threshold is None else _validate.whole("failure_threshold", failure_threshold)
         self._rate: float | None = None
         self._window_size = self._minimum_calls = 0
         if failure_rate is None:
             if window is not None or minimum_calls is not None:
-                raise InvalidArgumentError("window and minimum_calls apply to the failure rate: "
-                                           "pass failure_rate too",
-                                           "window" if window is not None else "minimum_calls")
+                raise InvalidArgumentError(
+                    "window and minimum_calls apply to the failure rate: pass failure_rate too",
+                    "window" if window is not None else "minimum_calls",
+                )
             if self._threshold is None:
-                raise InvalidArgumentError("failure_threshold=None needs failure_rate, "
-                                           "or the breaker could never open", "failure_threshold")
+                raise InvalidArgumentError(
+                    "failure_threshold=None needs failure_rate, or the breaker could never open", "failure_threshold"
+                )
         else:
             self._rate = _validate.number("failure_rate", failure_rate, above=0, at_most=1)
             self._window_size = 20 if window is None else _validate.whole("window", window)
-            self._minimum_calls = (self._window_size if minimum_calls is None
-                                   else _validate.whole("minimum_calls", minimum_calls))
+            self._minimum_calls = (
+                self._window_size if minimum_calls is None else _validate.whole("minimum_calls", minimum_calls)
+            )
             if self._minimum_calls > self._window_size:
                 raise InvalidArgumentError(
                     f"minimum_calls={minimum_calls} cannot exceed window={self._window_size}; "
-                    "lower minimum_calls or widen the window", "minimum_calls")
+                    "lower minimum_calls or widen the window",
+                    "minimum_calls",
+                )
         #: Failures since the last success.
         self.consecutive = 0
         self._outcomes: deque[bool] = deque()  # the rate window, True for a failure
@@ -76,8 +88,11 @@ class FailureCount:
             self._record(True)
         if self._threshold is not None and self.consecutive >= self._threshold:
             return True
-        return (self._rate is not None and len(self._outcomes) >= self._minimum_calls
-                and self._window_failures / len(self._outcomes) >= self._rate)
+        return (
+            self._rate is not None
+            and len(self._outcomes) >= self._minimum_calls
+            and self._window_failures / len(self._outcomes) >= self._rate
+        )
 
     def clear_window(self) -> None:
         """Forgets the rate window (the breaker opened: its calls start a new window later)."""

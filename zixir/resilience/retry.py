@@ -18,8 +18,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 from loguru import logger
 
 from zixir import _validate
-from zixir.errors import ArgumentTypeError, CircuitOpenError, InvalidArgumentError, RetryError
 from zixir._counters import counter as _counter
+from zixir.errors import ArgumentTypeError, CircuitOpenError, InvalidArgumentError, RetryError
 from zixir.resilience.backoff import (
     DecorrelatedJitter,
     ExponentialBackoff,
@@ -36,9 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Failed attempts only, by what followed: counting every success too would double the cost
 # of a policy on the common path (the caller's own request metrics count calls).
-_ATTEMPTS = _counter(
-    "zixir_retry_attempts", "Failed attempts under retry policies, by what followed", ("outcome",)
-)
+_ATTEMPTS = _counter("zixir_retry_attempts", "Failed attempts under retry policies, by what followed", ("outcome",))
 _RETRIED = _ATTEMPTS.labels(outcome="retried")
 _GAVE_UP = _ATTEMPTS.labels(outcome="gave_up")
 _NOT_RETRIED = _ATTEMPTS.labels(outcome="not_retried")
@@ -82,49 +80,60 @@ class RetryPolicy:
             contradict each other (a ValueError). ``.argument`` names the argument.
     """
 
-    def __init__(self, max_attempts: int | None = 3, *, initial_delay: float = 1.0,
-                 multiplier: float | None = None, max_delay: float = 30.0,
-                 jitter: float | JitterStrategy = 0.1, retry_on: ErrorFilter | None = None,
-                 giveup: Callable[[Exception], bool] | None = None,
-                 max_total_time: float | None = None, attempt_timeout: float | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], object] = time.sleep,
-                 async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                 random: Random | None = None) -> None:
-        self._max_attempts = (None if max_attempts is None
-                              else _validate.whole("max_attempts", max_attempts))
+    def __init__(
+        self,
+        max_attempts: int | None = 3,
+        *,
+        initial_delay: float = 1.0,
+        multiplier: float | None = None,
+        max_delay: float = 30.0,
+        jitter: float | JitterStrategy = 0.1,
+        retry_on: ErrorFilter | None = None,
+        giveup: Callable[[Exception], bool] | None = None,
+        max_total_time: float | None = None,
+        attempt_timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        random: Random | None = None,
+    ) -> None:
+        self._max_attempts = None if max_attempts is None else _validate.whole("max_attempts", max_attempts)
         self._max_total_time = _validate.optional_number("max_total_time", max_total_time, above=0)
         if self._max_attempts is None and self._max_total_time is None:
-            raise InvalidArgumentError("max_attempts=None needs max_total_time, or retries "
-                                       "would never stop", "max_attempts")
+            raise InvalidArgumentError(
+                "max_attempts=None needs max_total_time, or retries would never stop", "max_attempts"
+            )
         strategy: JitterStrategy
         if isinstance(jitter, (int, float)) and not isinstance(jitter, bool):
             strategy = FractionJitter(jitter)
         elif isinstance(jitter, JitterStrategy):
             strategy = jitter
         else:
-            raise ArgumentTypeError("jitter must be a fraction such as 0.1, or a strategy such "
-                                    f"as FullJitter(), got {jitter!r}", "jitter")
+            raise ArgumentTypeError(
+                f"jitter must be a fraction such as 0.1, or a strategy such as FullJitter(), got {jitter!r}", "jitter"
+            )
         if isinstance(jitter, DecorrelatedJitter) and multiplier is not None:
             raise InvalidArgumentError(
                 "DecorrelatedJitter grows each wait from the previous one, so multiplier does "
-                "not apply: drop multiplier=, or set DecorrelatedJitter(growth=...)", "multiplier")
-        self._backoff = ExponentialBackoff(initial_delay, max_delay,
-                                           2.0 if multiplier is None else multiplier, strategy)
-        self._retryable = _validate.error_filter(
-            "retry_on", (Exception,) if retry_on is None else retry_on)
+                "not apply: drop multiplier=, or set DecorrelatedJitter(growth=...)",
+                "multiplier",
+            )
+        self._backoff = ExponentialBackoff(
+            initial_delay, max_delay, 2.0 if multiplier is None else multiplier, strategy
+        )
+        self._retryable = _validate.error_filter("retry_on", (Exception,) if retry_on is None else retry_on)
         # CircuitOpenError is retried only when asked for: retrying an open breaker defeats it.
         # A predicate asks for itself; listed types ask only by naming CircuitOpenError.
         kinds = (retry_on,) if isinstance(retry_on, type) else retry_on
         self._retries_open = (
             any(issubclass(kind, CircuitOpenError) for kind in kinds)
-            if isinstance(kinds, (tuple, list)) else kinds is not None
+            if isinstance(kinds, (tuple, list))
+            else kinds is not None
         )
         if giveup is not None:
             _validate.function("giveup", giveup, "a predicate on the exception")
         self._giveup = giveup
-        self._attempt_timeout = _validate.optional_number("attempt_timeout", attempt_timeout,
-                                                          above=0)
+        self._attempt_timeout = _validate.optional_number("attempt_timeout", attempt_timeout, above=0)
         self._clock = _validate.function("clock", clock)
         self._sleep = _validate.function("sleep", sleep)
         self._async_sleep = _validate.function("async_sleep", async_sleep)
@@ -169,8 +178,7 @@ class RetryPolicy:
                 run.recovered()
             return result
 
-    async def call_async(self, fn: Callable[P, Awaitable[T]], /,
-                         *args: P.args, **kwargs: P.kwargs) -> T:
+    async def call_async(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Awaits ``fn(*args, **kwargs)`` until it returns or the policy stops.
 
         With `attempt_timeout`, an attempt still running after it is cancelled and fails
@@ -208,15 +216,18 @@ class RetryPolicy:
         if not callable(fn):
             raise TypeError(f"a RetryPolicy decorates callables, got {fn!r}")
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def retried_async(*args: Any, **kwargs: Any) -> Any:
                 return await self.call_async(fn, *args, **kwargs)
+
             return cast(F, retried_async)
         self._refuse_sync(fn)
 
         @functools.wraps(fn)
         def retried(*args: Any, **kwargs: Any) -> Any:
             return self.call(fn, *args, **kwargs)
+
         return cast(F, retried)
 
     def delays(self, count: int | None = None) -> list[float]:
@@ -248,13 +259,15 @@ class RetryPolicy:
             shown = f"jitter {jitter!r}"
         growth = "" if isinstance(jitter, DecorrelatedJitter) else f" x{backoff.multiplier}"
         extra = "".join(
-            f", {label}={value}s" for label, value in
-            (("max_total_time", self._max_total_time), ("attempt_timeout", self._attempt_timeout))
+            f", {label}={value}s"
+            for label, value in (("max_total_time", self._max_total_time), ("attempt_timeout", self._attempt_timeout))
             if value is not None
         )
-        return (f"RetryPolicy(max_attempts={self._max_attempts}, delays "
-                f"{backoff.initial_delay}s{growth} up to {backoff.max_delay}s, "
-                f"{shown}{extra})")
+        return (
+            f"RetryPolicy(max_attempts={self._max_attempts}, delays "
+            f"{backoff.initial_delay}s{growth} up to {backoff.max_delay}s, "
+            f"{shown}{extra})"
+        )
 
     # -- internals ------------------------------------------------------------------------
 
@@ -270,8 +283,9 @@ class RetryPolicy:
                 "with an async function, or a policy without attempt_timeout"
             )
 
-    async def _attempt(self, fn: Callable[..., Awaitable[T]], args: tuple[Any, ...],
-                       kwargs: dict[str, Any], run: _Run) -> T:
+    async def _attempt(
+        self, fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any], run: _Run
+    ) -> T:
         if self._attempt_timeout is None:
             return await fn(*args, **kwargs)
         scope = asyncio.timeout(self._attempt_timeout)
@@ -307,8 +321,7 @@ class _Run:
         policy = self.policy
         self.errors.append(error)
         attempt = len(self.errors)
-        retryable = policy._retryable(error) and (
-            policy._retries_open or not isinstance(error, CircuitOpenError))
+        retryable = policy._retryable(error) and (policy._retries_open or not isinstance(error, CircuitOpenError))
         if not retryable or (policy._giveup is not None and policy._giveup(error)):
             _NOT_RETRIED.inc()
             return None
@@ -321,19 +334,21 @@ class _Run:
             wait = max(wait, error.retry_after)  # no sooner than the breaker will listen
         elapsed = policy._clock() - self.started
         if policy._max_total_time is not None and elapsed + wait > policy._max_total_time:
-            return self._give_up(f"waiting {wait:.1f}s more would pass "
-                                 f"max_total_time={policy._max_total_time}s")
+            return self._give_up(f"waiting {wait:.1f}s more would pass max_total_time={policy._max_total_time}s")
         _RETRIED.inc()
-        logger.info("{} failed on attempt {} with {!r}; retrying in {:.3f}s",
-                    _describe(self.target), attempt, error, wait)
+        logger.info(
+            "{} failed on attempt {} with {!r}; retrying in {:.3f}s", _describe(self.target), attempt, error, wait
+        )
         return wait
 
     def _give_up(self, reason: str) -> RetryError:
         _GAVE_UP.inc()
         attempts = len(self.errors)
         elapsed = self.policy._clock() - self.started
-        message = (f"{_describe(self.target)} failed {attempts} time{'s' if attempts > 1 else ''} "
-                   f"in {elapsed:.1f}s and the retry policy gave up ({reason}); "
-                   f"last error: {self.errors[-1]!r}")
+        message = (
+            f"{_describe(self.target)} failed {attempts} time{'s' if attempts > 1 else ''} "
+            f"in {elapsed:.1f}s and the retry policy gave up ({reason}); "
+            f"last error: {self.errors[-1]!r}"
+        )
         logger.warning("{}", message)
         return RetryError(message, list(self.errors))

@@ -62,12 +62,11 @@ class Limits:
     interval: float = 0.02
 
 
-def _load_error(payload: memoryview, name: str | None, message: str | None,
-                text: str | None) -> BaseException:
+def _load_error(payload: memoryview, name: str | None, message: str | None, text: str | None) -> BaseException:
     if payload:
         try:
             error = _protocol.decode_value(payload)
-        except Exception:  # noqa: BLE001 - e.g. an __init__ that its args do not fit
+        except Exception:
             pass
         else:
             if isinstance(error, BaseException):
@@ -119,7 +118,7 @@ class Call:
                 return self.died()
             if writable:
                 try:
-                    rest = rest[sock.send(rest):]
+                    rest = rest[sock.send(rest) :]
                 except BlockingIOError:
                     continue
                 except OSError:
@@ -151,7 +150,7 @@ class Call:
         room = self.limits.max_output - len(buffer)
         if len(data) > room:
             self.over = True
-            data = data[:max(room, 0)]
+            data = data[: max(room, 0)]
         buffer += data
 
     def drain(self) -> None:
@@ -227,21 +226,39 @@ class Call:
 
     # -- endings -------------------------------------------------------------------------
 
-    def result(self, reason: Reason | None, error: BaseException | None, value: Any = None, *,
-               traceback: str | None = None, exit_code: int | None = None,
-               signal: int | None = None, cpu: float | None = None,
-               peak: int | None = None) -> SandboxResult:
+    def result(
+        self,
+        reason: Reason | None,
+        error: BaseException | None,
+        value: Any = None,
+        *,
+        traceback: str | None = None,
+        exit_code: int | None = None,
+        signal: int | None = None,
+        cpu: float | None = None,
+        peak: int | None = None,
+    ) -> SandboxResult:
         if self.over and reason is None:  # the call returned, but printed too much first
             reason, value = "output", None
-            error = SandboxLimitError(f"the call wrote more than max_output="
-                                      f"{self.limits.max_output} bytes to stdout or stderr",
-                                      "output", self.limits.max_output, self.limits.max_output + 1)
+            error = SandboxLimitError(
+                f"the call wrote more than max_output={self.limits.max_output} bytes to stdout or stderr",
+                "output",
+                self.limits.max_output,
+                self.limits.max_output + 1,
+            )
         return SandboxResult(
-            value, reason, error, traceback,
+            value,
+            reason,
+            error,
+            traceback,
             self.out.decode("utf-8", "replace") if self.out else "",
             self.err.decode("utf-8", "replace") if self.err else "",
-            exit_code, signal, time.monotonic() - self.start, self.cpu if cpu is None else cpu,
-            self.peak if peak is None else peak, self.worker.pid,
+            exit_code,
+            signal,
+            time.monotonic() - self.start,
+            self.cpu if cpu is None else cpu,
+            self.peak if peak is None else peak,
+            self.worker.pid,
         )
 
     def stop(self, reason: Reason, used: float | None = None) -> SandboxResult:
@@ -253,23 +270,37 @@ class Call:
         if reason == "timeout":
             assert limits.timeout is not None
             elapsed = time.monotonic() - self.start
-            error = SandboxTimeoutError(f"the call ran past timeout={limits.timeout}s; its "
-                                        "worker was killed", "timeout", limits.timeout, elapsed)
+            error = SandboxTimeoutError(
+                f"the call ran past timeout={limits.timeout}s; its worker was killed",
+                "timeout",
+                limits.timeout,
+                elapsed,
+            )
         elif reason == "cpu":
             assert limits.cpu_time is not None
-            error = SandboxLimitError(f"the call used {self.cpu:.2f}s of CPU, over cpu_time="
-                                      f"{limits.cpu_time}s; its worker was killed", "cpu",
-                                      limits.cpu_time, self.cpu)
+            error = SandboxLimitError(
+                f"the call used {self.cpu:.2f}s of CPU, over cpu_time={limits.cpu_time}s; its worker was killed",
+                "cpu",
+                limits.cpu_time,
+                self.cpu,
+            )
         elif reason == "memory":
             assert limits.memory is not None and used is not None
             error = SandboxLimitError(
                 f"the call grew its worker's memory by {format_memory(used)}, over memory="
-                f"{format_memory(limits.memory)}; its worker was killed", "memory",
-                limits.memory, used)
+                f"{format_memory(limits.memory)}; its worker was killed",
+                "memory",
+                limits.memory,
+                used,
+            )
         else:
-            error = SandboxLimitError(f"the call wrote more than max_output={limits.max_output} "
-                                      "bytes to stdout or stderr; its worker was killed",
-                                      "output", limits.max_output, limits.max_output + 1)
+            error = SandboxLimitError(
+                f"the call wrote more than max_output={limits.max_output} "
+                "bytes to stdout or stderr; its worker was killed",
+                "output",
+                limits.max_output,
+                limits.max_output + 1,
+            )
         return self.result(reason, error)
 
     def died(self) -> SandboxResult:
@@ -284,28 +315,33 @@ class Call:
             pass
         if worker.closed_by_pool:
             self.drain()
-            return self.result("crashed", SandboxClosedError(
-                "the sandbox was closed while the call ran; its worker was killed"))
+            return self.result(
+                "crashed", SandboxClosedError("the sandbox was closed while the call ran; its worker was killed")
+            )
         if not worker.exited.wait(_EXIT_REPORT_WAIT):  # e.g. fn closed the socket's fd
             worker.kill()
         self.drain()
         status = worker.status
         if status is None:
-            return self.result("crashed", WorkerCrashedError(
-                "the worker died; its exit status is unknown"))
+            return self.result("crashed", WorkerCrashedError("the worker died; its exit status is unknown"))
         if not os.WIFSIGNALED(status):
             code = os.waitstatus_to_exitcode(status)
-            return self.result("crashed", WorkerCrashedError(
-                f"the worker exited with status {code}", exit_code=code), exit_code=code)
+            return self.result(
+                "crashed", WorkerCrashedError(f"the worker exited with status {code}", exit_code=code), exit_code=code
+            )
         number = os.WTERMSIG(status)
         if number == signal.SIGXCPU:  # the RLIMIT_CPU backstop
             limit = math.nan if self.limits.cpu_time is None else self.limits.cpu_time
-            return self.result("cpu", SandboxLimitError(
-                "the worker went over its RLIMIT_CPU backstop (SIGXCPU)", "cpu", limit,
-                self.cpu), signal=number)
-        return self.result("crashed", WorkerCrashedError(
-            f"the worker was killed by signal {number} ({_signal_name(number)})",
-            signal=number), signal=number)
+            return self.result(
+                "cpu",
+                SandboxLimitError("the worker went over its RLIMIT_CPU backstop (SIGXCPU)", "cpu", limit, self.cpu),
+                signal=number,
+            )
+        return self.result(
+            "crashed",
+            WorkerCrashedError(f"the worker was killed by signal {number} ({_signal_name(number)})", signal=number),
+            signal=number,
+        )
 
     def finish(self, body: bytes | bytearray, *, drain: bool = True) -> SandboxResult:
         """Reads the worker's report of how the call ended.
@@ -318,8 +354,9 @@ class Call:
         """
         worker = self.worker
         report, payload = _protocol.decode_report(body)
-        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message,
-         text) = report  # Report's fields, unpacked at once: this runs on every call
+        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text) = (
+            report  # Report's fields, unpacked at once: this runs on every call
+        )
         idle = worker.idle_rss
         worker.idle_rss, worker.cpu_total = rss, cpu_total
         worker.retire = bool(retire or left)
@@ -331,37 +368,61 @@ class Call:
         if memory is not None and peak is not None and peak - idle > memory and kind != "memory":
             # A spike between two polls: the call went over, even if it got back under.
             worker.retire = True
-            return self.result("memory", SandboxLimitError(
-                f"the call grew its worker's memory by {format_memory(peak - idle)} at its "
-                f"peak, over memory={format_memory(memory)}; its worker was replaced",
-                "memory", memory, peak - idle), cpu=cpu, peak=peak)
+            return self.result(
+                "memory",
+                SandboxLimitError(
+                    f"the call grew its worker's memory by {format_memory(peak - idle)} at its "
+                    f"peak, over memory={format_memory(memory)}; its worker was replaced",
+                    "memory",
+                    memory,
+                    peak - idle,
+                ),
+                cpu=cpu,
+                peak=peak,
+            )
         if kind == "ok":
             try:
                 value = _protocol.decode_value(payload)
-            except Exception as exc:  # noqa: BLE001 - the result's class is not importable here
-                return self.result("exception", SerializationError(
-                    f"the call's result came back but cannot be unpickled in this process: "
-                    f"{type(exc).__name__}: {exc}"), cpu=cpu, peak=peak)
+            except Exception as exc:
+                return self.result(
+                    "exception",
+                    SerializationError(
+                        f"the call's result came back but cannot be unpickled in this process: "
+                        f"{type(exc).__name__}: {exc}"
+                    ),
+                    cpu=cpu,
+                    peak=peak,
+                )
             return self.result(None, None, value, cpu=cpu, peak=peak)
         if kind == "exit":
-            return self.result("crashed", WorkerCrashedError(
-                f"fn called sys.exit({exit_code})", exit_code=exit_code), traceback=text,
-                exit_code=exit_code, cpu=cpu, peak=peak)
+            return self.result(
+                "crashed",
+                WorkerCrashedError(f"fn called sys.exit({exit_code})", exit_code=exit_code),
+                traceback=text,
+                exit_code=exit_code,
+                cpu=cpu,
+                peak=peak,
+            )
         if kind == "unserializable":
-            return self.result("exception", SerializationError(
-                f"the call's result cannot be pickled to send it back: {name}: {message}"),
-                traceback=text, cpu=cpu, peak=peak)
+            return self.result(
+                "exception",
+                SerializationError(f"the call's result cannot be pickled to send it back: {name}: {message}"),
+                traceback=text,
+                cpu=cpu,
+                peak=peak,
+            )
         if kind == "output":
-            return self.result("output", SandboxLimitError(
-                message or "", "output", self.limits.max_output, self.limits.max_output + 1),
-                cpu=cpu, peak=peak)
+            return self.result(
+                "output",
+                SandboxLimitError(message or "", "output", self.limits.max_output, self.limits.max_output + 1),
+                cpu=cpu,
+                peak=peak,
+            )
         reason = cast(Reason, kind)  # "exception", "memory" or "depth"
-        return self.result(reason, _load_error(payload, name, message, text), traceback=text,
-                           cpu=cpu, peak=peak)
+        return self.result(reason, _load_error(payload, name, message, text), traceback=text, cpu=cpu, peak=peak)
 
 
-def execute(worker: Worker, payload: bytes, limits: Limits, *, alone: bool = False
-            ) -> tuple[SandboxResult, bool]:
+def execute(worker: Worker, payload: bytes, limits: Limits, *, alone: bool = False) -> tuple[SandboxResult, bool]:
     """Runs one encoded call on `worker` under `limits`.
 
     Args:
@@ -381,4 +442,3 @@ def execute(worker: Worker, payload: bytes, limits: Limits, *, alone: bool = Fal
     worker.tasks += 1
     worker.last_duration = result.duration
     return result, worker.retire or worker.killed or worker.exited.is_set()
-

@@ -12,19 +12,34 @@ from typing import Any
 from zixir.errors import SerializationError
 from zixir.sandbox import _protocol
 
-__all__ = ["DEPTH_VARIABLE", "MAX_DEPTH_VARIABLE", "encode_call", "host_main", "inherited_depth",
-           "scrubbed_env"]
+__all__ = ["DEPTH_VARIABLE", "MAX_DEPTH_VARIABLE", "encode_call", "host_main", "inherited_depth", "scrubbed_env"]
 
 DEPTH_VARIABLE = "ZIXIR_SANDBOX_DEPTH"
 """How many sandboxes this process runs inside (absent or 0 outside any)."""
 MAX_DEPTH_VARIABLE = "ZIXIR_SANDBOX_MAX_DEPTH"
 """The tightest max_depth of the sandboxes this process runs inside."""
 
-_KEPT = frozenset({
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM",
-    "TMPDIR", "TEMP", "TMP", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH",
-    "SSL_CERT_FILE", "SSL_CERT_DIR",
-})
+_KEPT = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TERM",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
+)
 _KEPT_PREFIXES = ("LC_", "PYTHON", "ZIXIR_")
 _NEVER = frozenset({"PYTHONINSPECT", "PYTHONSTARTUP"})
 
@@ -37,8 +52,11 @@ def scrubbed_env(environ: Mapping[str, str]) -> dict[str, str]:
     (but PYTHONINSPECT and PYTHONSTARTUP) and ZIXIR_*. Everything else (tokens, keys,
     passwords in the environment) is dropped.
     """
-    return {key: value for key, value in environ.items()
-            if (key in _KEPT or key.startswith(_KEPT_PREFIXES)) and key not in _NEVER}
+    return {
+        key: value
+        for key, value in environ.items()
+        if (key in _KEPT or key.startswith(_KEPT_PREFIXES)) and key not in _NEVER
+    }
 
 
 def inherited_depth() -> tuple[int, int | None]:
@@ -73,8 +91,7 @@ def host_main() -> tuple[str, str] | None:
     return None
 
 
-def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any],
-                main_known: bool) -> bytes:
+def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], main_known: bool) -> bytes:
     """Encodes a call for a worker, so a bad function or argument fails before anything runs.
 
     Args:
@@ -93,7 +110,8 @@ def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any],
             f"{getattr(target, '__qualname__', target)!r} is defined in __main__, which sandbox "
             "workers cannot import here (code given with -c, an interactive session, or a "
             "package's __main__); define it in a module file and import it, or name it with "
-            "Sandbox.run_module(module, function, args)")
+            "Sandbox.run_module(module, function, args)"
+        )
     try:
         return _protocol.encode_call(target, args, dict(kwargs))
     except Exception as exc:
@@ -101,4 +119,5 @@ def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any],
             f"cannot send the call to the sandbox: {type(exc).__name__}: {exc}; the function "
             "and its arguments travel by pickle: pass a module-level function (not a lambda, "
             "a nested function or a bound method of an unpicklable object) and picklable "
-            "arguments, or name the function with run_module()") from exc
+            "arguments, or name the function with run_module()"
+        ) from exc

@@ -26,10 +26,11 @@ _SHUTDOWN_GRACE = 5.0  # seconds the server waits for killed processes to be rea
 def _load_siblings() -> tuple[types.ModuleType, ...]:
     """Loads the sibling modules as a private package, without running zixir's __init__."""
     package = types.ModuleType("_zixir_sandbox")
-    setattr(package, "__path__", [os.path.dirname(os.path.abspath(__file__))])
+    package.__path__ = [os.path.dirname(os.path.abspath(__file__))]
     sys.modules["_zixir_sandbox"] = package
-    return tuple(importlib.import_module(f"_zixir_sandbox.{name}")
-                 for name in ("_process", "_procfs", "_protocol", "_worker"))
+    return tuple(
+        importlib.import_module(f"_zixir_sandbox.{name}") for name in ("_process", "_procfs", "_protocol", "_worker")
+    )
 
 
 if TYPE_CHECKING:

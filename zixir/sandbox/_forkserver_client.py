@@ -34,9 +34,14 @@ class ForkServerClient:
         on_lost: Called as ``on_lost(server)`` once the server is gone (closed, or died).
     """
 
-    def __init__(self, env: dict[str, str], on_spawned: Callable[[int, int], None],
-                 on_failed: Callable[[int, str], None], on_exited: Callable[[int, int], None],
-                 on_lost: Callable[[ForkServerClient], None]) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        on_spawned: Callable[[int, int], None],
+        on_failed: Callable[[int, str], None],
+        on_exited: Callable[[int, int], None],
+        on_lost: Callable[[ForkServerClient], None],
+    ) -> None:
         self._env = env
         self._on_spawned = on_spawned
         self._on_failed = on_failed
@@ -55,14 +60,18 @@ class ForkServerClient:
             SandboxStartError: It did not start within `timeout` seconds.
         """
         if not sys.executable:
-            raise SandboxStartError("sys.executable is empty: the sandbox cannot start a "
-                                    "Python fork server from this embedded interpreter")
+            raise SandboxStartError(
+                "sys.executable is empty: the sandbox cannot start a Python fork server from this embedded interpreter"
+            )
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-P", _SCRIPT, str(os.getpid()), str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
-                env=self._env, close_fds=True,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                env=self._env,
+                close_fds=True,
             )
         except OSError as exc:
             ours.close()
@@ -78,14 +87,14 @@ class ForkServerClient:
             ours.close()
             self._process.kill()
             code = self._process.wait()
-            raise SandboxStartError(f"the sandbox's fork server did not start (exit status "
-                                    f"{code}); its stderr says why") from exc
+            raise SandboxStartError(
+                f"the sandbox's fork server did not start (exit status {code}); its stderr says why"
+            ) from exc
         ours.settimeout(None)
         self._sock = ours
         self.pid = int(message[1])
         self.alive = True
-        threading.Thread(target=self._monitor, name=f"zixir-sandbox-server-{self.pid}",
-                         daemon=True).start()
+        threading.Thread(target=self._monitor, name=f"zixir-sandbox-server-{self.pid}", daemon=True).start()
 
     def spawn(self, token: int, config: WorkerConfig, fds: Sequence[int]) -> None:
         """Asks for a worker; `fds` (socket, stdout and stderr ends) go to it.
@@ -98,7 +107,8 @@ class ForkServerClient:
             raise SandboxStartError(
                 f"a sandbox worker's configuration (sys.path, sys.argv, env) is {len(data)} "
                 f"bytes pickled, over the fork server's {_protocol.CONTROL_MAX}; pass a "
-                "smaller env= or trim sys.path")
+                "smaller env= or trim sys.path"
+            )
         with self._send_lock:
             if self._sock is None or not self.alive:
                 raise SandboxStartError("the sandbox's fork server is not running")

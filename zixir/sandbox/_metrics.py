@@ -17,10 +17,8 @@ class Metrics:
     """``zixir_sandbox_calls_total{reason}`` and ``zixir_sandbox_workers_replaced_total``."""
 
     def __init__(self) -> None:
-        self.calls = counter("zixir_sandbox_calls", "Sandboxed calls, by how they ended",
-                             ("reason",))
-        self.replaced = counter("zixir_sandbox_workers_replaced",
-                                "Sandbox workers retired and replaced", ())
+        self.calls = counter("zixir_sandbox_calls", "Sandboxed calls, by how they ended", ("reason",))
+        self.replaced = counter("zixir_sandbox_workers_replaced", "Sandbox workers retired and replaced", ())
         self._by_reason: dict[str, Any] = {}  # one entry per reason, "ok" included: bounded
 
     def count_call(self, reason: str) -> None:

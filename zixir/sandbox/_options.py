@@ -39,10 +39,21 @@ class Options:
     start_timeout: float
 
 
-def check(*, timeout: object, cpu_time: object, memory: object, max_depth: object,
-          max_recursion: object, max_output: object, workers: object, env: object,
-          max_tasks_per_worker: object, max_worker_memory: object, breaker: object,
-          start_timeout: object) -> Options:
+def check(
+    *,
+    timeout: object,
+    cpu_time: object,
+    memory: object,
+    max_depth: object,
+    max_recursion: object,
+    max_output: object,
+    workers: object,
+    env: object,
+    max_tasks_per_worker: object,
+    max_worker_memory: object,
+    breaker: object,
+    start_timeout: object,
+) -> Options:
     """Checks every option of a sandbox.
 
     Returns:
@@ -60,19 +71,27 @@ def check(*, timeout: object, cpu_time: object, memory: object, max_depth: objec
     depth = _validate.whole("max_depth", max_depth)
     recursion = _validate.whole("max_recursion", max_recursion)
     size = _validate.whole("workers", workers)
-    tasks = (None if max_tasks_per_worker is None
-             else _validate.whole("max_tasks_per_worker", max_tasks_per_worker))
-    high_water = (grown if max_worker_memory is None
-                  else _size("max_worker_memory", max_worker_memory))
+    tasks = None if max_tasks_per_worker is None else _validate.whole("max_tasks_per_worker", max_tasks_per_worker)
+    high_water = grown if max_worker_memory is None else _size("max_worker_memory", max_worker_memory)
     if breaker is not None and not isinstance(breaker, CircuitBreaker):
         raise ArgumentTypeError(f"breaker must be a CircuitBreaker, got {breaker!r}", "breaker")
-    if env is not None and not (isinstance(env, Mapping) and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
+    if env is not None and not (
+        isinstance(env, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+    ):
         raise ArgumentTypeError("env must map str to str", "env")
     return Options(
-        wall, cpu, grown, depth, recursion, output, size,
-        None if env is None else dict(env), tasks, high_water,
-        breaker, _validate.number("start_timeout", start_timeout, above=0),
+        wall,
+        cpu,
+        grown,
+        depth,
+        recursion,
+        output,
+        size,
+        None if env is None else dict(env),
+        tasks,
+        high_water,
+        breaker,
+        _validate.number("start_timeout", start_timeout, above=0),
     )
 
 

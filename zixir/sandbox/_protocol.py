@@ -31,8 +31,8 @@ __all__ = [
     "KINDS",
     "META",
     "READY",
-    "SPAWN",
     "SERVER_MESSAGE_MAX",
+    "SPAWN",
     "SPAWNED",
     "STOP",
     "FrameReader",
@@ -105,7 +105,7 @@ def decode_control(packet: bytes) -> tuple[Any, ...]:
     """
     try:
         message = pickle.loads(packet)
-    except Exception as exc:  # noqa: BLE001 - whatever garbage decodes to
+    except Exception as exc:
         raise ValueError(f"not a sandbox control message: {exc}") from exc
     if not isinstance(message, tuple) or not message or not isinstance(message[0], str):
         raise ValueError(f"not a sandbox control message: {message!r}")
@@ -148,10 +148,10 @@ def recv_frame(sock: socket.socket) -> bytes | bytearray:
         first += more
     (size,) = HEADER.unpack_from(first)
     if len(first) == HEADER.size + size:
-        return first[HEADER.size:]
+        return first[HEADER.size :]
     body = bytearray(size)  # a big frame: read straight into its buffer
     got = len(first) - HEADER.size
-    body[:got] = first[HEADER.size:]
+    body[:got] = first[HEADER.size :]
     view = memoryview(body)
     while got < size:
         count = sock.recv_into(view[got:])
@@ -191,13 +191,13 @@ class FrameReader:
             (size,) = HEADER.unpack_from(head)
             rest = len(head) - HEADER.size
             if rest == size:
-                return head[HEADER.size:]
+                return head[HEADER.size :]
             self._body = bytearray(size)
-            data = head[HEADER.size:]
+            data = head[HEADER.size :]
         end = self._got + len(data)
         if end > len(self._body):
             raise ValueError("the worker sent more than one frame")
-        self._body[self._got:end] = data
+        self._body[self._got : end] = data
         self._got = end
         return self._body if end == len(self._body) else None
 
@@ -285,7 +285,7 @@ def decode_hello(body: bytes | bytearray) -> Hello:
         ValueError: The frame is not a hello.
     """
     (size,) = META.unpack_from(body)
-    fields = pickle.loads(body[META.size:META.size + size])
+    fields = pickle.loads(body[META.size : META.size + size])
     if fields[0] != READY:
         raise ValueError(f"a sandbox worker's first frame is not its hello: {fields[0]!r}")
     return Hello._make(fields[1:])
@@ -295,7 +295,7 @@ def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
     """The `Report` in a report frame, and its payload (see `decode_value`)."""
     (size,) = META.unpack_from(body)
     end = META.size + size
-    return Report._make(pickle.loads(body[META.size:end])), memoryview(body)[end:]
+    return Report._make(pickle.loads(body[META.size : end])), memoryview(body)[end:]
 
 
 def encode_value(value: Any) -> bytes:

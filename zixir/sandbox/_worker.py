@@ -57,12 +57,13 @@ class _HostMain(types.ModuleType):
         try:
             return self.__dict__[name]
         except KeyError:
-            raise AttributeError(f"the host's __main__ ({where}) has no attribute {name!r}; "
-                                 "was it defined under `if __name__ == '__main__':`?") from None
+            raise AttributeError(
+                f"the host's __main__ ({where}) has no attribute {name!r}; "
+                "was it defined under `if __name__ == '__main__':`?"
+            ) from None
 
 
-def _setup_process(server_pid: int, sock_fd: int, out_fd: int, err_fd: int,
-                   config: WorkerConfig) -> socket.socket:
+def _setup_process(server_pid: int, sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig) -> socket.socket:
     """Turns the freshly forked child of the fork server into a worker."""
     signal.set_wakeup_fd(-1)
     for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
@@ -101,8 +102,7 @@ def _setup_process(server_pid: int, sock_fd: int, out_fd: int, err_fd: int,
 
 
 def _text_stream(fd: int) -> io.TextIOWrapper:
-    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
-                            errors="backslashreplace")
+    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
 
 
 def _frames() -> int:
@@ -127,8 +127,11 @@ def _resolve(target: object) -> Any:
 def _is_depth_refusal(error: Any) -> bool:
     """A nested sandbox's SandboxError for a call refused as too deep passes on as "depth"."""
     result = getattr(error, "result", None)
-    return (type(error).__name__ == "SandboxError" and getattr(result, "reason", None) == "depth"
-            and isinstance(getattr(result, "error", None), BaseException))
+    return (
+        type(error).__name__ == "SandboxError"
+        and getattr(result, "reason", None) == "depth"
+        and isinstance(getattr(result, "error", None), BaseException)
+    )
 
 
 def _below(soft: int, hard: int) -> int:
@@ -155,15 +158,14 @@ def _exit_code(error: SystemExit) -> int:
 
 def _describe(error: BaseException) -> tuple[str, str, str]:
     kind = type(error)
-    name = (kind.__qualname__ if kind.__module__ == "builtins"
-            else f"{kind.__module__}.{kind.__qualname__}")
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     try:
         message = str(error)[:_TEXT_CAP]
-    except Exception:  # noqa: BLE001 - a broken __str__ must not break the report
+    except Exception:
         message = f"<{name} whose str() raised>"
     try:
         text = "".join(traceback.format_exception(error))[-_TEXT_CAP:]
-    except Exception:  # noqa: BLE001
+    except Exception:
         text = f"{name}: {message}\n"
     return name, message, text
 
@@ -211,8 +213,7 @@ class _Worker:
 
     def serve(self) -> None:
         _, rss, self.idle_data = self.measure()
-        self.send(_protocol.encode_hello(_protocol.Hello(os.getpid(), rss, self.idle_data,
-                                                         self.cpu)))
+        self.send(_protocol.encode_hello(_protocol.Hello(os.getpid(), rss, self.idle_data, self.cpu)))
         while True:
             try:
                 if self.back_to_back:
@@ -249,8 +250,7 @@ class _Worker:
                 self.cpu_soft = soft
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, self.cpu_hard))
         if self.memory is not None:
-            soft = _below(self.idle_data + self.memory + self.config["data_slack"],
-                          self.data_hard)
+            soft = _below(self.idle_data + self.memory + self.config["data_slack"], self.data_hard)
             if soft != self.data_soft:
                 self.data_soft = soft
                 resource.setrlimit(resource.RLIMIT_DATA, (soft, self.data_hard))
@@ -273,7 +273,7 @@ class _Worker:
             kind, error = "depth", exc
         except SystemExit as exc:
             kind, error, exit_code = "exit", exc, _exit_code(exc)
-        except BaseException as exc:  # noqa: BLE001 - every fault of fn is reported
+        except BaseException as exc:
             kind, error = "exception", exc
             while _is_depth_refusal(error):  # a nested sandbox refused a call as too deep:
                 kind, error = "depth", error.result.error  # pass on the innermost error
@@ -295,25 +295,43 @@ class _Worker:
         else:
             try:
                 payload = _protocol.encode_value(value)
-            except BaseException as exc:  # noqa: BLE001 - reported as "unserializable"
+            except BaseException as exc:
                 out_of_memory = isinstance(exc, MemoryError)
                 kind = "memory" if out_of_memory and self.memory is not None else "unserializable"
                 name, message, text = _describe(exc)
                 retire = retire or out_of_memory
             value = None
             if len(payload) > self.max_output:
-                kind, message = "output", (f"the result is {len(payload)} bytes pickled, over "
-                                           f"max_output={self.max_output}")
+                kind, message = (
+                    "output",
+                    (f"the result is {len(payload)} bytes pickled, over max_output={self.max_output}"),
+                )
                 payload = b""
         peak, rss, self.idle_data = self.measure()
-        self.send(_protocol.encode_report(  # _protocol.Report's fields
-            (kind, self.cpu - cpu_before, peak, rss, self.idle_data, self.cpu, left, retire,
-             exit_code, name, message, text), payload))
+        self.send(
+            _protocol.encode_report(  # _protocol.Report's fields
+                (
+                    kind,
+                    self.cpu - cpu_before,
+                    peak,
+                    rss,
+                    self.idle_data,
+                    self.cpu,
+                    left,
+                    retire,
+                    exit_code,
+                    name,
+                    message,
+                    text,
+                ),
+                payload,
+            )
+        )
 
     def dump(self, error: BaseException) -> bytes:
         try:
             payload = _protocol.encode_value(error)
-        except BaseException:  # noqa: BLE001 - the host falls back to a stand-in error
+        except BaseException:
             return b""
         return payload if len(payload) <= self.max_output else b""
 
@@ -323,19 +341,18 @@ class _Worker:
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
-                except Exception:  # noqa: BLE001, S112 - fn may have closed or broken it
+                except Exception:
                     continue
             sys.stdout, sys.stderr = self.stdout, self.stderr
         for stream in (self.stdout, self.stderr):
             try:
                 stream.flush()
-            except Exception:  # noqa: BLE001, S112 - e.g. fn closed fd 1
+            except Exception:
                 continue
         _process.flush_c_stdio()
 
 
-def serve(sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig,
-          server_pid: int) -> NoReturn:
+def serve(sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig, server_pid: int) -> NoReturn:
     """Runs a worker in the process the fork server just forked; never returns.
 
     Args:
@@ -350,11 +367,11 @@ def serve(sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig,
         worker = _Worker(_setup_process(server_pid, sock_fd, out_fd, err_fd, config), config)
         worker.serve()
         code = 0
-    except BaseException:  # noqa: BLE001 - reported on stderr, then the process exits
+    except BaseException:
         try:
             traceback.print_exc()
             sys.stderr.flush()
-        except BaseException:  # noqa: BLE001, S110
+        except BaseException:
             pass
     finally:
         os._exit(code)

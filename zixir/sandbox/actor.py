@@ -69,8 +69,9 @@ def _check(options: dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(signature.parameters))
     if unknown:
         raise ArgumentTypeError(
-            f"SandboxActor got an unknown option {unknown[0]!r}; it takes Sandbox's: "
-            f"{', '.join(signature.parameters)}", unknown[0])
+            f"SandboxActor got an unknown option {unknown[0]!r}; it takes Sandbox's: {', '.join(signature.parameters)}",
+            unknown[0],
+        )
     bound = signature.bind(**options)
     bound.apply_defaults()
     _options.check(**bound.arguments)

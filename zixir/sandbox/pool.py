@@ -64,8 +64,7 @@ class SandboxStats:
 class Worker:
     """The host's handle on one worker process: its socket, output pipes and last measures."""
 
-    def __init__(self, token: int, server: ForkServerClient, config: WorkerConfig,
-                 high_water: int | None) -> None:
+    def __init__(self, token: int, server: ForkServerClient, config: WorkerConfig, high_water: int | None) -> None:
         self.token = token
         self.server = server
         self.pid: int | None = None
@@ -140,8 +139,9 @@ class Worker:
         except OSError:
             said = ""
         status = "" if self.status is None else f" (wait status {self.status})"
-        raise SandboxStartError(f"a sandbox worker did not start{status}"
-                                + (f"; it said:\n{said[-2000:]}" if said else ""))
+        raise SandboxStartError(
+            f"a sandbox worker did not start{status}" + (f"; it said:\n{said[-2000:]}" if said else "")
+        )
 
     def kill(self) -> None:
         """SIGKILLs the worker's process tree and group (idempotent).
@@ -180,9 +180,16 @@ class WorkerPool:
         depth: Nesting depth of the sandbox, for statistics.
     """
 
-    def __init__(self, size: int, config: WorkerConfig, server_env: dict[str, str],
-                 start_timeout: float, max_tasks: int | None, high_water: int | None,
-                 depth: int) -> None:
+    def __init__(
+        self,
+        size: int,
+        config: WorkerConfig,
+        server_env: dict[str, str],
+        start_timeout: float,
+        max_tasks: int | None,
+        high_water: int | None,
+        depth: int,
+    ) -> None:
         self._size = size
         self._config = config
         self._server_env = server_env
@@ -250,8 +257,9 @@ class WorkerPool:
         if server is None or not server.alive:
             if server is not None:
                 server.close()  # it died: reap it
-            server = ForkServerClient(self._server_env, self._on_spawned, self._on_failed,
-                                      self._on_exited, self._on_lost)
+            server = ForkServerClient(
+                self._server_env, self._on_spawned, self._on_failed, self._on_exited, self._on_lost
+            )
             server.start(self._start_timeout)
             self._server = server
         worker = Worker(next(self._tokens), server, self._config, self._high_water)
@@ -288,13 +296,13 @@ class WorkerPool:
             except SandboxStartError:
                 self.release(worker, retire=True)
                 if self._closed:
-                    raise SandboxClosedError("the sandbox was closed before the call "
-                                             "started; create a new Sandbox") from None
+                    raise SandboxClosedError(
+                        "the sandbox was closed before the call started; create a new Sandbox"
+                    ) from None
                 raise
         return worker
 
-    def release(self, worker: Worker, *, retire: bool, reason: str | None = None,
-                counted: bool = False) -> None:
+    def release(self, worker: Worker, *, retire: bool, reason: str | None = None, counted: bool = False) -> None:
         """Gives a worker back after a call; kills and replaces it if it must go.
 
         Args:
@@ -303,9 +311,14 @@ class WorkerPool:
             reason: The call's reason (None for success), for the statistics.
             counted: Whether a call ran (and counts in the statistics).
         """
-        retire = (retire or worker.killed or worker.exited.is_set() or not worker.ready
-                  or (self._max_tasks is not None and worker.tasks >= self._max_tasks)
-                  or (worker.high_water is not None and worker.idle_rss > worker.high_water))
+        retire = (
+            retire
+            or worker.killed
+            or worker.exited.is_set()
+            or not worker.ready
+            or (self._max_tasks is not None and worker.tasks >= self._max_tasks)
+            or (worker.high_water is not None and worker.idle_rss > worker.high_water)
+        )
         if retire:
             worker.kill()
             worker.close()
@@ -377,8 +390,10 @@ class WorkerPool:
             calls, replaced, reasons = self._calls, self._replaced, dict(self._reasons)
         now = time.monotonic()
         return SandboxStats(
-            server.pid if server is not None and server.alive else None, self._depth,
-            tuple(WorkerStats(w.pid, w.tasks, w.rss_now(), w.busy, now - w.started)
-                  for w in workers),
-            calls, replaced, reasons,
+            server.pid if server is not None and server.alive else None,
+            self._depth,
+            tuple(WorkerStats(w.pid, w.tasks, w.rss_now(), w.busy, now - w.started) for w in workers),
+            calls,
+            replaced,
+            reasons,
         )

@@ -85,13 +85,11 @@ class SandboxResult:
         """
         if self.reason is None:
             return self.value
-        raise SandboxError(f"the sandboxed call failed ({self.reason}): {self.error}",
-                           self) from self.error
+        raise SandboxError(f"the sandboxed call failed ({self.reason}): {self.error}", self) from self.error
 
     def __repr__(self) -> str:
         if self.reason is None:
             head = f"ok, value={_short(repr(self.value))}"
         else:
             head = f"reason={self.reason!r}, error={_short(repr(self.error), 120)}"
-        return (f"SandboxResult({head}, duration={self.duration:.4f}s, "
-                f"cpu={self.cpu_seconds:.3f}s, pid={self.pid})")
+        return f"SandboxResult({head}, duration={self.duration:.4f}s, cpu={self.cpu_seconds:.3f}s, pid={self.pid})"

@@ -132,17 +132,35 @@ class Sandbox:
         SandboxStartError: Not Linux, or the fork server did not start.
     """
 
-    def __init__(self, *, timeout: float | None = None, cpu_time: float | None = None,
-                 memory: int | str | None = None, max_depth: int = 8,
-                 max_recursion: int = 1000, max_output: int | str = "16MiB", workers: int = 1,
-                 env: Mapping[str, str] | None = None, max_tasks_per_worker: int | None = None,
-                 max_worker_memory: int | str | None = None,
-                 breaker: CircuitBreaker | None = None, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        cpu_time: float | None = None,
+        memory: int | str | None = None,
+        max_depth: int = 8,
+        max_recursion: int = 1000,
+        max_output: int | str = "16MiB",
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
+        max_tasks_per_worker: int | None = None,
+        max_worker_memory: int | str | None = None,
+        breaker: CircuitBreaker | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
         options = _options.check(
-            timeout=timeout, cpu_time=cpu_time, memory=memory, max_depth=max_depth,
-            max_recursion=max_recursion, max_output=max_output, workers=workers, env=env,
-            max_tasks_per_worker=max_tasks_per_worker, max_worker_memory=max_worker_memory,
-            breaker=breaker, start_timeout=start_timeout,
+            timeout=timeout,
+            cpu_time=cpu_time,
+            memory=memory,
+            max_depth=max_depth,
+            max_recursion=max_recursion,
+            max_output=max_output,
+            workers=workers,
+            env=env,
+            max_tasks_per_worker=max_tasks_per_worker,
+            max_worker_memory=max_worker_memory,
+            breaker=breaker,
+            start_timeout=start_timeout,
         )
         limits = Limits(options.timeout, options.cpu_time, options.memory, options.max_output)
         self._limits = limits
@@ -151,12 +169,13 @@ class Sandbox:
         self._breaker = options.breaker
         env = options.env
         if not sys.platform.startswith("linux"):
-            raise SandboxStartError(f"Sandbox enforces its limits with Linux facilities "
-                                    f"(/proc, prctl, rlimits); {sys.platform} is not supported")
+            raise SandboxStartError(
+                f"Sandbox enforces its limits with Linux facilities "
+                f"(/proc, prctl, rlimits); {sys.platform} is not supported"
+            )
         depth, inherited = _config.inherited_depth()
         self._depth = depth
-        self._depth_limit = self._max_depth if inherited is None else min(self._max_depth,
-                                                                          inherited)
+        self._depth_limit = self._max_depth if inherited is None else min(self._max_depth, inherited)
         worker_env = dict(_config.scrubbed_env(os.environ) if env is None else env)
         worker_env[_config.DEPTH_VARIABLE] = str(depth + 1)
         worker_env[_config.MAX_DEPTH_VARIABLE] = str(self._depth_limit)
@@ -168,8 +187,13 @@ class Sandbox:
         except OSError:
             cwd = "/"
         config = WorkerConfig(
-            sys_path=list(sys.path), argv=list(sys.argv), cwd=cwd, env=worker_env,
-            main=self._main, cpu_time=limits.cpu_time, memory=limits.memory,
+            sys_path=list(sys.path),
+            argv=list(sys.argv),
+            cwd=cwd,
+            env=worker_env,
+            main=self._main,
+            cpu_time=limits.cpu_time,
+            memory=limits.memory,
             data_slack=max(limits.memory or 0, 256 << 20),
             track_memory=limits.memory is not None or options.max_worker_memory is not None,
             max_output=limits.max_output,
@@ -183,9 +207,15 @@ class Sandbox:
         self._threads: list[threading.Thread] = []
         self._pool: WorkerPool | None = None
         if depth < self._depth_limit:  # deeper, every call ends as "depth": nothing to start
-            self._pool = WorkerPool(self._size, config, worker_env, options.start_timeout,
-                                    options.max_tasks_per_worker, options.max_worker_memory,
-                                    depth)
+            self._pool = WorkerPool(
+                self._size,
+                config,
+                worker_env,
+                options.start_timeout,
+                options.max_tasks_per_worker,
+                options.max_worker_memory,
+                depth,
+            )
             try:
                 self._pool.start()
             except BaseException:
@@ -210,8 +240,9 @@ class Sandbox:
         """
         return self._call(self._encode(fn, args, kwargs))
 
-    def run_module(self, module: str, function: str, args: Iterable[Any] = (),
-                   kwargs: Mapping[str, Any] | None = None) -> SandboxResult:
+    def run_module(
+        self, module: str, function: str, args: Iterable[Any] = (), kwargs: Mapping[str, Any] | None = None
+    ) -> SandboxResult:
         """Runs a function named by strings: ``module`` is imported in the worker.
 
         Args:
@@ -229,13 +260,13 @@ class Sandbox:
                 As `run`.
         """
         if not isinstance(module, str) or not isinstance(function, str):
-            raise ArgumentTypeError(f"run_module takes the module and function names as str, "
-                                    f"got {module!r} and {function!r}",
-                                    "module" if not isinstance(module, str) else "function")
+            raise ArgumentTypeError(
+                f"run_module takes the module and function names as str, got {module!r} and {function!r}",
+                "module" if not isinstance(module, str) else "function",
+            )
         return self._call(self._encode((module, function), tuple(args), kwargs or {}))
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-               ) -> Future[SandboxResult]:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[SandboxResult]:
         """Starts ``fn(*args, **kwargs)`` in a worker and returns at once.
 
         Returns:
@@ -252,8 +283,9 @@ class Sandbox:
             self._check_open()
             self._jobs.put((future, payload))
             if len(self._threads) < self._size:
-                thread = threading.Thread(target=self._dispatch, daemon=True,
-                                          name=f"zixir-sandbox-dispatch-{len(self._threads)}")
+                thread = threading.Thread(
+                    target=self._dispatch, daemon=True, name=f"zixir-sandbox-dispatch-{len(self._threads)}"
+                )
                 thread.start()
                 self._threads.append(thread)
         return future
@@ -281,8 +313,7 @@ class Sandbox:
         if self._closed:
             raise SandboxClosedError("the sandbox is closed; create a new Sandbox")
         if _forks != self._forks:
-            raise SandboxClosedError(f"this Sandbox belongs to process {self._pid}; a forked "
-                                     "child must create its own")
+            raise SandboxClosedError(f"this Sandbox belongs to process {self._pid}; a forked child must create its own")
 
     def _call(self, payload: bytes) -> SandboxResult:
         if self._breaker is None:
@@ -303,9 +334,16 @@ class Sandbox:
         pool = self._pool
         if pool is None:
             level = self._depth + 1
-            return SandboxResult(reason="depth", error=SandboxLimitError(
-                f"sandboxes nest {self._depth_limit} deep at most (max_depth); this call would "
-                f"run at depth {level}", "depth", self._depth_limit, level))
+            return SandboxResult(
+                reason="depth",
+                error=SandboxLimitError(
+                    f"sandboxes nest {self._depth_limit} deep at most (max_depth); this call would "
+                    f"run at depth {level}",
+                    "depth",
+                    self._depth_limit,
+                    level,
+                ),
+            )
         worker = pool.acquire()
         try:
             result, retire = execute(worker, payload, self._limits, alone=pool.running == 1)
@@ -322,7 +360,7 @@ class Sandbox:
                 continue
             try:
                 future.set_result(self._call(payload))
-            except BaseException as exc:  # noqa: BLE001 - handed to the future's owner
+            except BaseException as exc:
                 future.set_exception(exc)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -378,13 +416,16 @@ class Sandbox:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
         limits = self._limits
         state = "closed" if self._closed else f"{self._size} workers"
-        return (f"Sandbox({state}, timeout={limits.timeout}, cpu_time={limits.cpu_time}, "
-                f"memory={limits.memory}, max_output={limits.max_output}, depth={self._depth}/"
-                f"{self._depth_limit})")
+        return (
+            f"Sandbox({state}, timeout={limits.timeout}, cpu_time={limits.cpu_time}, "
+            f"memory={limits.memory}, max_output={limits.max_output}, depth={self._depth}/"
+            f"{self._depth_limit})"
+        )

@@ -13,15 +13,27 @@ from zixir.errors import ArgumentTypeError, InvalidArgumentError
 __all__ = ["format_memory", "parse_memory"]
 
 _UNITS: dict[str, int] = {
-    "": 1, "b": 1,
-    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
-    "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4,
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+    "k": 1024,
+    "m": 1024**2,
+    "g": 1024**3,
+    "t": 1024**4,
 }
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", re.IGNORECASE)
-_ACCEPTED = ('an int (bytes) or a str such as "512MB", "2GB", "1.5G", "256MiB" or "10KB": '
-            "KB/MB/GB/TB count in 1000s, KiB/MiB/GiB/TiB and bare K/M/G/T in 1024s, "
-            "B or no unit is bytes (case-insensitive)")
+_ACCEPTED = (
+    'an int (bytes) or a str such as "512MB", "2GB", "1.5G", "256MiB" or "10KB": '
+    "KB/MB/GB/TB count in 1000s, KiB/MiB/GiB/TiB and bare K/M/G/T in 1024s, "
+    "B or no unit is bytes (case-insensitive)"
+)
 
 
 def parse_memory(value: int | str, name: str = "memory") -> int:
