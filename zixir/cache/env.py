@@ -5,7 +5,8 @@ reference-counted here; a forked child opens its own instead of using the parent
 `SharedEnv.write`, `SharedEnv.read` and `SharedEnv.open_db` are the internal API every
 store on such an environment uses (the cache's key-value entries and tables, and any
 other set of named databases): map growth, aborts, the resize gate and error
-translation live here once.
+translation live here once: every py-lmdb error leaves this module as a `CacheError`
+naming the path, chained from it (`failure`).
 """
 
 from __future__ import annotations
@@ -24,14 +25,28 @@ from typing import Any, TypeVar
 import lmdb
 from loguru import logger
 
+from zixir.cache.datafile import check_data_file
 from zixir.cache.meta import MetaPages
 from zixir.errors import CacheError
 
-__all__ = ["SharedEnv", "acquire", "open_paths", "release"]
+__all__ = ["SharedEnv", "acquire", "failure", "open_paths", "release"]
 
 T = TypeVar("T")
 _lock = threading.Lock()
 _open: dict[str, SharedEnv] = {}
+# Errors that mean the file itself is damaged: retrying cannot help, restoring can.
+_DAMAGE = (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError, lmdb.VersionMismatchError, lmdb.PanicError)
+
+
+def failure(path: str, exc: Exception, doing: str) -> CacheError:
+    """The `CacheError` to raise (``from exc``) for py-lmdb's error `exc` met while
+    `doing` (e.g. ``"reading"``) the cache at `path`: what failed, and the fix."""
+    if isinstance(exc, _DAMAGE):
+        return CacheError(
+            f"{doing} the cache at {path!r} failed: its file is damaged ({exc}); restore "
+            f"{os.path.join(path, 'data.mdb')!r} from a copy, or delete it to start an empty cache"
+        )
+    return CacheError(f"{doing} the cache at {path!r} failed: {exc}")
 
 
 @dataclass(eq=False)
@@ -102,13 +117,18 @@ class SharedEnv:
         with self.write_lock:
             try:
                 result, committed = self.growing(functools.partial(self._commit, fill, db))
+            except _DAMAGE as exc:
+                raise failure(self.path, exc, "writing to") from exc
             except lmdb.Error as exc:  # e.g. the disk is full: nothing committed is lost
                 raise CacheError(
                     f"cannot write to the cache at {self.path!r}: {exc} (is the disk full?); "
                     "this write was not stored, every earlier one was"
                 ) from exc
             if sync and not self.syncs_commits:
-                self.env.sync(True)
+                try:
+                    self.env.sync(True)
+                except lmdb.Error as exc:
+                    raise failure(self.path, exc, "flushing") from exc
             if on_commit is not None:
                 on_commit(committed)
             return result
@@ -132,6 +152,8 @@ class SharedEnv:
                 return self.growing(functools.partial(self.env.open_db, name))
             except lmdb.DbsFullError:
                 raise
+            except _DAMAGE as exc:
+                raise failure(self.path, exc, f"opening the database {name!r} of") from exc
             except lmdb.Error as exc:
                 raise CacheError(f"cannot open the database {name!r} at {self.path!r}: {exc}") from exc
 
@@ -159,7 +181,11 @@ class SharedEnv:
 
     @contextmanager
     def reading(self, **begin: Any) -> Iterator[Any]:
-        """A read transaction, inside the gate (``begin`` goes to `Environment.begin`)."""
+        """A read transaction, inside the gate (``begin`` goes to `Environment.begin`).
+
+        Raises:
+            CacheError: py-lmdb failed, beginning or inside the ``with`` block.
+        """
         next(self.entered)
         try:
             try:
@@ -168,6 +194,8 @@ class SharedEnv:
                 txn = None
             with txn if txn is not None else self.begin_after_resize(begin) as txn:
                 yield txn
+        except lmdb.Error as exc:
+            raise failure(self.path, exc, "reading") from exc
         finally:
             next(self.left)
 
@@ -182,6 +210,8 @@ class SharedEnv:
                 except lmdb.MapResizedError:
                     self.adopt_growth()
                     return self.env.begin(**begin)
+            except lmdb.Error as exc:
+                raise failure(self.path, exc, "reading") from exc
             finally:
                 next(self.entered)  # the caller leaves the gate when it is done
 
@@ -218,8 +248,12 @@ def _inside(left: Iterator[int], entered: Iterator[int]) -> int:
 def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> SharedEnv:
     """Opens (or shares) the environment at `path`.
 
+    A data file that ends before the pages its last commit uses is refused here, before
+    LMDB maps it (reading such a page would kill the process with SIGBUS); an open that
+    fails releases everything it took.
+
     Raises:
-        CacheError: the path cannot hold an LMDB environment.
+        CacheError: the path cannot hold an LMDB environment, or its file is damaged.
     """
     directory = Path(path)
     try:
@@ -233,20 +267,35 @@ def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> Share
             shared.env.close()  # inherited across fork: never use it here
             shared = None
         if shared is None:
-            data = directory / "data.mdb"
-            size = max(map_size, data.stat().st_size if data.exists() else 0)
-            try:
-                env = lmdb.open(
-                    key, map_size=size, max_dbs=64, max_spare_txns=1, sync=durable,
-                    metasync=durable, readahead=False, lock=True,
-                )  # fmt: skip
-            except lmdb.Error as exc:
-                raise CacheError(f"cannot open the cache at {key!r}: {exc}") from exc
-            env.reader_check()  # frees reader slots left by killed processes
-            shared = SharedEnv(key, env, os.getpid(), syncs_commits=durable, meta=MetaPages.open(key, env))
+            shared = _open_env(key, map_size, durable)
             _open[key] = shared
         shared.users += 1
         return shared
+
+
+def _open_env(key: str, map_size: int, durable: bool) -> SharedEnv:
+    """Checks and opens the environment at real path `key`; closes it again on failure."""
+    check_data_file(key)
+    data = os.path.join(key, "data.mdb")
+    try:
+        size = max(map_size, os.path.getsize(data) if os.path.exists(data) else 0)
+        env = lmdb.open(
+            key, map_size=size, max_dbs=64, max_spare_txns=1, sync=durable,
+            metasync=durable, readahead=False, lock=True,
+        )  # fmt: skip
+    except _DAMAGE as exc:
+        raise failure(key, exc, "opening") from exc
+    except (lmdb.Error, OSError) as exc:
+        raise CacheError(f"cannot open the cache at {key!r}: {exc}") from exc
+    try:
+        env.reader_check()  # frees reader slots left by killed processes
+        return SharedEnv(key, env, os.getpid(), syncs_commits=durable, meta=MetaPages.open(key, env))
+    except lmdb.Error as exc:
+        env.close()
+        raise failure(key, exc, "opening") from exc
+    except BaseException:
+        env.close()
+        raise
 
 
 def open_paths() -> list[str]:

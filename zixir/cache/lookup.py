@@ -256,6 +256,7 @@ class Lookup:
             KeyTypeError: `key` is not str or bytes.
             EmptyKeyError: `key` is empty.
             CorruptRecordError: the record cannot be decoded (other keys stay readable).
+            CacheError: the storage failed, e.g. a damaged page of the file.
         """
         full = None
         if type(key) is str and 0 < len(key) <= _SHORT_STR:  # the common case, inlined
@@ -306,6 +307,8 @@ class Lookup:
                                 store.outdated(snapshot)
                     if entry is None:
                         record = txn.get(lkey)
+                except lmdb.Error as exc:  # e.g. a damaged page
+                    raise envs.failure(store.path, exc, "reading") from exc
                 finally:
                     txn.abort()  # a read transaction: what `with` would do, without its cost
             finally:

@@ -58,6 +58,9 @@ class MetaPages:
         except OSError:
             return None
         try:
+            # Reading a mapped page past the end of the file kills the process (SIGBUS)
+            if os.fstat(handle.fileno()).st_size < 2 * page:
+                raise ValueError("shorter than its two meta pages")
             mapped = mmap.mmap(handle.fileno(), 2 * page, access=mmap.ACCESS_READ)
         except (OSError, ValueError):
             handle.close()
