@@ -171,3 +171,22 @@ def test_a_failed_open_releases_what_it_took(tmp_path: Path, damage: str) -> Non
     with Cache(tmp_path) as cache:
         cache.put("k", 1)
         assert cache.get("k") == 1
+
+
+def test_a_write_failing_for_a_full_disk_leaves_the_cache_usable(tmp_path: Path) -> None:
+    with Cache(tmp_path) as cache:
+        cache.put("before", 1)
+        shared = env.acquire(tmp_path, 1 << 20, durable=False)  # the cache's environment
+        try:
+
+            def fill(txn: Any) -> None:
+                txn.put(b"lost", b"")
+                raise lmdb.DiskError("No space left on device")
+
+            with pytest.raises(CacheError, match="is the disk full") as caught:
+                shared.write(fill)
+            assert isinstance(caught.value.__cause__, lmdb.DiskError)
+        finally:
+            env.release(shared)
+        cache.put("after", 2)
+        assert (cache.get("before"), cache.get("after")) == (1, 2)
