@@ -146,14 +146,36 @@ def test_a_file_that_is_not_lmdb_is_a_cache_error(tmp_path: Path) -> None:
     assert isinstance(caught.value.__cause__, lmdb.InvalidError)
 
 
-def _fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+_FAILED_OPENS = """
+import os, sys
+from zixir.cache import env
+from zixir.cache.cache import Cache
+from zixir.errors import CacheError
+path = sys.argv[1]
+before = len(os.listdir("/proc/self/fd"))
+for _ in range(5):
+    try:
+        Cache(path)
+    except CacheError:
+        pass
+    else:
+        sys.exit("opened")
+print(before, len(os.listdir("/proc/self/fd")), os.path.realpath(path) in env.open_paths())
+os.remove(os.path.join(path, "data.mdb"))  # once the file is gone, the path opens as a new cache
+with Cache(path) as cache:
+    cache.put("k", 1)
+    print(cache.get("k"))
+"""
 
 
-@pytest.mark.parametrize("damage", ["damaged page", "not lmdb"])
+@pytest.mark.parametrize("damage", ["truncated", "damaged page", "not lmdb"])
 def test_a_failed_open_releases_what_it_took(tmp_path: Path, damage: str) -> None:
+    """Counts the file descriptors of a process, and the paths it has open, before and
+    after failed opens (in a child: before the fix a truncated file killed the process)."""
     data = _filled(tmp_path, 300)
-    if damage == "damaged page":
+    if damage == "truncated":
+        os.truncate(data, data.stat().st_size // 2)
+    elif damage == "damaged page":
         raw = bytearray(data.read_bytes())
         page = struct.unpack_from("=I", raw, _PAGE_SIZE_AT)[0]
         root = max(_meta(raw, 0), _meta(raw, page), key=lambda m: m[1])[0]
@@ -161,16 +183,13 @@ def test_a_failed_open_releases_what_it_took(tmp_path: Path, damage: str) -> Non
         data.write_bytes(bytes(raw))
     else:
         data.write_bytes(b"\0" * 20000)
-    before = _fds()
-    for _ in range(5):
-        with pytest.raises(CacheError):
-            Cache(tmp_path)
-    assert _fds() == before
-    assert str(tmp_path.resolve()) not in env.open_paths()
-    os.remove(data)  # once the file is gone, the path opens as a new cache
-    with Cache(tmp_path) as cache:
-        cache.put("k", 1)
-        assert cache.get("k") == 1
+    child = subprocess.run(
+        [sys.executable, "-c", _FAILED_OPENS, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, f"exit {child.returncode}: {child.stderr}"
+    before, after, still_open, value = child.stdout.split()
+    assert after == before and still_open == "False"
+    assert value == "1"
 
 
 def test_a_write_failing_for_a_full_disk_leaves_the_cache_usable(tmp_path: Path) -> None:
@@ -190,3 +209,10 @@ def test_a_write_failing_for_a_full_disk_leaves_the_cache_usable(tmp_path: Path)
             env.release(shared)
         cache.put("after", 2)
         assert (cache.get("before"), cache.get("after")) == (1, 2)
+
+
+def test_a_damaged_lock_file_is_rebuilt_by_a_process_opening_the_path_alone(tmp_path: Path) -> None:
+    _filled(tmp_path, 200)
+    (tmp_path / "lock.mdb").write_bytes(os.urandom(9000))
+    child = _in_child(tmp_path, 'print("read", cache.get("k199") == "x" * 3000)')
+    assert (child.returncode, child.stdout) == (0, "read True\n"), child.stderr

@@ -265,6 +265,7 @@ def acquire(path: str | os.PathLike[str], map_size: int, durable: bool) -> Share
         shared = _open.get(key)
         if shared is not None and shared.pid != os.getpid():
             shared.env.close()  # inherited across fork: never use it here
+            del _open[key]
             shared = None
         if shared is None:
             shared = _open_env(key, map_size, durable)
