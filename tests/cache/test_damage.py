@@ -21,7 +21,7 @@ import pytest
 
 from zixir.cache import env
 from zixir.cache.cache import Cache
-from zixir.errors import CacheError
+from zixir.errors import CacheError, CorruptRecordError
 
 _PAGE_SIZE_AT, _MAIN_ROOT_AT, _TXNID_AT = 40, 128, 144  # of a meta page, 64-bit LMDB
 
@@ -150,7 +150,7 @@ _FAILED_OPENS = """
 import os, sys
 from zixir.cache import env
 from zixir.cache.cache import Cache
-from zixir.errors import CacheError
+from zixir.errors import CacheError, CorruptRecordError
 path = sys.argv[1]
 before = len(os.listdir("/proc/self/fd"))
 for _ in range(5):
@@ -216,3 +216,36 @@ def test_a_damaged_lock_file_is_rebuilt_by_a_process_opening_the_path_alone(tmp_
     (tmp_path / "lock.mdb").write_bytes(os.urandom(9000))
     child = _in_child(tmp_path, 'print("read", cache.get("k199") == "x" * 3000)')
     assert (child.returncode, child.stdout) == (0, "read True\n"), child.stderr
+
+
+def _with_damaged_records(path: Path) -> Cache:
+    """A cache at `path` holding "good" and three records damaged on disk."""
+    cache = Cache(path)
+    cache.put("good", 1)
+    cache.put("gone", 2, ttl=1e-9)  # expired at once: a sweep deletes it
+    shared = env.acquire(path, 1 << 20, durable=False)
+    kv = shared.open_db(b"kv")
+    never = struct.pack(">dI", float("inf"), 0)
+    damaged = {
+        b"sshort": b"\x01\x02",  # too short for the header
+        b"scut": struct.pack(">dI", float("inf"), 40) + b"s",  # its full key cut off
+        b"snested": never + b"\x00\x01" + b"\x91" * 100_000 + b"\xc0",  # 100,000 nested lists
+    }
+    shared.write(lambda txn: [txn.put(k, v) for k, v in damaged.items()], db=kv)
+    env.release(shared)
+    return cache
+
+
+def test_damaged_records_leave_keys_and_sweeps_working(tmp_path: Path) -> None:
+    with _with_damaged_records(tmp_path) as cache:
+        assert cache.keys() == ["good", "nested"]  # "nested" has a readable header
+        assert cache.sweep() == 1  # "gone"; the damaged records are kept
+        for key in ("short", "nested"):
+            with pytest.raises(CorruptRecordError) as caught:
+                cache.get(key)
+            assert caught.value.key == key
+        with pytest.raises(CorruptRecordError):
+            cache.get_many(["good", "short"])
+        assert cache.get("good") == 1 and cache.delete("short") is False
+        cache.put("short", "stored again")
+        assert cache.get("short") == "stored again"

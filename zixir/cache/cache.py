@@ -7,6 +7,7 @@ the process (and, with ``durable=True``, power loss). See docs/cache.md.
 from __future__ import annotations
 
 import os
+import struct
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -107,16 +108,23 @@ class Cache(Lookup, Tables):
     # ---- reading ----------------------------------------------------------------------
 
     def keys(self, prefix: Key | None = None) -> list[Key]:
-        """Every unexpired key (starting with `prefix`, of the same type, if given)."""
+        """Every unexpired key (starting with `prefix`, of the same type, if given).
+
+        A record too damaged to give its expiry or key is left out (`get` of its key
+        raises `CorruptRecordError`).
+        """
         now = self._store.clock()
         result: list[Key] = []
         with self._store.reading(buffers=True) as txn:  # buffers: no value copies
             for lkey, record in txn.cursor():
-                expires, klen = _unpack_header(record)
-                if expires <= now:
+                try:
+                    expires, klen = _unpack_header(record)
+                    if expires <= now or len(record) < _HEADER_SIZE + klen:
+                        continue
+                    full = bytes(record[_HEADER_SIZE : _HEADER_SIZE + klen]) if klen else bytes(lkey)
+                    key = decode_key(full)
+                except (struct.error, UnicodeDecodeError):
                     continue
-                full = bytes(record[_HEADER_SIZE : _HEADER_SIZE + klen]) if klen else bytes(lkey)
-                key = decode_key(full)
                 if prefix is None or (type(key) is type(prefix) and key.startswith(prefix)):  # type: ignore[arg-type]
                     result.append(key)
         return result
@@ -160,14 +168,15 @@ class Cache(Lookup, Tables):
         self._store.write(write, entries)
 
     def delete(self, key: Key) -> bool:
-        """Removes `key`; returns whether a live (unexpired) entry was there."""
+        """Removes `key`; returns whether a live (unexpired) entry was there (a record too
+        damaged to give its expiry is removed too, and counts as not live)."""
         lkey, _ = encode_key(key)
         now = self._store.clock()
         live = [False]
 
         def write(txn: Any) -> None:
             record = txn.pop(lkey)
-            live[0] = record is not None and _unpack_header(record)[0] > now
+            live[0] = record is not None and len(record) >= _HEADER_SIZE and _unpack_header(record)[0] > now
 
         self._store.write(write, [(memory_key(key), None)])
         return live[0]
