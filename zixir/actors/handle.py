@@ -113,7 +113,11 @@ def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = Non
 def _start_named(spec: ChildSpec) -> ActorRef[Any]:
     from zixir.errors import ChildStartError
 
-    ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, reserve=True)
+    ref, failure = spec.actor_class._spawn(
+        spec.args, spec.kwargs, name=spec.name, reserve=True, timeout=spec.start_timeout
+    )
     if failure is not None:
+        if isinstance(failure.exception, ChildStartError):
+            raise failure.exception  # timed out: the error says so
         raise ChildStartError(f"{spec.name!r} failed to start: {failure}", spec.name)
     return ref

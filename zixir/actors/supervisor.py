@@ -11,7 +11,7 @@ import collections
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pykka
 from loguru import logger
@@ -19,10 +19,10 @@ from loguru import logger
 from zixir._counters import counter
 from zixir._validate import number, optional_number, whole
 from zixir.actors import registry
-from zixir.actors._pykka import stop_message
-from zixir.actors.actor import Actor
+from zixir.actors._pykka import DEFER_REPLY, stop_message
+from zixir.actors.actor import Actor, abandon_start, start_timed_out
 from zixir.actors.health import HealthCheck, HealthChecker
-from zixir.actors.messages import Down, ExitReason
+from zixir.actors.messages import Down, ExitReason, _Started, _StartTimedOut
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
@@ -66,6 +66,10 @@ class _Child:
     last_crash_at: float | None = None
     waiting: bool = False  # a restart is scheduled
     timer: Timer | None = field(default=None, repr=False)
+    starting: ActorRef[Any] | None = None  # an incarnation in on_start, not waited for
+    start_timer: Timer | None = field(default=None, repr=False)
+    replies: list[pykka.Future[Any]] = field(default_factory=list, repr=False)  # callers of that start
+    kept: bool = True  # False until a start_child's first start succeeds: failing drops the spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,7 @@ class Supervisor(Actor):
         self._restarts = 0
         self._abandoned = 0
         self._stopping = False
+        self._deferred: _Child | None = None  # the start whose caller's future comes next
         self._started_at = clock()
         self._health = (
             HealthChecker(health_check_interval, health_check_timeout, clock)
@@ -185,10 +190,9 @@ class Supervisor(Actor):
         for child in self._children:
             failure = self._start(child)
             if failure is not None:
+                error = _start_error(child.spec.name, failure)
                 raise ChildStartError(
-                    f"child {child.spec.name!r} failed to start: {failure}; "
-                    "the children started before it were stopped",
-                    child.spec.name,
+                    f"{error}; the children started before it were stopped", child.spec.name
                 ) from failure.exception
         if self._health is not None:
             self._health.start(self.actor_ref)
@@ -212,16 +216,30 @@ class Supervisor(Actor):
                 child.timer.cancel()
             self._terminate(child)
         for child in self._children:
+            self._answer(
+                child, ChildStartError(f"{self} stopped while {child.spec.name!r} was starting", child.spec.name)
+            )
             registry.release(child.spec.name, child)
 
     def on_down(self, down: Down) -> None:
+        if self._stopping:
+            return
         child = self._child_by_ref(down.ref)
-        if child is None or self._stopping:
-            return  # an incarnation this supervisor already stopped, or replaced
+        if child is None:
+            starting = self._child_starting(down.ref)
+            if starting is not None:  # its on_start failed
+                self._start_failed(starting, _start_error(starting.spec.name, down.reason))
+            return  # else an incarnation this supervisor already stopped, or replaced
         child.ref = None
         self._handle_exit(child, down.reason)
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _Started):
+            self._start_succeeded(message.ref)
+            return None
+        if isinstance(message, _StartTimedOut):
+            self._start_timed_out(message.ref)
+            return None
         if isinstance(message, _RestartDue):
             failed = self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
             if failed is not None:
@@ -300,6 +318,7 @@ class Supervisor(Actor):
                 continue
             failure = self._start(c)
             c.restarts += 1
+            self._answer(c, c.ref if failure is None else _start_error(c.spec.name, failure))
             if failure is not None:  # a failed restart is a crash, against the intensity
                 c.last_crash, c.last_crash_at = failure, self._clock()
                 return c, failure
@@ -322,25 +341,103 @@ class Supervisor(Actor):
     # ---- starting and stopping children ---------------------------------------------------
 
     def _start(self, child: _Child) -> ExitReason | None:
-        """Starts `child` and waits for its on_start; returns the failure, if any."""
+        """Starts `child`, waiting up to its start timeout for on_start; returns the failure."""
         spec = child.spec
         try:
-            ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref)
+            ref, failure = spec.actor_class._spawn(
+                spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, timeout=spec.start_timeout
+            )
         except Exception as exc:
             return ExitReason.crash(exc)
         if failure is not None:
+            if ref.exit_reason is None:  # still in on_start (or in on_exit after failing it)
+                self._abandon(spec, ref, str(failure))
             return failure
         child.ref = ref
         child.started_at = self._clock()
         return None
 
+    def _start_async(self, child: _Child) -> Any:
+        """Starts `child` without waiting for its on_start: its `_Started` or `Down` (or the
+        start timer's `_StartTimedOut`) arrives as a message. Returns `DEFER_REPLY`: the
+        caller of the proxy method is answered then (see `_defer_reply`).
+
+        Raises:
+            ChildStartError: the class's ``__init__`` raised.
+        """
+        spec = child.spec
+        try:
+            ref, _ = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, wait=False)
+        except Exception as exc:
+            if not child.kept:
+                self._remove(child)
+            raise _start_error(spec.name, ExitReason.crash(exc)) from exc
+        child.starting = ref
+        if spec.start_timeout is not None:
+            child.start_timer = send_after(self.actor_ref, _StartTimedOut(ref), spec.start_timeout)
+        self._deferred = child
+        return DEFER_REPLY
+
+    def _defer_reply(self, reply_to: pykka.Future[Any]) -> None:
+        child, self._deferred = self._deferred, None
+        if child is None:  # pragma: no cover - only _start_async returns DEFER_REPLY
+            reply_to.set(None)
+        elif child.starting is None:  # concluded already (cannot happen: conclusions are messages)
+            reply_to.set(child.ref)
+        else:
+            child.replies.append(reply_to)
+
+    def _start_succeeded(self, started: pykka.ActorRef[Any]) -> None:
+        child = self._child_starting(started)
+        if child is None or child.starting is None or self._stopping:
+            return  # abandoned, or stopped, meanwhile
+        ref = child.starting
+        self._end_start(child)
+        child.ref, child.started_at, child.kept = ref, self._clock(), True
+        registry.assign(child.spec.name, ref)
+        self._answer(child, ref)
+
+    def _start_timed_out(self, ref: pykka.ActorRef[Any]) -> None:
+        child = self._child_starting(ref)
+        if child is None or self._stopping or not abandon_start(ref):
+            return  # concluded meanwhile: its _Started or Down is on the way
+        failure = start_timed_out(child.spec.name, child.spec.start_timeout)
+        self._end_start(child)
+        self._abandon(child.spec, ref, str(failure))
+        self._start_failed(child, _start_error(child.spec.name, failure))
+
+    def _start_failed(self, child: _Child, error: ChildStartError) -> None:
+        self._end_start(child)
+        self._answer(child, error)
+        if not child.kept:
+            self._remove(child)  # a start_child that failed: the spec is not kept
+
+    def _end_start(self, child: _Child) -> None:
+        child.starting = None
+        if child.start_timer is not None:
+            child.start_timer.cancel()
+            child.start_timer = None
+
+    def _answer(self, child: _Child, outcome: ActorRef[Any] | ChildStartError | None) -> None:
+        """Answers the callers waiting for `child`'s start: its ref, or the error."""
+        replies, child.replies = child.replies, []
+        for future in replies:
+            if isinstance(outcome, BaseException):
+                future.set_exception(exc_info=(type(outcome), outcome, outcome.__traceback__))
+            else:
+                future.set(outcome)
+
     def _terminate(self, child: _Child) -> None:
-        """Stops `child`, waiting up to its shutdown timeout; abandons it after that."""
+        """Stops `child` (running or starting), waiting up to its shutdown timeout; abandons it after that."""
         ref, child.ref = child.ref, None
+        if ref is None:
+            ref = child.starting
+            self._end_start(child)
         if ref is None:
             return
         ref.stop(block=False)
         if ref.wait_exit(child.spec.shutdown) is None:
+            abandon_start(ref)  # if it is still in on_start, it stops as soon as that returns
             self._abandon(child.spec, ref, f"did not stop within {child.spec.shutdown} s")
 
     @property
@@ -380,9 +477,17 @@ class Supervisor(Actor):
     def _remove(self, child: _Child) -> None:
         self._children.remove(child)
         registry.release(child.spec.name, child)
+        self._answer(child, ChildStartError(f"child {child.spec.name!r} was removed while starting", child.spec.name))
 
     def _child_by_ref(self, ref: pykka.ActorRef[Any]) -> _Child | None:
         return next((c for c in self._children if c.ref is ref), None)
+
+    def _child_starting(self, ref: pykka.ActorRef[Any]) -> _Child | None:
+        return next((c for c in self._children if c.starting is ref), None)
+
+    def _occupied(self) -> int:
+        """Children running or starting."""
+        return sum(c.ref is not None or c.starting is not None for c in self._children)
 
     def _child_by_name(self, name: str) -> _Child:
         for child in self._children:
@@ -393,21 +498,23 @@ class Supervisor(Actor):
     # ---- public API (call through the proxy) -----------------------------------------------
 
     def start_child(self, spec: ChildSpec) -> ActorRef[Any]:
-        """Adds and starts a child; returns its ref.
+        """Adds and starts a child; the answer is its ref, once its ``on_start`` returned.
+
+        Call it through the proxy. The supervisor does not wait for the child's
+        ``on_start``: it answers other calls (and handles exits) meanwhile, and answers
+        this one when the start has succeeded, failed or timed out.
 
         Raises:
             DuplicateNameError: the name is taken.
-            ChildStartError: its ``on_start`` failed (the spec is not kept).
+            ChildStartError: its ``on_start`` failed, or did not return within
+                ``spec.start_timeout`` (the spec is not kept).
         """
-        child = _Child(spec)
+        if not isinstance(spec, ChildSpec):
+            raise ArgumentTypeError(f"start_child takes a ChildSpec, got {spec!r}", "spec")
+        child = _Child(spec, kept=False)
         registry.reserve(spec.name, child)
         self._children.append(child)
-        failure = self._start(child)
-        if failure is not None:
-            self._remove(child)
-            raise ChildStartError(f"child {spec.name!r} failed to start: {failure}", spec.name)
-        assert child.ref is not None
-        return child.ref
+        return cast("ActorRef[Any]", self._start_async(child))
 
     def terminate_child(self, name: str) -> None:
         """Stops a child and keeps its spec (and its name) for `restart_child`."""
@@ -416,24 +523,22 @@ class Supervisor(Actor):
             child.timer.cancel()
         child.waiting = False
         self._terminate(child)
-        if child.spec.restart == "temporary":
+        self._answer(child, ChildStartError(f"child {name!r} was terminated while starting", name))
+        if child.spec.restart == "temporary" or not child.kept:
             self._remove(child)
 
     def restart_child(self, name: str) -> ActorRef[Any]:
-        """Starts a terminated child again.
+        """Starts a terminated child again; the answer is its ref, as for `start_child`.
 
         Raises:
-            ValueError: the child is running.
-            ChildStartError: its ``on_start`` failed.
+            ValueError: the child is running (or starting).
+            ChildStartError: its ``on_start`` failed, or did not return within its start
+                timeout (the spec is kept).
         """
         child = self._child_by_name(name)
-        if child.ref is not None:
+        if child.ref is not None or child.starting is not None:
             raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
-        failure = self._start(child)
-        if failure is not None:
-            raise ChildStartError(f"child {name!r} failed to start: {failure}", name)
-        assert child.ref is not None
-        return child.ref
+        return cast("ActorRef[Any]", self._start_async(child))
 
     def delete_child(self, name: str) -> None:
         """Forgets a terminated child's spec and frees its name.
@@ -442,7 +547,7 @@ class Supervisor(Actor):
             ValueError: the child is running.
         """
         child = self._child_by_name(name)
-        if child.ref is not None:
+        if child.ref is not None or child.starting is not None:
             raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
         self._remove(child)
 
@@ -475,3 +580,10 @@ class Supervisor(Actor):
         return SupervisorStatistics(
             self._restarts, self._abandoned, self._clock() - self._started_at, tuple(self.which_children())
         )
+
+
+def _start_error(name: str, failure: ExitReason) -> ChildStartError:
+    """The ChildStartError for `name`'s failed start (a timed-out start's own error)."""
+    if isinstance(failure.exception, ChildStartError):
+        return failure.exception
+    return ChildStartError(f"child {name!r} failed to start: {failure}", name)
