@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import pykka
@@ -19,21 +19,20 @@ from loguru import logger
 from zixir._counters import counter
 from zixir._validate import number, optional_number, whole
 from zixir.actors import registry
-from zixir.actors._pykka import DEFER_REPLY, stop_message
-from zixir.actors.actor import Actor, abandon_start, start_timed_out
+from zixir.actors._pykka import stop_message
+from zixir.actors.children import ChildOwner, ChildRecord, start_error
 from zixir.actors.health import HealthCheck, HealthChecker
 from zixir.actors.messages import Down, ExitReason, _Started, _StartTimedOut
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
-from zixir.actors.timers import Timer, send_after
+from zixir.actors.timers import send_after
 from zixir.errors import (
     ArgumentTypeError,
     ChildStartError,
     DuplicateNameError,
     InvalidArgumentError,
     RestartIntensityError,
-    UnknownChildError,
 )
 
 # Labelled by names the code declares (supervisor and spec names), never by instance.
@@ -41,9 +40,6 @@ _RESTARTS = counter(
     "zixir_supervisor_restarts", "Restarts made by supervisors, by supervisor and child spec", ("supervisor", "child")
 )
 _GIVE_UPS = counter("zixir_supervisor_give_ups", "Supervisors that exceeded their restart intensity", ("supervisor",))
-_ABANDONED = counter(
-    "zixir_supervisor_abandoned", "Children abandoned (did not stop, or hung)", ("supervisor", "child")
-)
 
 __all__ = ["Strategy", "Supervisor"]
 
@@ -53,35 +49,18 @@ Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
 _STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
 
-@dataclass(eq=False)
-class _Child:
-    """A child's mutable record, touched only in the supervisor's thread."""
-
-    spec: ChildSpec
-    ref: ActorRef[Any] | None = None
-    restarts: int = 0
-    attempt: int = 0  # consecutive restarts, for the backoff
-    started_at: float = 0.0
-    last_crash: ExitReason | None = None
-    last_crash_at: float | None = None
-    waiting: bool = False  # a restart is scheduled
-    timer: Timer | None = field(default=None, repr=False)
-    starting: ActorRef[Any] | None = None  # an incarnation in on_start, not waited for
-    start_timer: Timer | None = field(default=None, repr=False)
-    replies: list[pykka.Future[Any]] = field(default_factory=list, repr=False)  # callers of that start
-    kept: bool = True  # False until a start_child's first start succeeds: failing drops the spec
-
-
 @dataclass(frozen=True, slots=True)
 class _RestartDue:
     names: tuple[str, ...]
 
 
-class Supervisor(Actor):
+class Supervisor(ChildOwner):
     """Starts children in order, restarts them when they exit, stops them in reverse order.
 
     Start one with `Supervisor.start(...)`, which returns once every child's ``on_start``
-    has run (OTP's ``start_link``) and raises ChildStartError if one failed.
+    has run (OTP's ``start_link``) and raises ChildStartError if one failed or did not
+    return within its ``ChildSpec.start_timeout``. Children added later (`start_child`,
+    `restart_child`) start without blocking the supervisor's mailbox.
 
     Args:
         children: The children, started in this order.
@@ -149,12 +128,8 @@ class Supervisor(Actor):
         self._max_seconds = max_seconds
         self._backoff = backoff
         self._clock = clock
-        self._children: list[_Child] = []
         self._restart_times: collections.deque[float] = collections.deque()
         self._restarts = 0
-        self._abandoned = 0
-        self._stopping = False
-        self._deferred: _Child | None = None  # the start whose caller's future comes next
         self._started_at = clock()
         self._health = (
             HealthChecker(health_check_interval, health_check_timeout, clock)
@@ -167,7 +142,8 @@ class Supervisor(Actor):
         """Starts the supervisor and its children; returns once all have started.
 
         Raises:
-            ChildStartError: a child's ``on_start`` failed; the started ones were stopped.
+            ChildStartError: a child's ``on_start`` failed, or did not return within its
+                start timeout (the child is abandoned); the started ones were stopped.
             DuplicateNameError: a child's name is taken in this process.
         """
         ref, failure = cls._spawn(args, kwargs)
@@ -184,13 +160,13 @@ class Supervisor(Actor):
 
     def on_start(self) -> None:
         for spec in self._specs:
-            child = _Child(spec)
+            child = ChildRecord(spec)
             registry.reserve(spec.name, child)
             self._children.append(child)
         for child in self._children:
             failure = self._start(child)
             if failure is not None:
-                error = _start_error(child.spec.name, failure)
+                error = start_error(child.spec.name, failure)
                 raise ChildStartError(
                     f"{error}; the children started before it were stopped", child.spec.name
                 ) from failure.exception
@@ -228,7 +204,7 @@ class Supervisor(Actor):
         if child is None:
             starting = self._child_starting(down.ref)
             if starting is not None:  # its on_start failed
-                self._start_failed(starting, _start_error(starting.spec.name, down.reason))
+                self._start_failed(starting, start_error(starting.spec.name, down.reason))
             return  # else an incarnation this supervisor already stopped, or replaced
         child.ref = None
         self._handle_exit(child, down.reason)
@@ -251,7 +227,7 @@ class Supervisor(Actor):
 
     # ---- restarts -----------------------------------------------------------------------
 
-    def _handle_exit(self, child: _Child, reason: ExitReason) -> None:
+    def _handle_exit(self, child: ChildRecord, reason: ExitReason) -> None:
         spec = child.spec
         logger.debug("{}: child {!r} exited: {}", self, spec.name, reason)
         if reason.abnormal:
@@ -264,7 +240,7 @@ class Supervisor(Actor):
             return
         self._restart(child, reason)
 
-    def _restart(self, child: _Child, reason: ExitReason) -> None:
+    def _restart(self, child: ChildRecord, reason: ExitReason) -> None:
         # A loop, not recursion: every failed restart is counted until intensity stops it.
         while True:
             now = self._clock()
@@ -288,7 +264,7 @@ class Supervisor(Actor):
                 return
             child, reason = failed
 
-    def _restart_group(self, child: _Child) -> list[_Child]:
+    def _restart_group(self, child: ChildRecord) -> list[ChildRecord]:
         """Stops the children the strategy restarts with `child`; returns them in order."""
         index = self._children.index(child)
         group = {
@@ -303,13 +279,13 @@ class Supervisor(Actor):
             self._remove(other)  # temporary children are never restarted
         return [c for c in group if c in self._children]
 
-    def _schedule(self, child: _Child, group: list[_Child], delay: float) -> None:
+    def _schedule(self, child: ChildRecord, group: list[ChildRecord], delay: float) -> None:
         for c in group:
             c.waiting = True
         due = _RestartDue(tuple(c.spec.name for c in group))
         child.timer = send_after(self.actor_ref, due, delay)
 
-    def _restart_now(self, group: list[_Child]) -> tuple[_Child, ExitReason] | None:
+    def _restart_now(self, group: list[ChildRecord]) -> tuple[ChildRecord, ExitReason] | None:
         """Starts the group in order; returns the first child that failed, and why."""
         for c in group:
             c.waiting, c.timer = False, None
@@ -318,13 +294,13 @@ class Supervisor(Actor):
                 continue
             failure = self._start(c)
             c.restarts += 1
-            self._answer(c, c.ref if failure is None else _start_error(c.spec.name, failure))
+            self._answer(c, c.ref if failure is None else start_error(c.spec.name, failure))
             if failure is not None:  # a failed restart is a crash, against the intensity
                 c.last_crash, c.last_crash_at = failure, self._clock()
                 return c, failure
         return None
 
-    def _give_up(self, child: _Child, reason: ExitReason) -> None:
+    def _give_up(self, child: ChildRecord, reason: ExitReason) -> None:
         self._stopping = True
         _GIVE_UPS.labels(self._metric_name).inc()
         logger.warning(
@@ -338,126 +314,6 @@ class Supervisor(Actor):
             self._max_seconds,
         )
 
-    # ---- starting and stopping children ---------------------------------------------------
-
-    def _start(self, child: _Child) -> ExitReason | None:
-        """Starts `child`, waiting up to its start timeout for on_start; returns the failure."""
-        spec = child.spec
-        try:
-            ref, failure = spec.actor_class._spawn(
-                spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, timeout=spec.start_timeout
-            )
-        except Exception as exc:
-            return ExitReason.crash(exc)
-        if failure is not None:
-            if ref.exit_reason is None:  # still in on_start (or in on_exit after failing it)
-                self._abandon(spec, ref, str(failure))
-            return failure
-        child.ref = ref
-        child.started_at = self._clock()
-        return None
-
-    def _start_async(self, child: _Child) -> Any:
-        """Starts `child` without waiting for its on_start: its `_Started` or `Down` (or the
-        start timer's `_StartTimedOut`) arrives as a message. Returns `DEFER_REPLY`: the
-        caller of the proxy method is answered then (see `_defer_reply`).
-
-        Raises:
-            ChildStartError: the class's ``__init__`` raised.
-        """
-        spec = child.spec
-        try:
-            ref, _ = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, wait=False)
-        except Exception as exc:
-            if not child.kept:
-                self._remove(child)
-            raise _start_error(spec.name, ExitReason.crash(exc)) from exc
-        child.starting = ref
-        if spec.start_timeout is not None:
-            child.start_timer = send_after(self.actor_ref, _StartTimedOut(ref), spec.start_timeout)
-        self._deferred = child
-        return DEFER_REPLY
-
-    def _defer_reply(self, reply_to: pykka.Future[Any]) -> None:
-        child, self._deferred = self._deferred, None
-        if child is None:  # pragma: no cover - only _start_async returns DEFER_REPLY
-            reply_to.set(None)
-        elif child.starting is None:  # concluded already (cannot happen: conclusions are messages)
-            reply_to.set(child.ref)
-        else:
-            child.replies.append(reply_to)
-
-    def _start_succeeded(self, started: pykka.ActorRef[Any]) -> None:
-        child = self._child_starting(started)
-        if child is None or child.starting is None or self._stopping:
-            return  # abandoned, or stopped, meanwhile
-        ref = child.starting
-        self._end_start(child)
-        child.ref, child.started_at, child.kept = ref, self._clock(), True
-        registry.assign(child.spec.name, ref)
-        self._answer(child, ref)
-
-    def _start_timed_out(self, ref: pykka.ActorRef[Any]) -> None:
-        child = self._child_starting(ref)
-        if child is None or self._stopping or not abandon_start(ref):
-            return  # concluded meanwhile: its _Started or Down is on the way
-        failure = start_timed_out(child.spec.name, child.spec.start_timeout)
-        self._end_start(child)
-        self._abandon(child.spec, ref, str(failure))
-        self._start_failed(child, _start_error(child.spec.name, failure))
-
-    def _start_failed(self, child: _Child, error: ChildStartError) -> None:
-        self._end_start(child)
-        self._answer(child, error)
-        if not child.kept:
-            self._remove(child)  # a start_child that failed: the spec is not kept
-
-    def _end_start(self, child: _Child) -> None:
-        child.starting = None
-        if child.start_timer is not None:
-            child.start_timer.cancel()
-            child.start_timer = None
-
-    def _answer(self, child: _Child, outcome: ActorRef[Any] | ChildStartError | None) -> None:
-        """Answers the callers waiting for `child`'s start: its ref, or the error."""
-        replies, child.replies = child.replies, []
-        for future in replies:
-            if isinstance(outcome, BaseException):
-                future.set_exception(exc_info=(type(outcome), outcome, outcome.__traceback__))
-            else:
-                future.set(outcome)
-
-    def _terminate(self, child: _Child) -> None:
-        """Stops `child` (running or starting), waiting up to its shutdown timeout; abandons it after that."""
-        ref, child.ref = child.ref, None
-        if ref is None:
-            ref = child.starting
-            self._end_start(child)
-        if ref is None:
-            return
-        ref.stop(block=False)
-        if ref.wait_exit(child.spec.shutdown) is None:
-            abandon_start(ref)  # if it is still in on_start, it stops as soon as that returns
-            self._abandon(child.spec, ref, f"did not stop within {child.spec.shutdown} s")
-
-    @property
-    def _metric_name(self) -> str:
-        """The name of this supervisor in metrics (see the `name` argument)."""
-        return self._given_name or self._name or "root"
-
-    def _child_label(self, spec: ChildSpec) -> str:
-        """The `child` label of a child's metrics: its spec name (one series per spec)."""
-        return spec.name
-
-    def _abandon(self, spec: ChildSpec, ref: pykka.ActorRef[Any], why: str) -> None:
-        # A Python thread cannot be killed: forget it, so nothing waits on it again.
-        name = spec.name
-        self._abandoned += 1
-        _ABANDONED.labels(self._metric_name, self._child_label(spec)).inc()
-        pykka.ActorRegistry.unregister(ref)
-        registry.vacate(name, ref)
-        logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)
-
     def _check_health(self) -> None:
         if self._health is None or self._stopping:
             return
@@ -467,33 +323,12 @@ class Supervisor(Actor):
                 logger.warning("{} did not answer a health check within {} s", ref, self._health.timeout)
                 self._abandon_hung(child, ref)
 
-    def _abandon_hung(self, child: _Child, ref: pykka.ActorRef[Any]) -> None:
+    def _abandon_hung(self, child: ChildRecord, ref: pykka.ActorRef[Any]) -> None:
         child.ref = None
         ref.tell(stop_message())  # if it ever wakes up, it stops
         self._abandon(child.spec, ref, "did not answer a health check")
         reason = ExitReason("crash", "Unresponsive", "did not answer a health check")
         self._handle_exit(child, reason)
-
-    def _remove(self, child: _Child) -> None:
-        self._children.remove(child)
-        registry.release(child.spec.name, child)
-        self._answer(child, ChildStartError(f"child {child.spec.name!r} was removed while starting", child.spec.name))
-
-    def _child_by_ref(self, ref: pykka.ActorRef[Any]) -> _Child | None:
-        return next((c for c in self._children if c.ref is ref), None)
-
-    def _child_starting(self, ref: pykka.ActorRef[Any]) -> _Child | None:
-        return next((c for c in self._children if c.starting is ref), None)
-
-    def _occupied(self) -> int:
-        """Children running or starting."""
-        return sum(c.ref is not None or c.starting is not None for c in self._children)
-
-    def _child_by_name(self, name: str) -> _Child:
-        for child in self._children:
-            if child.spec.name == name:
-                return child
-        raise UnknownChildError(f"{self} has no child named {name!r}")
 
     # ---- public API (call through the proxy) -----------------------------------------------
 
@@ -511,7 +346,7 @@ class Supervisor(Actor):
         """
         if not isinstance(spec, ChildSpec):
             raise ArgumentTypeError(f"start_child takes a ChildSpec, got {spec!r}", "spec")
-        child = _Child(spec, kept=False)
+        child = ChildRecord(spec, kept=False)
         registry.reserve(spec.name, child)
         self._children.append(child)
         return cast("ActorRef[Any]", self._start_async(child))
@@ -580,10 +415,3 @@ class Supervisor(Actor):
         return SupervisorStatistics(
             self._restarts, self._abandoned, self._clock() - self._started_at, tuple(self.which_children())
         )
-
-
-def _start_error(name: str, failure: ExitReason) -> ChildStartError:
-    """The ChildStartError for `name`'s failed start (a timed-out start's own error)."""
-    if isinstance(failure.exception, ChildStartError):
-        return failure.exception
-    return ChildStartError(f"child {name!r} failed to start: {failure}", name)
