@@ -266,3 +266,16 @@ def test_start_timeout_defaults_and_checks() -> None:
     with pytest.raises(ArgumentTypeError, match=r"^ChildSpec 'x': start_timeout must be None or seconds > 0, got '1'$"):
         ChildSpec("x", Probe, start_timeout="1")
     assert "start_timeout=5.0" in repr(ChildSpec("w", Probe))
+
+
+def test_terminate_child_while_it_starts_answers_the_caller_and_returns() -> None:
+    root = Supervisor.start(children=[])
+    spec = ChildSpec("t", Stuck, kwargs={"name": "t"}, start_timeout=600.0, shutdown=0.1)
+    pending = root.proxy().start_child(spec)
+    assert entered.wait(WAIT)
+    within(WAIT * 2, lambda: root.proxy().terminate_child("t").get(timeout=WAIT))
+    with pytest.raises(ChildStartError, match=r"^child 't' was terminated while starting$"):
+        pending.get(timeout=WAIT)
+    stats = root.proxy().statistics().get(timeout=WAIT)
+    assert stats.abandoned == 1 and stats.children == ()  # never started: the spec is not kept
+    assert released_and_stopped(stuck_refs[0], "t").kind == "shutdown"

@@ -79,8 +79,7 @@ class ChildOwner(Actor):
             if ref.exit_reason is None:  # still in on_start (or in on_exit after failing it)
                 self._abandon(spec, ref, str(failure))
             return failure
-        child.ref = ref
-        child.started_at = self._clock()
+        child.ref, child.started_at, child.kept = ref, self._clock(), True
         return None
 
     def _start_async(self, child: ChildRecord) -> Any:
