@@ -15,7 +15,8 @@ re-run it before widening the pin. The touch points, and why each is needed:
    Future), ``_actor_loop`` and its ``_setup``/``_running`` parts (BaseException stops one
    actor, not all; a crash reason is kept; ``crash_on_ask_error``; system messages),
    ``_handle_failure`` and ``_stop`` (crash reports through loguru), and
-   ``_start_actor_loop`` (called to start the thread). pykka's ``_actor_loop_teardown``
+   ``_start_actor_loop`` (called to start the thread). The loop also lets a handler
+   answer its caller later (it returns `DEFER_REPLY`; a supervisor's dynamic starts). pykka's ``_actor_loop_teardown``
    is reused as is: it answers asks left in the mailbox with ActorDeadError. pykka's
    ``_handle_receive`` is reused as the dispatch of proxy calls and the stop.
 3. ``pykka.Actor.__init__`` stores a plain ``pykka.ActorRef`` in ``_actor_ref``:
