@@ -15,7 +15,8 @@ re-run it before widening the pin. The touch points, and why each is needed:
    Future), ``_actor_loop`` and its ``_setup``/``_running`` parts (BaseException stops one
    actor, not all; a crash reason is kept; ``crash_on_ask_error``; system messages),
    ``_handle_failure`` and ``_stop`` (crash reports through loguru), and
-   ``_start_actor_loop`` (called to start the thread). pykka's ``_actor_loop_teardown``
+   ``_start_actor_loop`` (called to start the thread). The loop also lets a handler
+   answer its caller later (it returns `DEFER_REPLY`; a supervisor's dynamic starts). pykka's ``_actor_loop_teardown``
    is reused as is: it answers asks left in the mailbox with ActorDeadError. pykka's
    ``_handle_receive`` is reused as the dispatch of proxy calls and the stop.
 3. ``pykka.Actor.__init__`` stores a plain ``pykka.ActorRef`` in ``_actor_ref``:
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from zixir.actors.envelope import Envelope
 
 __all__ = [
+    "DEFER_REPLY",
     "PYKKA_LOGGER",
     "STOP_TYPE",
     "SUPPORTED_PYKKA",
@@ -72,6 +74,18 @@ SUPPORTED_PYKKA: Final = ">=4.5,<4.6"
 PYKKA_LOGGER: Final = "pykka"
 #: The class of pykka's stop request.
 STOP_TYPE: Final[type] = _ActorStop
+
+
+class _DeferReply:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFER_REPLY"
+
+
+#: Returned by a handler that answers its caller later: the loop hands the caller's
+#: future to the actor's ``_defer_reply`` instead of answering it with the return value.
+DEFER_REPLY: Final = _DeferReply()
 
 
 class Inbox(Protocol):
@@ -110,9 +124,10 @@ class ActorBase(pykka.ThreadingActor):
     """`pykka.ThreadingActor` with the private hooks Zixir needs replaced, in one place.
 
     `zixir.Actor` builds on it through Zixir-named hooks only: `_new_ref`, `_new_future`,
-    `_new_inbox`, `_receive` (each message), `_exit` (last, in the actor's thread) and
-    `_start_thread`. The loop keeps pykka's order: `_handle_failure`, then `on_failure`,
-    then a second `_handle_failure` if `on_failure` fails.
+    `_new_inbox`, `_receive` (each message), `_start_done` (after ``on_start``), `_exit`
+    (last, in the actor's thread), `_start_thread`, and `_defer_reply` for a handler that
+    answers later (it returns `DEFER_REPLY`). The loop keeps pykka's order:
+    `_handle_failure`, then `on_failure`, then a second `_handle_failure` if `on_failure` fails.
     """
 
     crash_on_ask_error: ClassVar[bool] = False
@@ -153,6 +168,14 @@ class ActorBase(pykka.ThreadingActor):
         self.actor_stopped.set()
         self._started.set()
 
+    def _start_done(self) -> None:
+        """Runs in the actor's thread once ``on_start`` has returned or failed."""
+        self._started.set()
+
+    def _defer_reply(self, reply_to: pykka.Future[Any]) -> None:
+        """Keeps `reply_to` to answer later; called when a handler returned `DEFER_REPLY`."""
+        raise NotImplementedError(f"{type(self).__name__} returned DEFER_REPLY but does not keep replies")
+
     def _start_thread(self) -> None:
         """Starts the actor's thread (pykka names it and honours ``use_daemon_thread``)."""
         self._start_actor_loop()
@@ -185,7 +208,7 @@ class ActorBase(pykka.ThreadingActor):
         except BaseException:
             self._handle_failure(*sys.exc_info())
         finally:
-            self._started.set()
+            self._start_done()
 
     def _actor_loop_running(self) -> None:
         inbox: Any = self.actor_inbox
@@ -199,7 +222,10 @@ class ActorBase(pykka.ThreadingActor):
                     self._stopped_from_outside = reply_to is not None
                 response = self._receive(message)
                 if reply_to is not None:
-                    reply_to.set(response)
+                    if response is DEFER_REPLY:
+                        self._defer_reply(reply_to)
+                    else:
+                        reply_to.set(response)
             except Exception:
                 exc_info = sys.exc_info()
                 if reply_to is not None:

@@ -18,16 +18,16 @@ from zixir._counters import counter
 from zixir.actors import registry
 from zixir.actors._pykka import ActorBase
 from zixir.actors.inbox import BoundedInbox
-from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping
+from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping, _Started
 from zixir.actors.ref import ActorRef, Future
-from zixir.errors import ActorCrashedError
+from zixir.errors import ActorCrashedError, ChildStartError
 
 _EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 
 if TYPE_CHECKING:
     from zixir.actors._pykka import Inbox
 
-__all__ = ["Actor"]
+__all__ = ["Actor", "abandon_start"]
 
 _NOPROC = ExitReason("crash", "ActorDeadError", "the actor was not running", None, None)
 
@@ -62,6 +62,10 @@ class Actor(ActorBase):
         self._links: list[pykka.ActorRef[Any]] = []
         self._name: str | None = None
         self._release_name_on_exit = False  # started by name, outside any supervisor
+        # Settles the race between on_start returning and its starter giving up on it.
+        self._start_lock = threading.Lock()
+        self._start_abandoned = False
+        self._start_watcher: pykka.ActorRef[Any] | None = None  # told _Started, if set
 
     @property
     def actor_ref(self) -> ActorRef[Self]:
@@ -89,6 +93,7 @@ class Actor(ActorBase):
         reserve: bool = False,
         watcher: pykka.ActorRef[Any] | None = None,
         wait: bool = True,
+        timeout: float | None = None,
     ) -> tuple[ActorRef[Self], ExitReason | None]:
         """The one start path: build, name, register, start the thread, wait for ``on_start``.
 
@@ -98,12 +103,17 @@ class Actor(ActorBase):
             name: The name the actor answers to (`zixir.whereis`) once ``on_start`` returned.
             reserve: Take `name` for this actor, released when it exits (no supervisor
                 holds it).
-            watcher: An actor (a supervisor) that gets a `Down` when this one exits.
+            watcher: An actor (a supervisor) that gets a `Down` when this one exits; when
+                not waiting, it is also told when ``on_start`` has returned, and assigns
+                `name` itself.
             wait: Wait for ``on_start``; without it the failure is never reported here.
+            timeout: Seconds to wait for ``on_start`` (None: without limit). Past them the
+                actor is abandoned (`abandon_start`): it stops as soon as ``on_start``
+                returns and never takes `name`.
 
         Returns:
             The ref, and None once ``on_start`` returned; or the ref and why the actor
-            did not start, once its exit is complete.
+            did not start, once its exit is complete (or, after a timeout, at once).
 
         Raises:
             DuplicateNameError: `reserve` and another owner holds `name`.
@@ -118,21 +128,52 @@ class Actor(ActorBase):
             actor._name = name
         if watcher is not None:
             actor._monitors.append(watcher)
+            if not wait:
+                actor._start_watcher = watcher
         ActorRegistry.register(ref)
         logger.debug("Starting {}", actor)
         actor._start_thread()
         if not wait:
             return ref, None
-        actor._started.wait()
+        if not actor._started.wait(timeout) and actor._abandon_start():
+            return ref, start_timed_out(name or str(actor), timeout)
         failure = actor._crash
         if failure is None and actor.actor_stopped.is_set():
             failure = ExitReason("normal")
         if failure is not None:
-            ref.wait_exit()
+            ref.wait_exit(timeout)  # on_exit runs after a failed start: bounded like on_start
             return ref, failure
         if name is not None:
             registry.assign(name, ref)
         return ref, None
+
+    def _abandon_start(self) -> bool:
+        """Gives up on a start whose ``on_start`` has not returned; False if it has by now.
+
+        Any thread may call it. The actor's name is freed if the actor held it, unregistered
+        from pykka's registry, and, once ``on_start`` returns, stopped at once.
+        """
+        with self._start_lock:
+            if self._started.is_set():
+                return False
+            self._start_abandoned = True
+        ActorRegistry.unregister(self.actor_ref)
+        if self._name is not None and self._release_name_on_exit:
+            registry.release(self._name, self)
+        return True
+
+    def _start_done(self) -> None:
+        with self._start_lock:
+            abandoned = self._start_abandoned
+            self._started.set()
+        if self._crash is not None or self.actor_stopped.is_set():
+            return  # a failed start: the Down reports it
+        if abandoned:
+            logger.warning("{} returned from on_start after its start timed out; stopping it", self)
+            self._stopped_from_outside = True  # its starter stopped it: a shutdown, not a crash
+            self._stop()
+        elif self._start_watcher is not None:
+            _deliver(self._start_watcher, _Started(self.actor_ref))
 
     # ---- Zixir's hooks into the loop (see zixir.actors._pykka) ----------------------------
 
@@ -276,6 +317,29 @@ class Actor(ActorBase):
         Args:
             reason: Why the actor is exiting.
         """
+
+
+def abandon_start(ref: pykka.ActorRef[Any]) -> bool:
+    """Gives up on the start of the actor behind `ref` if its ``on_start`` is still running.
+
+    Returns:
+        True if it was abandoned: it stops as soon as ``on_start`` returns (running
+        ``on_stop`` and ``on_exit``), and never takes its name. False if ``on_start`` has
+        already returned (or failed), or `ref` is not a Zixir actor.
+    """
+    actor = _actor_of(ref)
+    return actor is not None and actor._abandon_start()
+
+
+def start_timed_out(child: str, timeout: float | None) -> ExitReason:
+    """The failure of a start whose ``on_start`` did not return within `timeout` seconds."""
+    error = ChildStartError(
+        f"child {child!r} timed out after {timeout} s in on_start (its start_timeout) and was abandoned: "
+        "its thread cannot be killed, it stops as soon as on_start returns; make on_start return "
+        "sooner (move long work to a message told from it) or raise start_timeout",
+        child,
+    )
+    return ExitReason("crash", type(error).__name__, str(error), None, error)
 
 
 def _actor_of(ref: pykka.ActorRef[Any]) -> Actor | None:

@@ -61,7 +61,7 @@ class DynamicSupervisor(Supervisor):
             RuntimeError: `max_children` children are already running.
             ChildStartError: its ``on_start`` failed.
         """
-        if self._max_children is not None and self.count_children().active >= self._max_children:
+        if self._max_children is not None and self._occupied() >= self._max_children:
             raise RuntimeError(
                 f"{self} already runs max_children={self._max_children} children; "
                 "terminate one first, or raise max_children"
@@ -74,6 +74,7 @@ class DynamicSupervisor(Supervisor):
             kwargs=_merged(template.kwargs, kwargs),
             restart=template.restart,
             shutdown=template.shutdown,
+            start_timeout=template.start_timeout,
         )
         return super().start_child(spec)
 

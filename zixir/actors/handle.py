@@ -10,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import pykka
+from loguru import logger
 
 from zixir.actors import registry
 from zixir.actors.ref import ActorRef
@@ -98,7 +99,8 @@ def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = Non
     holding its name until it exits.
 
     Raises:
-        ChildStartError: it had to be started and its ``on_start`` failed.
+        ChildStartError: it had to be started and its ``on_start`` failed, or did not
+            return within ``spec.start_timeout`` (it is abandoned and the name is free).
     """
     with _start_lock:
         current = registry.whereis(spec.name)
@@ -113,7 +115,12 @@ def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = Non
 def _start_named(spec: ChildSpec) -> ActorRef[Any]:
     from zixir.errors import ChildStartError
 
-    ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, reserve=True)
+    ref, failure = spec.actor_class._spawn(
+        spec.args, spec.kwargs, name=spec.name, reserve=True, timeout=spec.start_timeout
+    )
     if failure is not None:
+        if isinstance(failure.exception, ChildStartError):
+            logger.warning("{} abandoned: {}", ref, failure.exception)
+            raise failure.exception  # timed out: the error says so
         raise ChildStartError(f"{spec.name!r} failed to start: {failure}", spec.name)
     return ref

@@ -12,12 +12,12 @@ import time
 
 from zixir.actors._pykka import STOP_TYPE
 from zixir.actors.envelope import Envelope
-from zixir.actors.messages import Down, _LinkedExit, _Ping
+from zixir.actors.messages import Down, _LinkedExit, _Ping, _Started, _StartTimedOut
 from zixir.errors import MailboxFullError
 
 __all__ = ["BoundedInbox", "is_system_message"]
 
-_SYSTEM_TYPES = (STOP_TYPE, Down, _LinkedExit, _Ping)
+_SYSTEM_TYPES = (STOP_TYPE, Down, _LinkedExit, _Ping, _Started, _StartTimedOut)
 
 
 def is_system_message(message: object) -> bool:

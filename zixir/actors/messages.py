@@ -79,3 +79,18 @@ class _LinkedExit:
 @dataclass(frozen=True, slots=True)
 class _Ping:
     """System message: answered by the actor loop itself, to detect hung actors."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """System message to a supervisor: the child `ref` started without being waited for
+    has returned from ``on_start`` (a failed start arrives as its `Down` instead)."""
+
+    ref: pykka.ActorRef[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _StartTimedOut:
+    """System message to a supervisor, from its timer: the start of `ref` is due."""
+
+    ref: pykka.ActorRef[Any]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import pykka
 from loguru import logger
@@ -20,20 +20,19 @@ from zixir._counters import counter
 from zixir._validate import number, optional_number, whole
 from zixir.actors import registry
 from zixir.actors._pykka import stop_message
-from zixir.actors.actor import Actor
+from zixir.actors.children import ChildOwner, ChildRecord, start_error
 from zixir.actors.health import HealthCheck, HealthChecker
-from zixir.actors.messages import Down, ExitReason
+from zixir.actors.messages import Down, ExitReason, _Started, _StartTimedOut
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec, RestartBackoff
-from zixir.actors.timers import Timer, send_after
+from zixir.actors.timers import send_after
 from zixir.errors import (
     ArgumentTypeError,
     ChildStartError,
     DuplicateNameError,
     InvalidArgumentError,
     RestartIntensityError,
-    UnknownChildError,
 )
 
 # Labelled by names the code declares (supervisor and spec names), never by instance.
@@ -41,9 +40,6 @@ _RESTARTS = counter(
     "zixir_supervisor_restarts", "Restarts made by supervisors, by supervisor and child spec", ("supervisor", "child")
 )
 _GIVE_UPS = counter("zixir_supervisor_give_ups", "Supervisors that exceeded their restart intensity", ("supervisor",))
-_ABANDONED = counter(
-    "zixir_supervisor_abandoned", "Children abandoned (did not stop, or hung)", ("supervisor", "child")
-)
 
 __all__ = ["Strategy", "Supervisor"]
 
@@ -53,31 +49,18 @@ Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
 _STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
 
-@dataclass(eq=False)
-class _Child:
-    """A child's mutable record, touched only in the supervisor's thread."""
-
-    spec: ChildSpec
-    ref: ActorRef[Any] | None = None
-    restarts: int = 0
-    attempt: int = 0  # consecutive restarts, for the backoff
-    started_at: float = 0.0
-    last_crash: ExitReason | None = None
-    last_crash_at: float | None = None
-    waiting: bool = False  # a restart is scheduled
-    timer: Timer | None = field(default=None, repr=False)
-
-
 @dataclass(frozen=True, slots=True)
 class _RestartDue:
     names: tuple[str, ...]
 
 
-class Supervisor(Actor):
+class Supervisor(ChildOwner):
     """Starts children in order, restarts them when they exit, stops them in reverse order.
 
     Start one with `Supervisor.start(...)`, which returns once every child's ``on_start``
-    has run (OTP's ``start_link``) and raises ChildStartError if one failed.
+    has run (OTP's ``start_link``) and raises ChildStartError if one failed or did not
+    return within its ``ChildSpec.start_timeout``. Children added later (`start_child`,
+    `restart_child`) start without blocking the supervisor's mailbox.
 
     Args:
         children: The children, started in this order.
@@ -145,11 +128,8 @@ class Supervisor(Actor):
         self._max_seconds = max_seconds
         self._backoff = backoff
         self._clock = clock
-        self._children: list[_Child] = []
         self._restart_times: collections.deque[float] = collections.deque()
         self._restarts = 0
-        self._abandoned = 0
-        self._stopping = False
         self._started_at = clock()
         self._health = (
             HealthChecker(health_check_interval, health_check_timeout, clock)
@@ -162,7 +142,8 @@ class Supervisor(Actor):
         """Starts the supervisor and its children; returns once all have started.
 
         Raises:
-            ChildStartError: a child's ``on_start`` failed; the started ones were stopped.
+            ChildStartError: a child's ``on_start`` failed, or did not return within its
+                start timeout (the child is abandoned); the started ones were stopped.
             DuplicateNameError: a child's name is taken in this process.
         """
         ref, failure = cls._spawn(args, kwargs)
@@ -179,16 +160,15 @@ class Supervisor(Actor):
 
     def on_start(self) -> None:
         for spec in self._specs:
-            child = _Child(spec)
+            child = ChildRecord(spec)
             registry.reserve(spec.name, child)
             self._children.append(child)
         for child in self._children:
             failure = self._start(child)
             if failure is not None:
+                error = start_error(child.spec.name, failure)
                 raise ChildStartError(
-                    f"child {child.spec.name!r} failed to start: {failure}; "
-                    "the children started before it were stopped",
-                    child.spec.name,
+                    f"{error}; the children started before it were stopped", child.spec.name
                 ) from failure.exception
         if self._health is not None:
             self._health.start(self.actor_ref)
@@ -212,16 +192,30 @@ class Supervisor(Actor):
                 child.timer.cancel()
             self._terminate(child)
         for child in self._children:
+            self._answer(
+                child, ChildStartError(f"{self} stopped while {child.spec.name!r} was starting", child.spec.name)
+            )
             registry.release(child.spec.name, child)
 
     def on_down(self, down: Down) -> None:
+        if self._stopping:
+            return
         child = self._child_by_ref(down.ref)
-        if child is None or self._stopping:
-            return  # an incarnation this supervisor already stopped, or replaced
+        if child is None:
+            starting = self._child_starting(down.ref)
+            if starting is not None:  # its on_start failed
+                self._start_failed(starting, start_error(starting.spec.name, down.reason))
+            return  # else an incarnation this supervisor already stopped, or replaced
         child.ref = None
         self._handle_exit(child, down.reason)
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _Started):
+            self._start_succeeded(message.ref)
+            return None
+        if isinstance(message, _StartTimedOut):
+            self._start_timed_out(message.ref)
+            return None
         if isinstance(message, _RestartDue):
             failed = self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
             if failed is not None:
@@ -233,7 +227,7 @@ class Supervisor(Actor):
 
     # ---- restarts -----------------------------------------------------------------------
 
-    def _handle_exit(self, child: _Child, reason: ExitReason) -> None:
+    def _handle_exit(self, child: ChildRecord, reason: ExitReason) -> None:
         spec = child.spec
         logger.debug("{}: child {!r} exited: {}", self, spec.name, reason)
         if reason.abnormal:
@@ -246,7 +240,7 @@ class Supervisor(Actor):
             return
         self._restart(child, reason)
 
-    def _restart(self, child: _Child, reason: ExitReason) -> None:
+    def _restart(self, child: ChildRecord, reason: ExitReason) -> None:
         # A loop, not recursion: every failed restart is counted until intensity stops it.
         while True:
             now = self._clock()
@@ -270,7 +264,7 @@ class Supervisor(Actor):
                 return
             child, reason = failed
 
-    def _restart_group(self, child: _Child) -> list[_Child]:
+    def _restart_group(self, child: ChildRecord) -> list[ChildRecord]:
         """Stops the children the strategy restarts with `child`; returns them in order."""
         index = self._children.index(child)
         group = {
@@ -285,13 +279,13 @@ class Supervisor(Actor):
             self._remove(other)  # temporary children are never restarted
         return [c for c in group if c in self._children]
 
-    def _schedule(self, child: _Child, group: list[_Child], delay: float) -> None:
+    def _schedule(self, child: ChildRecord, group: list[ChildRecord], delay: float) -> None:
         for c in group:
             c.waiting = True
         due = _RestartDue(tuple(c.spec.name for c in group))
         child.timer = send_after(self.actor_ref, due, delay)
 
-    def _restart_now(self, group: list[_Child]) -> tuple[_Child, ExitReason] | None:
+    def _restart_now(self, group: list[ChildRecord]) -> tuple[ChildRecord, ExitReason] | None:
         """Starts the group in order; returns the first child that failed, and why."""
         for c in group:
             c.waiting, c.timer = False, None
@@ -300,12 +294,13 @@ class Supervisor(Actor):
                 continue
             failure = self._start(c)
             c.restarts += 1
+            self._answer(c, c.ref if failure is None else start_error(c.spec.name, failure))
             if failure is not None:  # a failed restart is a crash, against the intensity
                 c.last_crash, c.last_crash_at = failure, self._clock()
                 return c, failure
         return None
 
-    def _give_up(self, child: _Child, reason: ExitReason) -> None:
+    def _give_up(self, child: ChildRecord, reason: ExitReason) -> None:
         self._stopping = True
         _GIVE_UPS.labels(self._metric_name).inc()
         logger.warning(
@@ -319,48 +314,6 @@ class Supervisor(Actor):
             self._max_seconds,
         )
 
-    # ---- starting and stopping children ---------------------------------------------------
-
-    def _start(self, child: _Child) -> ExitReason | None:
-        """Starts `child` and waits for its on_start; returns the failure, if any."""
-        spec = child.spec
-        try:
-            ref, failure = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref)
-        except Exception as exc:
-            return ExitReason.crash(exc)
-        if failure is not None:
-            return failure
-        child.ref = ref
-        child.started_at = self._clock()
-        return None
-
-    def _terminate(self, child: _Child) -> None:
-        """Stops `child`, waiting up to its shutdown timeout; abandons it after that."""
-        ref, child.ref = child.ref, None
-        if ref is None:
-            return
-        ref.stop(block=False)
-        if ref.wait_exit(child.spec.shutdown) is None:
-            self._abandon(child.spec, ref, f"did not stop within {child.spec.shutdown} s")
-
-    @property
-    def _metric_name(self) -> str:
-        """The name of this supervisor in metrics (see the `name` argument)."""
-        return self._given_name or self._name or "root"
-
-    def _child_label(self, spec: ChildSpec) -> str:
-        """The `child` label of a child's metrics: its spec name (one series per spec)."""
-        return spec.name
-
-    def _abandon(self, spec: ChildSpec, ref: pykka.ActorRef[Any], why: str) -> None:
-        # A Python thread cannot be killed: forget it, so nothing waits on it again.
-        name = spec.name
-        self._abandoned += 1
-        _ABANDONED.labels(self._metric_name, self._child_label(spec)).inc()
-        pykka.ActorRegistry.unregister(ref)
-        registry.vacate(name, ref)
-        logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)
-
     def _check_health(self) -> None:
         if self._health is None or self._stopping:
             return
@@ -370,44 +323,33 @@ class Supervisor(Actor):
                 logger.warning("{} did not answer a health check within {} s", ref, self._health.timeout)
                 self._abandon_hung(child, ref)
 
-    def _abandon_hung(self, child: _Child, ref: pykka.ActorRef[Any]) -> None:
+    def _abandon_hung(self, child: ChildRecord, ref: pykka.ActorRef[Any]) -> None:
         child.ref = None
         ref.tell(stop_message())  # if it ever wakes up, it stops
         self._abandon(child.spec, ref, "did not answer a health check")
         reason = ExitReason("crash", "Unresponsive", "did not answer a health check")
         self._handle_exit(child, reason)
 
-    def _remove(self, child: _Child) -> None:
-        self._children.remove(child)
-        registry.release(child.spec.name, child)
-
-    def _child_by_ref(self, ref: pykka.ActorRef[Any]) -> _Child | None:
-        return next((c for c in self._children if c.ref is ref), None)
-
-    def _child_by_name(self, name: str) -> _Child:
-        for child in self._children:
-            if child.spec.name == name:
-                return child
-        raise UnknownChildError(f"{self} has no child named {name!r}")
-
     # ---- public API (call through the proxy) -----------------------------------------------
 
     def start_child(self, spec: ChildSpec) -> ActorRef[Any]:
-        """Adds and starts a child; returns its ref.
+        """Adds and starts a child; the answer is its ref, once its ``on_start`` returned.
+
+        Call it through the proxy. The supervisor does not wait for the child's
+        ``on_start``: it answers other calls (and handles exits) meanwhile, and answers
+        this one when the start has succeeded, failed or timed out.
 
         Raises:
             DuplicateNameError: the name is taken.
-            ChildStartError: its ``on_start`` failed (the spec is not kept).
+            ChildStartError: its ``on_start`` failed, or did not return within
+                ``spec.start_timeout`` (the spec is not kept).
         """
-        child = _Child(spec)
+        if not isinstance(spec, ChildSpec):
+            raise ArgumentTypeError(f"start_child takes a ChildSpec, got {spec!r}", "spec")
+        child = ChildRecord(spec, kept=False)
         registry.reserve(spec.name, child)
         self._children.append(child)
-        failure = self._start(child)
-        if failure is not None:
-            self._remove(child)
-            raise ChildStartError(f"child {spec.name!r} failed to start: {failure}", spec.name)
-        assert child.ref is not None
-        return child.ref
+        return cast("ActorRef[Any]", self._start_async(child))
 
     def terminate_child(self, name: str) -> None:
         """Stops a child and keeps its spec (and its name) for `restart_child`."""
@@ -416,24 +358,22 @@ class Supervisor(Actor):
             child.timer.cancel()
         child.waiting = False
         self._terminate(child)
-        if child.spec.restart == "temporary":
+        self._answer(child, ChildStartError(f"child {name!r} was terminated while starting", name))
+        if child.spec.restart == "temporary" or not child.kept:
             self._remove(child)
 
     def restart_child(self, name: str) -> ActorRef[Any]:
-        """Starts a terminated child again.
+        """Starts a terminated child again; the answer is its ref, as for `start_child`.
 
         Raises:
-            ValueError: the child is running.
-            ChildStartError: its ``on_start`` failed.
+            ValueError: the child is running (or starting).
+            ChildStartError: its ``on_start`` failed, or did not return within its start
+                timeout (the spec is kept).
         """
         child = self._child_by_name(name)
-        if child.ref is not None:
+        if child.ref is not None or child.starting is not None:
             raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
-        failure = self._start(child)
-        if failure is not None:
-            raise ChildStartError(f"child {name!r} failed to start: {failure}", name)
-        assert child.ref is not None
-        return child.ref
+        return cast("ActorRef[Any]", self._start_async(child))
 
     def delete_child(self, name: str) -> None:
         """Forgets a terminated child's spec and frees its name.
@@ -442,7 +382,7 @@ class Supervisor(Actor):
             ValueError: the child is running.
         """
         child = self._child_by_name(name)
-        if child.ref is not None:
+        if child.ref is not None or child.starting is not None:
             raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
         self._remove(child)
 
