@@ -3,6 +3,11 @@
 
 Lists and tuples are read item by item in small chunks (no refcount traffic, no full
 conversion); float64 buffers are read in place with the GIL released.
+
+No pointer into a list outlives a chunk: every chunk takes the list's item array and size
+afresh and converts its items without running any Python code, so nothing that runs between
+chunks (another thread, a finalizer, code run by another argument) can leave a dangling
+pointer; a list whose size changed is an error.
 """
 
 from libc.math cimport isfinite, sqrt
@@ -22,11 +27,14 @@ from cpython.ref cimport PyObject
 import sys
 
 from zixir._engine_common import (
+    CHUNK as COMMON_CHUNK,
     LANES,
     as_buffer,
     as_sequence,
+    changed_size,
     check_ddof,
     check_matrix,
+    dimension,
     empty_input,
     exact_mean,
     exact_sum,
@@ -40,6 +48,7 @@ from zixir.errors import ZeroVectorError
 
 cdef extern from "Python.h":
     PyObject** PySequence_Fast_ITEMS(object)
+    Py_ssize_t Py_SIZE(object)
 
 cdef extern from "_kernels.h":
     Py_ssize_t zx_load_items(PyObject** items, Py_ssize_t m, double* out)
@@ -50,6 +59,14 @@ cdef extern from "_kernels.h" nogil:
     enum: ZX_ADD, ZX_SUB, ZX_MUL, ZX_DIV
     ctypedef struct zx_sum_state:
         pass
+    ctypedef struct zx_range:
+        double maxabs
+        Py_ssize_t nonfinite
+        Py_ssize_t outside
+    void zx_range_feed(zx_range* r, const double* x, Py_ssize_t n)
+    void zx_scale_factors(double maxabs, double* s)
+    void zx_cos_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
+                     Py_ssize_t n, const double* sa, const double* sb)
     double zx_lanes_total(const double* acc)
     void zx_dot_feed(double* acc, const double* a, const double* b, Py_ssize_t n)
     void zx_sqdev_feed(double* acc, const double* x, Py_ssize_t n, double center)
@@ -73,6 +90,8 @@ cdef enum:
     CHUNK = 128          # items staged per step when reading a list: stays in L1
     NOGIL_FROM = 4096     # below this, releasing the GIL costs more than it frees
 
+assert CHUNK == COMMON_CHUNK, "zixir._engine_common.CHUNK must equal CHUNK"
+
 cdef array.array _DOUBLES = array.array("d")
 cdef bytes _NATIVE_DOUBLE = b"<d" if sys.byteorder == "little" else b">d"
 
@@ -82,8 +101,7 @@ cdef class _Vec:
 
     cdef str op, arg
     cdef object source          # what the caller passed (decides the result's kind)
-    cdef object seq             # the list or tuple, when not a buffer
-    cdef PyObject** items
+    cdef object seq             # the exact list or tuple, when not a buffer
     cdef object buffer          # the float64 buffer object, when a buffer
     cdef Py_buffer view         # held while the _Vec lives, so the data cannot move
     cdef bint has_view
@@ -115,11 +133,23 @@ cdef class _Vec:
         self.data = <const double*>self.view.buf
         return True
 
+    cdef Py_ssize_t size(self) except -1:
+        """Fixes n once every argument is taken: code they ran may have resized a list."""
+        if not self.is_buffer:
+            self.n = Py_SIZE(self.seq)
+        return self.n
+
     cdef const double* chunk(self, Py_ssize_t start, Py_ssize_t m, double* buf) except NULL:
-        """Returns m values from `start`: in place for buffers, converted into buf for lists."""
+        """Returns m values from `start`: in place for buffers, converted into buf for lists.
+
+        The item array is taken here, after the size check, and read without running any
+        Python code (exact float and int reads only), so it cannot move while it is read.
+        """
         if self.is_buffer:
             return self.data + start
-        cdef Py_ssize_t bad = zx_load_items(self.items + start, m, buf)
+        if Py_SIZE(self.seq) != self.n:
+            raise changed_size(self.op, self.arg, self.n, Py_SIZE(self.seq))
+        cdef Py_ssize_t bad = zx_load_items(PySequence_Fast_ITEMS(self.seq) + start, m, buf)
         if bad == -1:
             return buf
         if bad <= -2:
@@ -128,8 +158,8 @@ cdef class _Vec:
         raise not_numeric(self.op, self.arg, start + bad, self.seq[start + bad])
 
     cdef object values(self):
-        """The input as a Python sequence of numbers (for the exact fallbacks)."""
-        return memoryview(self.buffer) if self.is_buffer else self.seq
+        """The input as float64 values (for the exact fallbacks), read as the kernels read it."""
+        return memoryview(self.buffer) if self.is_buffer else memoryview(_gather(self))
 
     cdef object result(self, array.array out):
         """Returns a vector result in this input's kind."""
@@ -145,7 +175,7 @@ cdef _Vec _vec(str op, str arg, object value):
         return _from_sequence(v, value)
     if PyObject_CheckBuffer(value) and v.take_float64_buffer(value):
         return v
-    seq = as_sequence(op, arg, value)
+    seq = as_sequence(op, arg, value)  # exact list or tuple, or None for a buffer
     if seq is not None:
         return _from_sequence(v, seq)
     v.take_float64_buffer(as_buffer(op, arg, value))  # copies strided data, explains refusals
@@ -154,13 +184,13 @@ cdef _Vec _vec(str op, str arg, object value):
 
 cdef _Vec _from_sequence(_Vec v, object seq):
     v.seq = seq
-    v.n = len(seq)
-    v.items = PySequence_Fast_ITEMS(seq)
+    v.n = Py_SIZE(seq)
     return v
 
 
 cdef int _same_length(str op, _Vec a, _Vec b) except -1:
-    if a.n != b.n:
+    """Fixes both sizes (every argument is taken by now) and checks that they agree."""
+    if a.size() != b.size():
         raise length_mismatch(op, a.n, b.n)
     return 0
 
@@ -272,7 +302,7 @@ def list_max(xs):
 
 cdef double _variance(str op, object xs, object ddof) except? -1.0:
     cdef _Vec v = _vec(op, "xs", xs)
-    cdef Py_ssize_t dof = check_ddof(op, v.n, ddof)
+    cdef Py_ssize_t dof = check_ddof(op, v.size(), ddof)
     cdef double center = _mean(v)
     cdef double acc[ZX_LANES]
     cdef double buf[CHUNK]
@@ -302,16 +332,75 @@ def dot_product(a, b):
     return _dot(va, vb)
 
 
+cdef object _cosine(_Vec a, _Vec b):
+    cdef double ab[ZX_LANES]
+    cdef double aa[ZX_LANES]
+    cdef double bb[ZX_LANES]
+    cdef double buf_a[CHUNK]
+    cdef double buf_b[CHUNK]
+    cdef double one[2]
+    cdef double sa[2]
+    cdef double sb[2]
+    cdef zx_range ra, rb
+    cdef const double* x
+    cdef const double* y
+    cdef Py_ssize_t start, m, n = a.n
+    cdef bint nogil_ = _nogil(a) and _nogil(b)
+    cdef double cosine
+    one[0] = one[1] = 1.0
+    memset(&ra, 0, sizeof(ra))
+    memset(&rb, 0, sizeof(rb))
+    memset(ab, 0, sizeof(ab))
+    memset(aa, 0, sizeof(aa))
+    memset(bb, 0, sizeof(bb))
+    # One pass: the unscaled lanes, and whether they can be trusted.
+    if nogil_:
+        with nogil:
+            zx_range_feed(&ra, a.data, n)
+            zx_range_feed(&rb, b.data, n)
+            zx_cos_feed(ab, aa, bb, a.data, b.data, n, one, one)
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            x = a.chunk(start, m, buf_a)
+            y = b.chunk(start, m, buf_b)
+            zx_range_feed(&ra, x, m)
+            zx_range_feed(&rb, y, m)
+            zx_cos_feed(ab, aa, bb, x, y, m, one, one)
+    if ra.maxabs == 0.0 and ra.nonfinite == 0:
+        raise _zero_vector("a")
+    if rb.maxabs == 0.0 and rb.nonfinite == 0:
+        raise _zero_vector("b")
+    if ra.nonfinite or rb.nonfinite:
+        return float("nan")
+    if ra.outside or rb.outside:
+        # Magnitudes whose squares or products could overflow or vanish: scale by powers of two.
+        zx_scale_factors(ra.maxabs, sa)
+        zx_scale_factors(rb.maxabs, sb)
+        memset(ab, 0, sizeof(ab))
+        memset(aa, 0, sizeof(aa))
+        memset(bb, 0, sizeof(bb))
+        if nogil_:
+            with nogil:
+                zx_cos_feed(ab, aa, bb, a.data, b.data, n, sa, sb)
+        else:
+            for start in range(0, n, CHUNK):
+                m = min(<Py_ssize_t>CHUNK, n - start)
+                zx_cos_feed(ab, aa, bb, a.chunk(start, m, buf_a), b.chunk(start, m, buf_b), m, sa, sb)
+    cosine = zx_lanes_total(ab) / (sqrt(zx_lanes_total(aa)) * sqrt(zx_lanes_total(bb)))
+    return min(1.0, max(-1.0, cosine))
+
+
+cdef object _zero_vector(str name):
+    return ZeroVectorError(
+        f"cosine_similarity: {name} is a zero vector, so its direction (and the similarity) is undefined"
+    )
+
+
 def cosine_similarity(a, b):
     cdef _Vec va = _vec("cosine_similarity", "a", a), vb = _vec("cosine_similarity", "b", b)
     _same_length("cosine_similarity", va, vb)
-    cdef double ab = _dot(va, vb), aa = _dot(va, va), bb = _dot(vb, vb)
-    if aa == 0.0 or bb == 0.0:
-        raise ZeroVectorError(
-            f"cosine_similarity: {'a' if aa == 0.0 else 'b'} is a zero vector, "
-            "so its direction (and the similarity) is undefined"
-        )
-    return ab / (sqrt(aa) * sqrt(bb))
+    return _cosine(va, vb)
 
 
 # ---- element-wise ------------------------------------------------------------------------------
@@ -346,6 +435,7 @@ cdef object _vec_op(str op, int code, object a, object b):
 cdef object _scalar_op(str op, str arg, int code, object xs, object scalar):
     cdef _Vec v = _vec(op, "xs", xs)
     cdef double value = number(op, arg, scalar)
+    v.size()
     cdef double buf[CHUNK]
     cdef double out[CHUNK]
     cdef array.array result
@@ -399,6 +489,7 @@ def map_mul(xs, value):
 def filter_gt(xs, threshold):
     cdef _Vec v = _vec("filter_gt", "xs", xs)
     cdef double limit = number("filter_gt", "threshold", threshold)
+    v.size()
     cdef double buf[CHUNK]
     cdef array.array result = array.clone(_DOUBLES, v.n, False)
     cdef Py_ssize_t start, m, kept = 0
@@ -412,6 +503,7 @@ def filter_gt(xs, threshold):
 def find_index(xs, value):
     cdef _Vec v = _vec("find_index", "xs", xs)
     cdef double target = number("find_index", "value", value)
+    v.size()
     cdef double buf[CHUNK]
     cdef Py_ssize_t start, m, hit, found = -1
     # Every chunk is read even after a hit, so bad elements fail alike in both engines.
@@ -426,6 +518,7 @@ def find_index(xs, value):
 def count_value(xs, value):
     cdef _Vec v = _vec("count_value", "xs", xs)
     cdef double target = number("count_value", "value", value)
+    v.size()
     cdef double buf[CHUNK]
     cdef Py_ssize_t start, m, count = 0
     for start in range(0, v.n, CHUNK):
@@ -446,8 +539,10 @@ def sort_asc(xs):
 def mat_mul(a, b, a_rows, a_cols, b_cols):
     cdef _Vec va = _vec("mat_mul", "a", a)
     cdef _Vec vb = _vec("mat_mul", "b", b)
-    rows, inner = check_matrix("mat_mul", "a", va.n, ("a_rows", a_rows), ("a_cols", a_cols))
-    _, cols = check_matrix("mat_mul", "b", vb.n, ("a_cols", inner), ("b_cols", b_cols))
+    a_rows, a_cols = dimension("mat_mul", "a_rows", a_rows), dimension("mat_mul", "a_cols", a_cols)
+    b_cols = dimension("mat_mul", "b_cols", b_cols)
+    rows, inner = check_matrix("mat_mul", "a", va.size(), ("a_rows", a_rows), ("a_cols", a_cols))
+    _, cols = check_matrix("mat_mul", "b", vb.size(), ("a_cols", inner), ("b_cols", b_cols))
     cdef array.array left = _gather(va), right = _gather(vb)
     cdef array.array result = array.clone(_DOUBLES, rows * cols, False)
     cdef Py_ssize_t r = rows, k = inner, c = cols
@@ -458,7 +553,8 @@ def mat_mul(a, b, a_rows, a_cols, b_cols):
 
 def mat_transpose(m, rows, cols):
     cdef _Vec v = _vec("mat_transpose", "m", m)
-    r, c = check_matrix("mat_transpose", "m", v.n, ("rows", rows), ("cols", cols))
+    rows, cols = dimension("mat_transpose", "rows", rows), dimension("mat_transpose", "cols", cols)
+    r, c = check_matrix("mat_transpose", "m", v.size(), ("rows", rows), ("cols", cols))
     cdef array.array source = _gather(v)
     cdef array.array result = array.clone(_DOUBLES, v.n, False)
     cdef Py_ssize_t nr = r, nc = c

@@ -99,6 +99,79 @@ ZX_VECTORIZED static void zx_sqdev_feed(double *restrict acc, const double *rest
     memcpy(acc, lane, sizeof lane);
 }
 
+/* ---- cosine similarity -----------------------------------------------------------------
+ * One pass gathers each vector's largest magnitude, its non-finite elements, and its
+ * non-zero elements outside [ZX_SAFE_MIN, ZX_SAFE_MAX]. When there are none of the last two,
+ * no product, square or sum below can overflow or underflow, so the unscaled lanes equal
+ * the lanes of the vectors scaled by powers of two, bit for bit; otherwise the caller runs
+ * zx_cos_feed again with the scales (as math.hypot scales before squaring). */
+#define ZX_SAFE_MIN 0x1p-255
+#define ZX_SAFE_MAX 0x1p+255
+
+typedef struct {
+    double maxabs;
+    Py_ssize_t nonfinite;
+    Py_ssize_t outside;
+} zx_range;
+
+static void zx_range_feed(zx_range *r, const double *x, Py_ssize_t n)
+{
+    double m = r->maxabs;
+    Py_ssize_t nonfinite = 0, outside = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double ax = fabs(x[i]);
+        nonfinite += !isfinite(ax);
+        outside += (ax != 0.0) & !(ax >= ZX_SAFE_MIN && ax <= ZX_SAFE_MAX);
+        if (ax > m) m = ax;
+    }
+    r->maxabs = m;
+    r->nonfinite += nonfinite;
+    r->outside += outside;
+}
+
+/* The two powers of two whose product brings maxabs (finite, non-zero) into [0.5, 1),
+ * applied as (x * s[0]) * s[1]: 2**-e alone does not exist for e < -1022. */
+static void zx_scale_factors(double maxabs, double *s)
+{
+    int e;
+    frexp(maxabs, &e);
+    if (e >= -1021) {
+        s[0] = ldexp(1.0, -e);
+        s[1] = 1.0;
+    } else {
+        s[0] = ldexp(1.0, 600);
+        s[1] = ldexp(1.0, -e - 600);
+    }
+}
+
+/* Lanes of a.b, a.a and b.b over the scaled vectors (scales of 1.0 leave them as they are). */
+ZX_VECTORIZED static void zx_cos_feed(double *restrict ab, double *restrict aa, double *restrict bb,
+                                      const double *restrict a, const double *restrict b, Py_ssize_t n,
+                                      const double *sa, const double *sb)
+{
+    double lab[ZX_LANES], laa[ZX_LANES], lbb[ZX_LANES];
+    double a0 = sa[0], a1 = sa[1], b0 = sb[0], b1 = sb[1];
+    memcpy(lab, ab, sizeof lab);
+    memcpy(laa, aa, sizeof laa);
+    memcpy(lbb, bb, sizeof lbb);
+    Py_ssize_t i = 0;
+#define ZX_COS_STEP(k, j)                   \
+    do {                                    \
+        double x = (a[j] * a0) * a1;        \
+        double y = (b[j] * b0) * b1;        \
+        lab[k] += x * y;                    \
+        laa[k] += x * x;                    \
+        lbb[k] += y * y;                    \
+    } while (0)
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) ZX_COS_STEP(k, i + k);
+    for (int k = 0; i + k < n; k++) ZX_COS_STEP(k, i + k);
+#undef ZX_COS_STEP
+    memcpy(ab, lab, sizeof lab);
+    memcpy(aa, laa, sizeof laa);
+    memcpy(bb, lbb, sizeof lbb);
+}
+
 /* ---- compensated sum with a certificate ------------------------------------------------
  * Each lane keeps a running sum s, the exact rounding errors of its additions (TwoSum)
  * summed into c, and err = sum |e| which bounds the error made while summing c.
