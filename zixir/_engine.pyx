@@ -10,7 +10,7 @@ chunks (another thread, a finalizer, code run by another argument) can leave a d
 pointer; a list whose size changed is an error.
 """
 
-from libc.math cimport isfinite, sqrt
+from libc.math cimport frexp, isfinite, ldexp, sqrt
 from libc.string cimport memcpy, memset, strcmp
 from cpython cimport array
 from cpython.buffer cimport (
@@ -67,6 +67,8 @@ cdef extern from "_kernels.h" nogil:
     void zx_scale_factors(double maxabs, double* s)
     void zx_cos_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
                      Py_ssize_t n, const double* sa, const double* sb)
+    void zx_sqdev_scaled_feed(double* acc, const double* x, Py_ssize_t n, double center, const double* s)
+    int zx_needs_scaling(double r)
     double zx_lanes_total(const double* acc)
     void zx_dot_feed(double* acc, const double* a, const double* b, Py_ssize_t n)
     void zx_sqdev_feed(double* acc, const double* x, Py_ssize_t n, double center)
@@ -300,13 +302,19 @@ def list_max(xs):
     return _extreme(_vec("list_max", "xs", xs), 1)
 
 
-cdef double _variance(str op, object xs, object ddof) except? -1.0:
+cdef double _variance(str op, object xs, object ddof, int* exponent) except? -1.0:
+    """The variance as v * 2**(2 * exponent[0]): scaled when squares could overflow or vanish."""
     cdef _Vec v = _vec(op, "xs", xs)
     cdef Py_ssize_t dof = check_ddof(op, v.size(), ddof)
     cdef double center = _mean(v)
     cdef double acc[ZX_LANES]
     cdef double buf[CHUNK]
+    cdef double scale[2]
+    cdef double fast
+    cdef zx_range r
     cdef Py_ssize_t start, m
+    cdef int e
+    exponent[0] = 0
     memset(acc, 0, sizeof(acc))
     if _nogil(v):
         with nogil:
@@ -315,21 +323,98 @@ cdef double _variance(str op, object xs, object ddof) except? -1.0:
         for start in range(0, v.n, CHUNK):
             m = min(<Py_ssize_t>CHUNK, v.n - start)
             zx_sqdev_feed(acc, v.chunk(start, m, buf), m, center)
+    fast = zx_lanes_total(acc) / (v.n - dof)
+    if not zx_needs_scaling(fast):
+        return fast
+    _range(v, &r)
+    if r.nonfinite or r.maxabs == 0.0:
+        return fast
+    zx_scale_factors(r.maxabs, scale)
+    frexp(r.maxabs, &e)
+    center = (center * scale[0]) * scale[1]
+    memset(acc, 0, sizeof(acc))
+    if _nogil(v):
+        with nogil:
+            zx_sqdev_scaled_feed(acc, v.data, v.n, center, scale)
+    else:
+        for start in range(0, v.n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, v.n - start)
+            zx_sqdev_scaled_feed(acc, v.chunk(start, m, buf), m, center, scale)
+    exponent[0] = e
     return zx_lanes_total(acc) / (v.n - dof)
 
 
 def list_variance(xs, ddof=0):
-    return _variance("list_variance", xs, ddof)
+    cdef int e
+    cdef double scaled = _variance("list_variance", xs, ddof, &e)
+    return ldexp(scaled, 2 * e)
 
 
 def list_std(xs, ddof=0):
-    return sqrt(_variance("list_std", xs, ddof))
+    cdef int e
+    cdef double scaled = _variance("list_std", xs, ddof, &e)
+    return ldexp(sqrt(scaled), e)
 
 
 def dot_product(a, b):
     cdef _Vec va = _vec("dot_product", "a", a), vb = _vec("dot_product", "b", b)
     _same_length("dot_product", va, vb)
-    return _dot(va, vb)
+    cdef double fast = _dot(va, vb)
+    cdef double ab[ZX_LANES]
+    cdef double aa[ZX_LANES]
+    cdef double bb[ZX_LANES]
+    cdef double sa[2]
+    cdef double sb[2]
+    cdef zx_range ra, rb
+    cdef int ea, eb
+    if not zx_needs_scaling(fast):
+        return fast
+    # Overflowed products (1e200 * 1e200 - 1e200 * 1e200 is 0, not nan) or underflowed ones:
+    # again on both vectors scaled by powers of two, scaled back at the end.
+    _range(va, &ra)
+    _range(vb, &rb)
+    if ra.nonfinite or rb.nonfinite or ra.maxabs == 0.0 or rb.maxabs == 0.0:
+        return fast
+    zx_scale_factors(ra.maxabs, sa)
+    zx_scale_factors(rb.maxabs, sb)
+    _pair_lanes(va, vb, sa, sb, ab, aa, bb)
+    frexp(ra.maxabs, &ea)
+    frexp(rb.maxabs, &eb)
+    return ldexp(zx_lanes_total(ab), ea + eb)
+
+
+cdef int _range(_Vec v, zx_range* r) except -1:
+    """One pass: v's largest magnitude, its non-finite and its out-of-safe-range elements."""
+    cdef double buf[CHUNK]
+    cdef Py_ssize_t start, m, n = v.n
+    memset(r, 0, sizeof(zx_range))
+    if _nogil(v):
+        with nogil:
+            zx_range_feed(r, v.data, n)
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            zx_range_feed(r, v.chunk(start, m, buf), m)
+    return 0
+
+
+cdef int _pair_lanes(_Vec a, _Vec b, const double* sa, const double* sb,
+                     double* ab, double* aa, double* bb) except -1:
+    """The lanes of a.b, a.a and b.b over a and b scaled by sa and sb (see zx_cos_feed)."""
+    cdef double buf_a[CHUNK]
+    cdef double buf_b[CHUNK]
+    cdef Py_ssize_t start, m, n = a.n
+    memset(ab, 0, ZX_LANES * sizeof(double))
+    memset(aa, 0, ZX_LANES * sizeof(double))
+    memset(bb, 0, ZX_LANES * sizeof(double))
+    if _nogil(a) and _nogil(b):
+        with nogil:
+            zx_cos_feed(ab, aa, bb, a.data, b.data, n, sa, sb)
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            zx_cos_feed(ab, aa, bb, a.chunk(start, m, buf_a), b.chunk(start, m, buf_b), m, sa, sb)
+    return 0
 
 
 cdef object _cosine(_Vec a, _Vec b):
@@ -345,7 +430,6 @@ cdef object _cosine(_Vec a, _Vec b):
     cdef const double* x
     cdef const double* y
     cdef Py_ssize_t start, m, n = a.n
-    cdef bint nogil_ = _nogil(a) and _nogil(b)
     cdef double cosine
     one[0] = one[1] = 1.0
     memset(&ra, 0, sizeof(ra))
@@ -354,7 +438,7 @@ cdef object _cosine(_Vec a, _Vec b):
     memset(aa, 0, sizeof(aa))
     memset(bb, 0, sizeof(bb))
     # One pass: the unscaled lanes, and whether they can be trusted.
-    if nogil_:
+    if _nogil(a) and _nogil(b):
         with nogil:
             zx_range_feed(&ra, a.data, n)
             zx_range_feed(&rb, b.data, n)
@@ -377,16 +461,7 @@ cdef object _cosine(_Vec a, _Vec b):
         # Magnitudes whose squares or products could overflow or vanish: scale by powers of two.
         zx_scale_factors(ra.maxabs, sa)
         zx_scale_factors(rb.maxabs, sb)
-        memset(ab, 0, sizeof(ab))
-        memset(aa, 0, sizeof(aa))
-        memset(bb, 0, sizeof(bb))
-        if nogil_:
-            with nogil:
-                zx_cos_feed(ab, aa, bb, a.data, b.data, n, sa, sb)
-        else:
-            for start in range(0, n, CHUNK):
-                m = min(<Py_ssize_t>CHUNK, n - start)
-                zx_cos_feed(ab, aa, bb, a.chunk(start, m, buf_a), b.chunk(start, m, buf_b), m, sa, sb)
+        _pair_lanes(a, b, sa, sb, ab, aa, bb)
     cosine = zx_lanes_total(ab) / (sqrt(zx_lanes_total(aa)) * sqrt(zx_lanes_total(bb)))
     return min(1.0, max(-1.0, cosine))
 

@@ -7,6 +7,7 @@ kernels' lane order exactly, so both implementations give bit-identical floats.
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from typing import Any
 
@@ -154,20 +155,48 @@ def _extreme(op: str, values: list[float], sign: int) -> float:
     return acc
 
 
-def _variance(op: str, xs: Any, ddof: object) -> float:
+def _variance(op: str, xs: Any, ddof: object) -> tuple[float, int]:
+    """The variance as v * 2**(2 * e): scaled when squares could overflow or vanish."""
     v = _Vec(op, "xs", xs)
     dof = check_ddof(op, v.size(), ddof)
     _read(v)
     values = v.values
     center = _mean(op, values)
+    fast = _sqdev(values, center, (1.0, 1.0)) / (len(values) - dof)
+    if not _needs_scaling(fast) or not all(map(math.isfinite, values)) or not any(values):
+        return fast, 0
+    scale = _scale(values)
+    center = center * scale[0] * scale[1]
+    return _sqdev(values, center, scale) / (len(values) - dof), _exponent(values)
+
+
+def _sqdev(values: list[float], center: float, scale: tuple[float, float]) -> float:
+    s0, s1 = scale
     lanes = []
     for k in range(LANES):
         acc = 0.0
         for x in values[k::LANES]:
-            d = x - center
+            d = x * s0 * s1 - center  # a scale of 1.0 changes nothing
             acc += d * d
         lanes.append(acc)
-    return _lanes_total(lanes) / (len(values) - dof)
+    return _lanes_total(lanes)
+
+
+def _needs_scaling(r: float) -> bool:
+    # As zx_needs_scaling: inf, nan, or so small that rounded-away products could matter.
+    return not (2.0**-968 <= abs(r) <= sys.float_info.max)
+
+
+def _exponent(values: list[float]) -> int:
+    return math.frexp(max(abs(x) for x in values))[1]
+
+
+def _ldexp(x: float, e: int) -> float:
+    # C's ldexp gives ±inf where Python's raises.
+    try:
+        return math.ldexp(x, e)
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def _divide(x: float, y: float) -> float:
@@ -232,16 +261,27 @@ def list_max(xs: Any) -> float:
 
 
 def list_variance(xs: Any, ddof: int = 0) -> float:
-    return _variance("list_variance", xs, ddof)
+    scaled, e = _variance("list_variance", xs, ddof)
+    return _ldexp(scaled, 2 * e)
 
 
 def list_std(xs: Any, ddof: int = 0) -> float:
-    return math.sqrt(_variance("list_std", xs, ddof))
+    scaled, e = _variance("list_std", xs, ddof)
+    return _ldexp(math.sqrt(scaled), e)
 
 
 def dot_product(a: Any, b: Any) -> float:
     va, vb = _pair("dot_product", a, b)
-    return _dot(va.values, vb.values)
+    fast = _dot(va.values, vb.values)
+    a_, b_ = va.values, vb.values
+    if not _needs_scaling(fast) or not all(map(math.isfinite, a_ + b_)) or not any(a_) or not any(b_):
+        return fast
+    # Overflowed or underflowed products: again on both vectors scaled by powers of two.
+    (a1, a2), (b1, b2) = _scale(a_), _scale(b_)
+    lanes = [0.0] * LANES
+    for i, (x, y) in enumerate(zip(a_, b_)):
+        lanes[i % LANES] += (x * a1 * a2) * (y * b1 * b2)
+    return _ldexp(_lanes_total(lanes), _exponent(a_) + _exponent(b_))
 
 
 def cosine_similarity(a: Any, b: Any) -> float:

@@ -172,6 +172,30 @@ ZX_VECTORIZED static void zx_cos_feed(double *restrict ab, double *restrict aa, 
     memcpy(bb, lbb, sizeof lbb);
 }
 
+/* zx_sqdev_feed on x scaled as (x * s[0]) * s[1], around a center scaled alike. */
+ZX_VECTORIZED static void zx_sqdev_scaled_feed(double *restrict acc, const double *restrict x, Py_ssize_t n,
+                                               double center, const double *s)
+{
+    double lane[ZX_LANES];
+    double s0 = s[0], s1 = s[1];
+    memcpy(lane, acc, sizeof lane);
+    Py_ssize_t i = 0;
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) {
+            double d = (x[i + k] * s0) * s1 - center;
+            lane[k] += d * d;
+        }
+    for (int k = 0; i + k < n; k++) {
+        double d = (x[i + k] * s0) * s1 - center;
+        lane[k] += d * d;
+    }
+    memcpy(acc, lane, sizeof lane);
+}
+
+/* A reduction result that over- or underflow may have spoiled (inf, nan, or so small that
+ * rounded-away products could matter): the caller checks again with scaled input. */
+static int zx_needs_scaling(double r) { return !(fabs(r) >= 0x1p-968 && fabs(r) <= DBL_MAX); }
+
 /* ---- compensated sum with a certificate ------------------------------------------------
  * Each lane keeps a running sum s, the exact rounding errors of its additions (TwoSum)
  * summed into c, and err = sum |e| which bounds the error made while summing c.
