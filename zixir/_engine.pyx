@@ -62,11 +62,12 @@ cdef extern from "_kernels.h" nogil:
     ctypedef struct zx_range:
         double maxabs
         Py_ssize_t nonfinite
-        Py_ssize_t outside
     void zx_range_feed(zx_range* r, const double* x, Py_ssize_t n)
     void zx_scale_factors(double maxabs, double* s)
     void zx_cos_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
                      Py_ssize_t n, const double* sa, const double* sb)
+    void zx_cos_plain_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
+                           Py_ssize_t n)
     void zx_sqdev_scaled_feed(double* acc, const double* x, Py_ssize_t n, double center, const double* s)
     int zx_needs_scaling(double r)
     double zx_lanes_total(const double* acc)
@@ -423,42 +424,32 @@ cdef object _cosine(_Vec a, _Vec b):
     cdef double bb[ZX_LANES]
     cdef double buf_a[CHUNK]
     cdef double buf_b[CHUNK]
-    cdef double one[2]
     cdef double sa[2]
     cdef double sb[2]
     cdef zx_range ra, rb
-    cdef const double* x
-    cdef const double* y
     cdef Py_ssize_t start, m, n = a.n
     cdef double cosine
-    one[0] = one[1] = 1.0
-    memset(&ra, 0, sizeof(ra))
-    memset(&rb, 0, sizeof(rb))
     memset(ab, 0, sizeof(ab))
     memset(aa, 0, sizeof(aa))
     memset(bb, 0, sizeof(bb))
-    # One pass: the unscaled lanes, and whether they can be trusted.
     if _nogil(a) and _nogil(b):
         with nogil:
-            zx_range_feed(&ra, a.data, n)
-            zx_range_feed(&rb, b.data, n)
-            zx_cos_feed(ab, aa, bb, a.data, b.data, n, one, one)
+            zx_cos_plain_feed(ab, aa, bb, a.data, b.data, n)
     else:
         for start in range(0, n, CHUNK):
             m = min(<Py_ssize_t>CHUNK, n - start)
-            x = a.chunk(start, m, buf_a)
-            y = b.chunk(start, m, buf_b)
-            zx_range_feed(&ra, x, m)
-            zx_range_feed(&rb, y, m)
-            zx_cos_feed(ab, aa, bb, x, y, m, one, one)
-    if ra.maxabs == 0.0 and ra.nonfinite == 0:
-        raise _zero_vector("a")
-    if rb.maxabs == 0.0 and rb.nonfinite == 0:
-        raise _zero_vector("b")
-    if ra.nonfinite or rb.nonfinite:
-        return float("nan")
-    if ra.outside or rb.outside:
-        # Magnitudes whose squares or products could overflow or vanish: scale by powers of two.
+            zx_cos_plain_feed(ab, aa, bb, a.chunk(start, m, buf_a), b.chunk(start, m, buf_b), m)
+    if (zx_needs_scaling(zx_lanes_total(ab)) or zx_needs_scaling(zx_lanes_total(aa))
+            or zx_needs_scaling(zx_lanes_total(bb))):
+        # Overflow, or products too small to trust: look at the magnitudes, then scale.
+        _range(a, &ra)
+        _range(b, &rb)
+        if ra.maxabs == 0.0 and ra.nonfinite == 0:
+            raise _zero_vector("a")
+        if rb.maxabs == 0.0 and rb.nonfinite == 0:
+            raise _zero_vector("b")
+        if ra.nonfinite or rb.nonfinite:
+            return float("nan")
         zx_scale_factors(ra.maxabs, sa)
         zx_scale_factors(rb.maxabs, sb)
         _pair_lanes(a, b, sa, sb, ab, aa, bb)

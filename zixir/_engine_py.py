@@ -218,22 +218,25 @@ def _scale(values: list[float]) -> tuple[float, float]:
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
-    for name, values in (("a", a), ("b", b)):
-        if all(x == 0.0 for x in values):
-            raise ZeroVectorError(
-                f"cosine_similarity: {name} is a zero vector, so its direction (and the similarity) is undefined"
-            )
-    if not all(math.isfinite(x) for x in a) or not all(math.isfinite(y) for y in b):
-        return math.nan
-    # Scaled by powers of two (exact), so no square overflows or underflows to nothing.
-    (a1, a2), (b1, b2) = _scale(a), _scale(b)
-    ab, aa, bb = [0.0] * LANES, [0.0] * LANES, [0.0] * LANES
-    for i, (x, y) in enumerate(zip(a, b)):
-        x, y, k = x * a1 * a2, y * b1 * b2, i % LANES
-        ab[k] += x * y
-        aa[k] += x * x
-        bb[k] += y * y
-    r = _lanes_total(ab) / (math.sqrt(_lanes_total(aa)) * math.sqrt(_lanes_total(bb)))
+    ab, aa, bb = _dot(a, b), _dot(a, a), _dot(b, b)
+    if _needs_scaling(ab) or _needs_scaling(aa) or _needs_scaling(bb):
+        # Overflow, or products too small to trust: look at the magnitudes, then scale.
+        for name, values in (("a", a), ("b", b)):
+            if all(x == 0.0 for x in values):
+                raise ZeroVectorError(
+                    f"cosine_similarity: {name} is a zero vector, so its direction (and the similarity) is undefined"
+                )
+        if not all(math.isfinite(x) for x in a) or not all(math.isfinite(y) for y in b):
+            return math.nan
+        (a1, a2), (b1, b2) = _scale(a), _scale(b)
+        lanes_ab, lanes_aa, lanes_bb = [0.0] * LANES, [0.0] * LANES, [0.0] * LANES
+        for i, (x, y) in enumerate(zip(a, b)):
+            x, y, k = x * a1 * a2, y * b1 * b2, i % LANES
+            lanes_ab[k] += x * y
+            lanes_aa[k] += x * x
+            lanes_bb[k] += y * y
+        ab, aa, bb = _lanes_total(lanes_ab), _lanes_total(lanes_aa), _lanes_total(lanes_bb)
+    r = ab / (math.sqrt(aa) * math.sqrt(bb))
     return min(1.0, max(-1.0, r))
 
 

@@ -99,34 +99,26 @@ ZX_VECTORIZED static void zx_sqdev_feed(double *restrict acc, const double *rest
     memcpy(acc, lane, sizeof lane);
 }
 
-/* ---- cosine similarity -----------------------------------------------------------------
- * One pass gathers each vector's largest magnitude, its non-finite elements, and its
- * non-zero elements outside [ZX_SAFE_MIN, ZX_SAFE_MAX]. When there are none of the last two,
- * no product, square or sum below can overflow or underflow, so the unscaled lanes equal
- * the lanes of the vectors scaled by powers of two, bit for bit; otherwise the caller runs
- * zx_cos_feed again with the scales (as math.hypot scales before squaring). */
-#define ZX_SAFE_MIN 0x1p-255
-#define ZX_SAFE_MAX 0x1p+255
-
+/* ---- scaling (cosine similarity, dot products, deviations) -------------------------------
+ * When a plain pass over/underflowed (zx_needs_scaling), the caller finds each vector's
+ * largest magnitude and its non-finite elements, then runs again on the values scaled by
+ * powers of two (exact), as math.hypot scales before squaring. */
 typedef struct {
     double maxabs;
     Py_ssize_t nonfinite;
-    Py_ssize_t outside;
 } zx_range;
 
 static void zx_range_feed(zx_range *r, const double *x, Py_ssize_t n)
 {
     double m = r->maxabs;
-    Py_ssize_t nonfinite = 0, outside = 0;
+    Py_ssize_t nonfinite = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         double ax = fabs(x[i]);
         nonfinite += !isfinite(ax);
-        outside += (ax != 0.0) & !(ax >= ZX_SAFE_MIN && ax <= ZX_SAFE_MAX);
         if (ax > m) m = ax;
     }
     r->maxabs = m;
     r->nonfinite += nonfinite;
-    r->outside += outside;
 }
 
 /* The two powers of two whose product brings maxabs (finite, non-zero) into [0.5, 1),
@@ -142,6 +134,15 @@ static void zx_scale_factors(double maxabs, double *s)
         s[0] = ldexp(1.0, 600);
         s[1] = ldexp(1.0, -e - 600);
     }
+}
+
+/* zx_cos_feed with scales of 1.0, which leave the values as they are (the common case);
+ * three separate lane passes vectorize better than one with three sets of lanes. */
+static void zx_cos_plain_feed(double *ab, double *aa, double *bb, const double *a, const double *b, Py_ssize_t n)
+{
+    zx_dot_feed(ab, a, b, n);
+    zx_dot_feed(aa, a, a, n);
+    zx_dot_feed(bb, b, b, n);
 }
 
 /* Lanes of a.b, a.a and b.b over the scaled vectors (scales of 1.0 leave them as they are). */
