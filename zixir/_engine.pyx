@@ -3,9 +3,14 @@
 
 Lists and tuples are read item by item in small chunks (no refcount traffic, no full
 conversion); float64 buffers are read in place with the GIL released.
+
+No pointer into a list outlives a chunk: every chunk takes the list's item array and size
+afresh and converts its items without running any Python code, so nothing that runs between
+chunks (another thread, a finalizer, code run by another argument) can leave a dangling
+pointer; a list whose size changed is an error.
 """
 
-from libc.math cimport isfinite, sqrt
+from libc.math cimport frexp, isfinite, ldexp, sqrt
 from libc.string cimport memcpy, memset, strcmp
 from cpython cimport array
 from cpython.buffer cimport (
@@ -22,11 +27,14 @@ from cpython.ref cimport PyObject
 import sys
 
 from zixir._engine_common import (
+    CHUNK as COMMON_CHUNK,
     LANES,
     as_buffer,
     as_sequence,
+    changed_size,
     check_ddof,
     check_matrix,
+    dimension,
     empty_input,
     exact_mean,
     exact_sum,
@@ -40,6 +48,7 @@ from zixir.errors import ZeroVectorError
 
 cdef extern from "Python.h":
     PyObject** PySequence_Fast_ITEMS(object)
+    Py_ssize_t Py_SIZE(object)
 
 cdef extern from "_kernels.h":
     Py_ssize_t zx_load_items(PyObject** items, Py_ssize_t m, double* out)
@@ -50,6 +59,17 @@ cdef extern from "_kernels.h" nogil:
     enum: ZX_ADD, ZX_SUB, ZX_MUL, ZX_DIV
     ctypedef struct zx_sum_state:
         pass
+    ctypedef struct zx_range:
+        double maxabs
+        Py_ssize_t nonfinite
+    void zx_range_feed(zx_range* r, const double* x, Py_ssize_t n)
+    void zx_scale_factors(double maxabs, double* s)
+    void zx_cos_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
+                     Py_ssize_t n, const double* sa, const double* sb)
+    void zx_cos_plain_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
+                           Py_ssize_t n)
+    void zx_sqdev_scaled_feed(double* acc, const double* x, Py_ssize_t n, double center, const double* s)
+    int zx_needs_scaling(double r)
     double zx_lanes_total(const double* acc)
     void zx_dot_feed(double* acc, const double* a, const double* b, Py_ssize_t n)
     void zx_sqdev_feed(double* acc, const double* x, Py_ssize_t n, double center)
@@ -73,6 +93,8 @@ cdef enum:
     CHUNK = 128          # items staged per step when reading a list: stays in L1
     NOGIL_FROM = 4096     # below this, releasing the GIL costs more than it frees
 
+assert CHUNK == COMMON_CHUNK, "zixir._engine_common.CHUNK must equal CHUNK"
+
 cdef array.array _DOUBLES = array.array("d")
 cdef bytes _NATIVE_DOUBLE = b"<d" if sys.byteorder == "little" else b">d"
 
@@ -82,8 +104,7 @@ cdef class _Vec:
 
     cdef str op, arg
     cdef object source          # what the caller passed (decides the result's kind)
-    cdef object seq             # the list or tuple, when not a buffer
-    cdef PyObject** items
+    cdef object seq             # the exact list or tuple, when not a buffer
     cdef object buffer          # the float64 buffer object, when a buffer
     cdef Py_buffer view         # held while the _Vec lives, so the data cannot move
     cdef bint has_view
@@ -115,11 +136,23 @@ cdef class _Vec:
         self.data = <const double*>self.view.buf
         return True
 
+    cdef Py_ssize_t size(self) except -1:
+        """Fixes n once every argument is taken: code they ran may have resized a list."""
+        if not self.is_buffer:
+            self.n = Py_SIZE(self.seq)
+        return self.n
+
     cdef const double* chunk(self, Py_ssize_t start, Py_ssize_t m, double* buf) except NULL:
-        """Returns m values from `start`: in place for buffers, converted into buf for lists."""
+        """Returns m values from `start`: in place for buffers, converted into buf for lists.
+
+        The item array is taken here, after the size check, and read without running any
+        Python code (exact float and int reads only), so it cannot move while it is read.
+        """
         if self.is_buffer:
             return self.data + start
-        cdef Py_ssize_t bad = zx_load_items(self.items + start, m, buf)
+        if Py_SIZE(self.seq) != self.n:
+            raise changed_size(self.op, self.arg, self.n, Py_SIZE(self.seq))
+        cdef Py_ssize_t bad = zx_load_items(PySequence_Fast_ITEMS(self.seq) + start, m, buf)
         if bad == -1:
             return buf
         if bad <= -2:
@@ -128,8 +161,8 @@ cdef class _Vec:
         raise not_numeric(self.op, self.arg, start + bad, self.seq[start + bad])
 
     cdef object values(self):
-        """The input as a Python sequence of numbers (for the exact fallbacks)."""
-        return memoryview(self.buffer) if self.is_buffer else self.seq
+        """The input as float64 values (for the exact fallbacks), read as the kernels read it."""
+        return memoryview(self.buffer) if self.is_buffer else memoryview(_gather(self))
 
     cdef object result(self, array.array out):
         """Returns a vector result in this input's kind."""
@@ -145,7 +178,7 @@ cdef _Vec _vec(str op, str arg, object value):
         return _from_sequence(v, value)
     if PyObject_CheckBuffer(value) and v.take_float64_buffer(value):
         return v
-    seq = as_sequence(op, arg, value)
+    seq = as_sequence(op, arg, value)  # exact list or tuple, or None for a buffer
     if seq is not None:
         return _from_sequence(v, seq)
     v.take_float64_buffer(as_buffer(op, arg, value))  # copies strided data, explains refusals
@@ -154,13 +187,13 @@ cdef _Vec _vec(str op, str arg, object value):
 
 cdef _Vec _from_sequence(_Vec v, object seq):
     v.seq = seq
-    v.n = len(seq)
-    v.items = PySequence_Fast_ITEMS(seq)
+    v.n = Py_SIZE(seq)
     return v
 
 
 cdef int _same_length(str op, _Vec a, _Vec b) except -1:
-    if a.n != b.n:
+    """Fixes both sizes (every argument is taken by now) and checks that they agree."""
+    if a.size() != b.size():
         raise length_mismatch(op, a.n, b.n)
     return 0
 
@@ -270,13 +303,19 @@ def list_max(xs):
     return _extreme(_vec("list_max", "xs", xs), 1)
 
 
-cdef double _variance(str op, object xs, object ddof) except? -1.0:
+cdef double _variance(str op, object xs, object ddof, int* exponent) except? -1.0:
+    """The variance as v * 2**(2 * exponent[0]): scaled when squares could overflow or vanish."""
     cdef _Vec v = _vec(op, "xs", xs)
-    cdef Py_ssize_t dof = check_ddof(op, v.n, ddof)
+    cdef Py_ssize_t dof = check_ddof(op, v.size(), ddof)
     cdef double center = _mean(v)
     cdef double acc[ZX_LANES]
     cdef double buf[CHUNK]
+    cdef double scale[2]
+    cdef double fast
+    cdef zx_range r
     cdef Py_ssize_t start, m
+    cdef int e
+    exponent[0] = 0
     memset(acc, 0, sizeof(acc))
     if _nogil(v):
         with nogil:
@@ -285,33 +324,149 @@ cdef double _variance(str op, object xs, object ddof) except? -1.0:
         for start in range(0, v.n, CHUNK):
             m = min(<Py_ssize_t>CHUNK, v.n - start)
             zx_sqdev_feed(acc, v.chunk(start, m, buf), m, center)
+    fast = zx_lanes_total(acc) / (v.n - dof)
+    if not zx_needs_scaling(fast):
+        return fast
+    _range(v, &r)
+    if r.nonfinite or r.maxabs == 0.0:
+        return fast
+    zx_scale_factors(r.maxabs, scale)
+    frexp(r.maxabs, &e)
+    center = (center * scale[0]) * scale[1]
+    memset(acc, 0, sizeof(acc))
+    if _nogil(v):
+        with nogil:
+            zx_sqdev_scaled_feed(acc, v.data, v.n, center, scale)
+    else:
+        for start in range(0, v.n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, v.n - start)
+            zx_sqdev_scaled_feed(acc, v.chunk(start, m, buf), m, center, scale)
+    exponent[0] = e
     return zx_lanes_total(acc) / (v.n - dof)
 
 
 def list_variance(xs, ddof=0):
-    return _variance("list_variance", xs, ddof)
+    cdef int e
+    cdef double scaled = _variance("list_variance", xs, ddof, &e)
+    return ldexp(scaled, 2 * e)
 
 
 def list_std(xs, ddof=0):
-    return sqrt(_variance("list_std", xs, ddof))
+    cdef int e
+    cdef double scaled = _variance("list_std", xs, ddof, &e)
+    return ldexp(sqrt(scaled), e)
 
 
 def dot_product(a, b):
     cdef _Vec va = _vec("dot_product", "a", a), vb = _vec("dot_product", "b", b)
     _same_length("dot_product", va, vb)
-    return _dot(va, vb)
+    cdef double fast = _dot(va, vb)
+    cdef double ab[ZX_LANES]
+    cdef double aa[ZX_LANES]
+    cdef double bb[ZX_LANES]
+    cdef double sa[2]
+    cdef double sb[2]
+    cdef zx_range ra, rb
+    cdef int ea, eb
+    if not zx_needs_scaling(fast):
+        return fast
+    # Overflowed products (1e200 * 1e200 - 1e200 * 1e200 is 0, not nan) or underflowed ones:
+    # again on both vectors scaled by powers of two, scaled back at the end.
+    _range(va, &ra)
+    _range(vb, &rb)
+    if ra.nonfinite or rb.nonfinite or ra.maxabs == 0.0 or rb.maxabs == 0.0:
+        return fast
+    zx_scale_factors(ra.maxabs, sa)
+    zx_scale_factors(rb.maxabs, sb)
+    _pair_lanes(va, vb, sa, sb, ab, aa, bb)
+    frexp(ra.maxabs, &ea)
+    frexp(rb.maxabs, &eb)
+    return ldexp(zx_lanes_total(ab), ea + eb)
+
+
+cdef int _range(_Vec v, zx_range* r) except -1:
+    """One pass: v's largest magnitude, its non-finite and its out-of-safe-range elements."""
+    cdef double buf[CHUNK]
+    cdef Py_ssize_t start, m, n = v.n
+    memset(r, 0, sizeof(zx_range))
+    if _nogil(v):
+        with nogil:
+            zx_range_feed(r, v.data, n)
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            zx_range_feed(r, v.chunk(start, m, buf), m)
+    return 0
+
+
+cdef int _pair_lanes(_Vec a, _Vec b, const double* sa, const double* sb,
+                     double* ab, double* aa, double* bb) except -1:
+    """The lanes of a.b, a.a and b.b over a and b scaled by sa and sb (see zx_cos_feed)."""
+    cdef double buf_a[CHUNK]
+    cdef double buf_b[CHUNK]
+    cdef Py_ssize_t start, m, n = a.n
+    memset(ab, 0, ZX_LANES * sizeof(double))
+    memset(aa, 0, ZX_LANES * sizeof(double))
+    memset(bb, 0, ZX_LANES * sizeof(double))
+    if _nogil(a) and _nogil(b):
+        with nogil:
+            zx_cos_feed(ab, aa, bb, a.data, b.data, n, sa, sb)
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            zx_cos_feed(ab, aa, bb, a.chunk(start, m, buf_a), b.chunk(start, m, buf_b), m, sa, sb)
+    return 0
+
+
+cdef object _cosine(_Vec a, _Vec b):
+    cdef double ab[ZX_LANES]
+    cdef double aa[ZX_LANES]
+    cdef double bb[ZX_LANES]
+    cdef double buf_a[CHUNK]
+    cdef double buf_b[CHUNK]
+    cdef double sa[2]
+    cdef double sb[2]
+    cdef zx_range ra, rb
+    cdef Py_ssize_t start, m, n = a.n
+    cdef double cosine
+    memset(ab, 0, sizeof(ab))
+    memset(aa, 0, sizeof(aa))
+    memset(bb, 0, sizeof(bb))
+    if _nogil(a) and _nogil(b):
+        with nogil:
+            zx_cos_plain_feed(ab, aa, bb, a.data, b.data, n)
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            zx_cos_plain_feed(ab, aa, bb, a.chunk(start, m, buf_a), b.chunk(start, m, buf_b), m)
+    if (zx_needs_scaling(zx_lanes_total(ab)) or zx_needs_scaling(zx_lanes_total(aa))
+            or zx_needs_scaling(zx_lanes_total(bb))):
+        # Overflow, or products too small to trust: look at the magnitudes, then scale.
+        _range(a, &ra)
+        _range(b, &rb)
+        if ra.maxabs == 0.0 and ra.nonfinite == 0:
+            raise _zero_vector("a")
+        if rb.maxabs == 0.0 and rb.nonfinite == 0:
+            raise _zero_vector("b")
+        if ra.nonfinite or rb.nonfinite:
+            return float("nan")
+        zx_scale_factors(ra.maxabs, sa)
+        zx_scale_factors(rb.maxabs, sb)
+        _pair_lanes(a, b, sa, sb, ab, aa, bb)
+    cosine = zx_lanes_total(ab) / (sqrt(zx_lanes_total(aa)) * sqrt(zx_lanes_total(bb)))
+    return min(1.0, max(-1.0, cosine))
+
+
+cdef object _zero_vector(str name):
+    return ZeroVectorError(
+        f"cosine_similarity: {name} is a zero vector, so its direction (and the similarity) is undefined"
+    )
 
 
 def cosine_similarity(a, b):
     cdef _Vec va = _vec("cosine_similarity", "a", a), vb = _vec("cosine_similarity", "b", b)
     _same_length("cosine_similarity", va, vb)
-    cdef double ab = _dot(va, vb), aa = _dot(va, va), bb = _dot(vb, vb)
-    if aa == 0.0 or bb == 0.0:
-        raise ZeroVectorError(
-            f"cosine_similarity: {'a' if aa == 0.0 else 'b'} is a zero vector, "
-            "so its direction (and the similarity) is undefined"
-        )
-    return ab / (sqrt(aa) * sqrt(bb))
+    return _cosine(va, vb)
 
 
 # ---- element-wise ------------------------------------------------------------------------------
@@ -346,6 +501,7 @@ cdef object _vec_op(str op, int code, object a, object b):
 cdef object _scalar_op(str op, str arg, int code, object xs, object scalar):
     cdef _Vec v = _vec(op, "xs", xs)
     cdef double value = number(op, arg, scalar)
+    v.size()
     cdef double buf[CHUNK]
     cdef double out[CHUNK]
     cdef array.array result
@@ -399,6 +555,7 @@ def map_mul(xs, value):
 def filter_gt(xs, threshold):
     cdef _Vec v = _vec("filter_gt", "xs", xs)
     cdef double limit = number("filter_gt", "threshold", threshold)
+    v.size()
     cdef double buf[CHUNK]
     cdef array.array result = array.clone(_DOUBLES, v.n, False)
     cdef Py_ssize_t start, m, kept = 0
@@ -412,6 +569,7 @@ def filter_gt(xs, threshold):
 def find_index(xs, value):
     cdef _Vec v = _vec("find_index", "xs", xs)
     cdef double target = number("find_index", "value", value)
+    v.size()
     cdef double buf[CHUNK]
     cdef Py_ssize_t start, m, hit, found = -1
     # Every chunk is read even after a hit, so bad elements fail alike in both engines.
@@ -426,6 +584,7 @@ def find_index(xs, value):
 def count_value(xs, value):
     cdef _Vec v = _vec("count_value", "xs", xs)
     cdef double target = number("count_value", "value", value)
+    v.size()
     cdef double buf[CHUNK]
     cdef Py_ssize_t start, m, count = 0
     for start in range(0, v.n, CHUNK):
@@ -446,8 +605,10 @@ def sort_asc(xs):
 def mat_mul(a, b, a_rows, a_cols, b_cols):
     cdef _Vec va = _vec("mat_mul", "a", a)
     cdef _Vec vb = _vec("mat_mul", "b", b)
-    rows, inner = check_matrix("mat_mul", "a", va.n, ("a_rows", a_rows), ("a_cols", a_cols))
-    _, cols = check_matrix("mat_mul", "b", vb.n, ("a_cols", inner), ("b_cols", b_cols))
+    a_rows, a_cols = dimension("mat_mul", "a_rows", a_rows), dimension("mat_mul", "a_cols", a_cols)
+    b_cols = dimension("mat_mul", "b_cols", b_cols)
+    rows, inner = check_matrix("mat_mul", "a", va.size(), ("a_rows", a_rows), ("a_cols", a_cols))
+    _, cols = check_matrix("mat_mul", "b", vb.size(), ("a_cols", inner), ("b_cols", b_cols))
     cdef array.array left = _gather(va), right = _gather(vb)
     cdef array.array result = array.clone(_DOUBLES, rows * cols, False)
     cdef Py_ssize_t r = rows, k = inner, c = cols
@@ -458,7 +619,8 @@ def mat_mul(a, b, a_rows, a_cols, b_cols):
 
 def mat_transpose(m, rows, cols):
     cdef _Vec v = _vec("mat_transpose", "m", m)
-    r, c = check_matrix("mat_transpose", "m", v.n, ("rows", rows), ("cols", cols))
+    rows, cols = dimension("mat_transpose", "rows", rows), dimension("mat_transpose", "cols", cols)
+    r, c = check_matrix("mat_transpose", "m", v.size(), ("rows", rows), ("cols", cols))
     cdef array.array source = _gather(v)
     cdef array.array result = array.clone(_DOUBLES, v.n, False)
     cdef Py_ssize_t nr = r, nc = c

@@ -15,11 +15,16 @@ from typing import Any
 from zixir.errors import EmptyInputError, LengthMismatchError, NotNumericError, ShapeError
 
 __all__ = [
+    "CHUNK",
     "LANES",
     "as_buffer",
     "as_sequence",
+    "changed_size",
     "check_ddof",
     "check_matrix",
+    "degrees_of_freedom",
+    "dimension",
+    "element",
     "empty_input",
     "exact_mean",
     "exact_sum",
@@ -32,6 +37,9 @@ __all__ = [
 
 # Reductions spread element i over lane i % LANES; must equal ZX_LANES in _kernels.h.
 LANES = 16
+# Items of a list or tuple converted per step; must equal CHUNK in _engine.pyx, so that both
+# engines meet a bad element of `a` or `b` in the same order.
+CHUNK = 128
 
 _FLOAT64_FORMATS = frozenset({"d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d"})
 
@@ -49,6 +57,33 @@ def too_large(op: str, arg: str, index: int) -> OverflowError:
     return OverflowError(f"{op}: {arg}[{index}] is an int too large to convert to float64")
 
 
+def changed_size(op: str, arg: str, before: int, after: int) -> LengthMismatchError:
+    """The error for a list that changed size while the engine was reading it."""
+    return LengthMismatchError(
+        f"{op}: {arg} had {before} elements when reading began and has {after} now; "
+        "it was changed during the call (by another thread or a callback): pass a copy",
+        (before, after),
+    )
+
+
+def element(op: str, arg: str, index: int, item: object) -> float:
+    """One element of a list or tuple as a float, without running any of its own methods.
+
+    A float (or float subclass) gives its stored value and an int (or bool, or int
+    subclass) its exact value rounded to float64; a subclass's ``__float__`` is not called,
+    so reading an input can never run code that changes it. The compiled engine reads
+    elements the same way.
+    """
+    if isinstance(item, float):
+        return float.__float__(item)
+    if isinstance(item, int):
+        try:
+            return int.__float__(item)
+        except OverflowError:
+            raise too_large(op, arg, index) from None
+    raise not_numeric(op, arg, index, item)
+
+
 def length_mismatch(op: str, len_a: int, len_b: int) -> LengthMismatchError:
     """The error for two vectors of different lengths."""
     return LengthMismatchError(
@@ -63,24 +98,29 @@ def empty_input(op: str) -> EmptyInputError:
 
 
 def number(op: str, arg: str, value: object) -> float:
-    """Checks a scalar argument and returns it as a float."""
+    """Checks a scalar argument and returns it as a float (no ``__float__`` of a subclass runs)."""
     if isinstance(value, float):
-        return float(value)
+        return float.__float__(value)
     if isinstance(value, int):
         try:
-            return float(value)
+            return int.__float__(value)
         except OverflowError:
             raise OverflowError(f"{op}: {arg} is an int too large to convert to float64") from None
     raise NotNumericError(f"{op}: {arg} is {type(value).__name__} {value!r:.40}, expected int or float")
 
 
 def as_sequence(op: str, arg: str, value: object) -> list[Any] | tuple[Any, ...] | None:
-    """Returns `value` as a list or tuple of items, or None if it is a buffer.
+    """Returns `value` as an exact list or tuple of items, or None if it is a buffer.
+
+    A subclass of list or tuple is read through its own iteration into a new list, like any
+    other iterable: the engines read the items of exact lists and tuples only, so that no
+    overridden ``__len__`` or ``__getitem__`` can mislead them.
 
     Raises:
-        NotNumericError: for str, bytes-like non-float64 buffers and non-iterables.
+        NotNumericError: for str, bytes-like non-float64 buffers and non-iterables, and
+            buffers that cannot be exported (numpy datetime64 and timedelta64 arrays).
     """
-    if isinstance(value, (list, tuple)):
+    if type(value) is list or type(value) is tuple:
         return value
     if isinstance(value, (str, bytes, bytearray)):
         raise NotNumericError(
@@ -91,6 +131,13 @@ def as_sequence(op: str, arg: str, value: object) -> list[Any] | tuple[Any, ...]
         return None
     except TypeError:
         pass
+    except (ValueError, BufferError) as exc:
+        dtype = getattr(value, "dtype", None)
+        what = f"an array of dtype {dtype}" if dtype is not None else f"a {type(value).__name__} buffer"
+        raise NotNumericError(
+            f"{op}: {arg} is {what}, which has no float64 values ({exc}); "
+            "convert it to numbers first, e.g. numpy's x.astype(float)"
+        ) from None
     if isinstance(value, Iterable):
         return list(value)
     raise NotNumericError(f"{op}: {arg} is {type(value).__name__}, expected a list, tuple or float64 buffer of numbers")
@@ -129,13 +176,16 @@ def like_input(template: object, result: array[float]) -> Any:
     return result
 
 
+def dimension(op: str, name: str, dim: object) -> int:
+    """Checks a matrix dimension and returns it as an exact int (an int subclass's methods never run)."""
+    if not isinstance(dim, int) or isinstance(dim, bool) or int.__index__(dim) < 0:
+        raise ShapeError(f"{op}: {name} must be a non-negative int, got {dim!r}")
+    return int.__index__(dim)
+
+
 def check_matrix(op: str, arg: str, size: int, rows: tuple[str, object], cols: tuple[str, object]) -> tuple[int, int]:
     """Checks that `size` elements make a row-major matrix of the (name, value) dimensions."""
-    dims = []
-    for name, dim in (rows, cols):
-        if not isinstance(dim, int) or isinstance(dim, bool) or dim < 0:
-            raise ShapeError(f"{op}: {name} must be a non-negative int, got {dim!r}")
-        dims.append(dim)
+    dims = [dimension(op, name, dim) for name, dim in (rows, cols)]
     if dims[0] * dims[1] != size:
         raise ShapeError(
             f"{op}: {arg} has {size} elements but {rows[0]} * {cols[0]} = {dims[0]} * {dims[1]} = {dims[0] * dims[1]}"
@@ -143,10 +193,16 @@ def check_matrix(op: str, arg: str, size: int, rows: tuple[str, object], cols: t
     return dims[0], dims[1]
 
 
+def degrees_of_freedom(op: str, ddof: object) -> int:
+    """Checks `ddof` and returns it as an exact int (an int subclass's methods never run)."""
+    if not isinstance(ddof, int) or isinstance(ddof, bool) or int.__index__(ddof) < 0:
+        raise ValueError(f"{op}: ddof must be a non-negative int, got {ddof!r}")
+    return int.__index__(ddof)
+
+
 def check_ddof(op: str, count: int, ddof: object) -> int:
     """Checks the delta degrees of freedom of a variance of `count` values."""
-    if not isinstance(ddof, int) or isinstance(ddof, bool) or ddof < 0:
-        raise ValueError(f"{op}: ddof must be a non-negative int, got {ddof!r}")
+    ddof = degrees_of_freedom(op, ddof)
     if count == 0:
         raise empty_input(op)
     if ddof >= count:

@@ -99,6 +99,104 @@ ZX_VECTORIZED static void zx_sqdev_feed(double *restrict acc, const double *rest
     memcpy(acc, lane, sizeof lane);
 }
 
+/* ---- scaling (cosine similarity, dot products, deviations) -------------------------------
+ * When a plain pass over/underflowed (zx_needs_scaling), the caller finds each vector's
+ * largest magnitude and its non-finite elements, then runs again on the values scaled by
+ * powers of two (exact), as math.hypot scales before squaring. */
+typedef struct {
+    double maxabs;
+    Py_ssize_t nonfinite;
+} zx_range;
+
+static void zx_range_feed(zx_range *r, const double *x, Py_ssize_t n)
+{
+    double m = r->maxabs;
+    Py_ssize_t nonfinite = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double ax = fabs(x[i]);
+        nonfinite += !isfinite(ax);
+        if (ax > m) m = ax;
+    }
+    r->maxabs = m;
+    r->nonfinite += nonfinite;
+}
+
+/* The two powers of two whose product brings maxabs (finite, non-zero) into [0.5, 1),
+ * applied as (x * s[0]) * s[1]: 2**-e alone does not exist for e < -1022. */
+static void zx_scale_factors(double maxabs, double *s)
+{
+    int e;
+    frexp(maxabs, &e);
+    if (e >= -1021) {
+        s[0] = ldexp(1.0, -e);
+        s[1] = 1.0;
+    } else {
+        s[0] = ldexp(1.0, 600);
+        s[1] = ldexp(1.0, -e - 600);
+    }
+}
+
+/* zx_cos_feed with scales of 1.0, which leave the values as they are (the common case);
+ * three separate lane passes vectorize better than one with three sets of lanes. */
+static void zx_cos_plain_feed(double *ab, double *aa, double *bb, const double *a, const double *b, Py_ssize_t n)
+{
+    zx_dot_feed(ab, a, b, n);
+    zx_dot_feed(aa, a, a, n);
+    zx_dot_feed(bb, b, b, n);
+}
+
+/* Lanes of a.b, a.a and b.b over the scaled vectors (scales of 1.0 leave them as they are). */
+ZX_VECTORIZED static void zx_cos_feed(double *restrict ab, double *restrict aa, double *restrict bb,
+                                      const double *restrict a, const double *restrict b, Py_ssize_t n,
+                                      const double *sa, const double *sb)
+{
+    double lab[ZX_LANES], laa[ZX_LANES], lbb[ZX_LANES];
+    double a0 = sa[0], a1 = sa[1], b0 = sb[0], b1 = sb[1];
+    memcpy(lab, ab, sizeof lab);
+    memcpy(laa, aa, sizeof laa);
+    memcpy(lbb, bb, sizeof lbb);
+    Py_ssize_t i = 0;
+#define ZX_COS_STEP(k, j)                   \
+    do {                                    \
+        double x = (a[j] * a0) * a1;        \
+        double y = (b[j] * b0) * b1;        \
+        lab[k] += x * y;                    \
+        laa[k] += x * x;                    \
+        lbb[k] += y * y;                    \
+    } while (0)
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) ZX_COS_STEP(k, i + k);
+    for (int k = 0; i + k < n; k++) ZX_COS_STEP(k, i + k);
+#undef ZX_COS_STEP
+    memcpy(ab, lab, sizeof lab);
+    memcpy(aa, laa, sizeof laa);
+    memcpy(bb, lbb, sizeof lbb);
+}
+
+/* zx_sqdev_feed on x scaled as (x * s[0]) * s[1], around a center scaled alike. */
+ZX_VECTORIZED static void zx_sqdev_scaled_feed(double *restrict acc, const double *restrict x, Py_ssize_t n,
+                                               double center, const double *s)
+{
+    double lane[ZX_LANES];
+    double s0 = s[0], s1 = s[1];
+    memcpy(lane, acc, sizeof lane);
+    Py_ssize_t i = 0;
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) {
+            double d = (x[i + k] * s0) * s1 - center;
+            lane[k] += d * d;
+        }
+    for (int k = 0; i + k < n; k++) {
+        double d = (x[i + k] * s0) * s1 - center;
+        lane[k] += d * d;
+    }
+    memcpy(acc, lane, sizeof lane);
+}
+
+/* A reduction result that over- or underflow may have spoiled (inf, nan, or so small that
+ * rounded-away products could matter): the caller checks again with scaled input. */
+static int zx_needs_scaling(double r) { return !(fabs(r) >= 0x1p-968 && fabs(r) <= DBL_MAX); }
+
 /* ---- compensated sum with a certificate ------------------------------------------------
  * Each lane keeps a running sum s, the exact rounding errors of its additions (TwoSum)
  * summed into c, and err = sum |e| which bounds the error made while summing c.

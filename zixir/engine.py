@@ -126,12 +126,16 @@ def list_variance(xs: Vector, ddof: int = 0) -> float:
 
 
 def list_std(xs: Vector, ddof: int = 0) -> float:
-    """The standard deviation: the square root of ``list_variance(xs, ddof)``."""
+    """The standard deviation: the square root of the variance, scaled so that it is finite
+    (and non-zero) whenever the true deviation is, even where the variance is not."""
     return float(_impl.list_std(xs, ddof))
 
 
 def dot_product(a: Vector, b: Vector) -> float:
     """The dot product of two vectors of equal length.
+
+    Products that overflow or underflow on the way to a representable answer are handled
+    by scaling both vectors by powers of two: ``[1e200, 1e200] . [1e200, -1e200]`` is 0.0.
 
     Raises:
         LengthMismatchError: The lengths differ (the message names both).
@@ -141,6 +145,9 @@ def dot_product(a: Vector, b: Vector) -> float:
 
 def cosine_similarity(a: Vector, b: Vector) -> float:
     """The cosine of the angle between two vectors, in [-1, 1].
+
+    Right to a few ulps at any magnitude (scaled by powers of two before squaring when
+    needed); nan if an element is inf or nan.
 
     Raises:
         ZeroVectorError: Either vector is all zeros (or empty), so has no direction.
