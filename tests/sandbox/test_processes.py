@@ -52,7 +52,9 @@ def test_a_function_defined_in_the_host_scripts_main_runs_in_a_worker(tmp_path: 
         """
         from dataclasses import dataclass
         from zixir.sandbox import Sandbox
+        from zixir.serialization import register
 
+        @register(name="box")  # results cross as zixir.serialization data
         @dataclass
         class Box:
             width: int
