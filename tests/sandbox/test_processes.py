@@ -153,8 +153,8 @@ def test_ctrl_c_in_the_host_does_not_reach_the_fork_server_or_the_workers(tmp_pa
 
         with Sandbox() as sandbox:
             sandbox.run(sandbox_targets.double, 1)
-            print("ready", flush=True)
-            try:
+            try:  # the signal may come while print returns
+                print("ready", flush=True)
                 sys.stdin.readline()
             except KeyboardInterrupt:
                 print("interrupted", sandbox.run(sandbox_targets.double, 21).value, flush=True)

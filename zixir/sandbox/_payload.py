@@ -72,6 +72,24 @@ def _refuse_ext(code: int, data: bytes) -> Any:
     raise ValueError(f"a plain payload holds ext type {code}")
 
 
+class _Host:
+    """What decoding needs in the host, imported once (the worker never decodes)."""
+
+    def __init__(self) -> None:
+        import msgpack
+
+        from zixir.errors import SerializationError
+        from zixir.serialization import loads
+
+        self.unpackb = msgpack.unpackb
+        self.loads = loads
+        self.error = SerializationError
+
+
+_host: _Host | None = None
+_PLAIN_CODE, _ZIXIR_CODE = PLAIN[0], ZIXIR[0]
+
+
 def decode_value(payload: bytes | memoryview, allow_pickle: bool) -> Any:
     """A call's value from a worker's bytes.
 
@@ -79,21 +97,17 @@ def decode_value(payload: bytes | memoryview, allow_pickle: bool) -> Any:
         SerializationError: The bytes are malformed, name a type this process does not
             have, or hold a pickle the sandbox does not allow.
     """
-    from zixir.errors import SerializationError
-    from zixir.serialization import loads
-
-    view = memoryview(payload)
-    how = bytes(view[:1])
-    if how == ZIXIR:
-        return loads(view[1:], allow_pickle=allow_pickle)
-    if how != PLAIN:
-        raise SerializationError(f"a sandbox result starts with {how!r}, which is not a payload kind")
-    import msgpack
-
-    try:
-        return msgpack.unpackb(view[1:], strict_map_key=False, ext_hook=_refuse_ext)
-    except Exception as exc:
-        raise SerializationError(f"a sandbox result is not valid msgpack: {type(exc).__name__}: {exc}") from exc
+    global _host
+    host = _host or (_host := _Host())
+    how = payload[0] if payload else None
+    if how == _PLAIN_CODE:
+        try:
+            return host.unpackb(payload[1:], strict_map_key=False, ext_hook=_refuse_ext)
+        except Exception as exc:
+            raise host.error(f"a sandbox result is not valid msgpack: {type(exc).__name__}: {exc}") from exc
+    if how == _ZIXIR_CODE:
+        return host.loads(payload[1:], allow_pickle=allow_pickle)
+    raise host.error(f"a sandbox result starts with {how!r}, which is not a payload kind")
 
 
 def _state(error: BaseException) -> dict[str, Any]:

@@ -320,6 +320,9 @@ def _utf8(text: str | None, cap: int) -> bytes:
     return b"" if text is None else text[-cap:].encode("utf-8", "backslashreplace")
 
 
+_NO_STRINGS = (b"", b"", b"")
+
+
 def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes, bytes, bytes, bytes, bytes]:
     """The parts of a report frame, for `send_frame`.
 
@@ -335,7 +338,10 @@ def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes,
         | (_PEAK if peak is not None else 0)
         | (_EXIT_CODE if exit_code is not None else 0)
     )
-    strings = (_utf8(name, NAME_CAP), _utf8(message, TEXT_CAP), _utf8(text, TEXT_CAP))
+    if name is None and message is None and text is None:  # most calls: skip the encoding
+        strings = _NO_STRINGS
+    else:
+        strings = (_utf8(name, NAME_CAP), _utf8(message, TEXT_CAP), _utf8(text, TEXT_CAP))
     head = REPORT.pack(
         _KIND_CODES[kind],
         flags,
@@ -387,10 +393,13 @@ def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
     if end > len(body):
         raise ProtocolError(f"a report's strings run {end - len(body)} bytes past its end")
     view = memoryview(body)
-    start = REPORT.size
-    name = _text(view, start, name_size)
-    message = _text(view, start + name_size, message_size)
-    text = _text(view, start + name_size + message_size, text_size)
+    if end == REPORT.size:  # most calls: no strings
+        name = message = text = None
+    else:
+        start = REPORT.size
+        name = _text(view, start, name_size)
+        message = _text(view, start + name_size, message_size)
+        text = _text(view, start + name_size + message_size, text_size)
     report = Report(
         KINDS[code],
         cpu,
