@@ -37,7 +37,7 @@ VALUES = [
     (1, (2, 3)),
     {1, 2},
     frozenset({"x"}),
-    dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.timezone.utc),
+    dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC),
     dt.date(2026, 12, 2),
     decimal.Decimal("1.10"),
     uuid.UUID(int=7),
