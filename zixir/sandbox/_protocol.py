@@ -372,6 +372,9 @@ def decode_hello(body: bytes | bytearray) -> Hello:
     return Hello._make(HELLO.unpack(body)[1:])
 
 
+_new_report = tuple.__new__
+
+
 def _text(view: memoryview, start: int, size: int) -> str | None:
     return str(view[start : start + size], "utf-8", "replace") if size else None
 
@@ -400,18 +403,21 @@ def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
         name = _text(view, start, name_size)
         message = _text(view, start + name_size, message_size)
         text = _text(view, start + name_size + message_size, text_size)
-    report = Report(
-        KINDS[code],
-        cpu,
-        peak if flags & _PEAK else None,
-        rss,
-        data,
-        cpu_total,
-        bool(flags & _CHILDREN_LEFT),
-        bool(flags & _RETIRE),
-        exit_code if flags & _EXIT_CODE else None,
-        name,
-        message,
-        text,
+    report = _new_report(  # Report(...) without its argument parsing: this runs on every call
+        Report,
+        (
+            KINDS[code],
+            cpu,
+            peak if flags & _PEAK else None,
+            rss,
+            data,
+            cpu_total,
+            bool(flags & _CHILDREN_LEFT),
+            bool(flags & _RETIRE),
+            exit_code if flags & _EXIT_CODE else None,
+            name,
+            message,
+            text,
+        ),
     )
     return report, view[end:]

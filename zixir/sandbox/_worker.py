@@ -6,6 +6,7 @@ it). It runs in a process forked from the fork server, never in the host.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import io
 import math
@@ -106,15 +107,7 @@ def _text_stream(fd: int) -> io.TextIOWrapper:
 
 
 _STANDARD_FDS = (0, 1, 2)
-
-
-def _identity(fd: int) -> tuple[int, int] | None:
-    """The (device, inode) an fd refers to, or None if it is closed."""
-    try:
-        stat = os.fstat(fd)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
+_COPIES_BELOW = 1024  # the worker's copies of fds 0-2 sit just below this (or the fd limit)
 
 
 def _frames() -> int:
@@ -206,10 +199,13 @@ class _Worker:
         self.memory_usage, self.reset_peak = own.usage, own.reset_peak  # bound once: per call
         self.peak_known = own.peak_resettable
         self.stdout, self.stderr = sys.stdout, sys.stderr
-        # fds 0-2 as set up, and a private copy of each, so a call that closes or replaces
-        # one (os.close(1), ``with os.fdopen(1, "w")``, a dup2) leaves no trace on the next.
-        self.std_ids = tuple(_identity(fd) for fd in _STANDARD_FDS)
-        self.std_copies = tuple(os.dup(fd) for fd in _STANDARD_FDS)  # close-on-exec
+        # A private copy of fds 0-2, put back after every call, so a call that closes or
+        # replaces one (os.close(1), ``with os.fdopen(1, "w")``, a dup2) leaves no trace on
+        # the next. High numbers: a call's own files, which take the lowest free fds, do not
+        # land there even if it closes the copies.
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        base = max(4, min(soft, _COPIES_BELOW) - len(_STANDARD_FDS) - 1)
+        self.std_fds = tuple((fd, fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)) for fd in _STANDARD_FDS)
         self.base_frames: int | None = None
         self.idle_data = 0
         self.cpu = 0.0  # CPU seconds of this process and its reaped children, at the last call
@@ -374,12 +370,11 @@ class _Worker:
                     continue
             sys.stdout, sys.stderr = self.stdout, self.stderr
         intact = True
-        for fd, identity, copy in zip(_STANDARD_FDS, self.std_ids, self.std_copies, strict=True):
-            if _identity(fd) != identity:
-                if _identity(copy) == identity:
-                    os.dup2(copy, fd)
-                else:
-                    intact = False
+        try:
+            for fd, copy in self.std_fds:  # unconditionally: a dup2 costs less than a check
+                os.dup2(copy, fd)
+        except OSError:  # fn closed the copy too
+            intact = False
         if self.stdout.closed or self.stderr.closed:  # fn called sys.stdout.close()
             self.stdout, self.stderr = _text_stream(1), _text_stream(2)
             sys.stdout, sys.stderr = self.stdout, self.stderr
