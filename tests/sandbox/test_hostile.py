@@ -161,3 +161,17 @@ def test_a_custom_error_comes_back_as_a_stand_in_unless_pickle_is_allowed() -> N
         )
         itself = trusting.run(hostile.raise_refused, "no")
         assert type(itself.error) is hostile.Refused and str(itself.error) == "no"
+
+
+def test_a_call_over_the_bound_a_worker_reads_is_refused_before_anything_runs(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zixir.sandbox import _protocol
+
+    monkeypatch.setattr(_protocol, "CALL_MAX", 1000)  # the real bound is 2 GiB
+    with pytest.raises(
+        SerializationError,
+        match=r"^cannot send the call to the sandbox: it is \d+ bytes pickled, over the 1000 bytes a call may carry; ",
+    ):
+        sandbox.run(hostile.print_both_ways, "x" * 2000)
+    assert sandbox.stats().calls == 0
