@@ -87,15 +87,17 @@ def test_an_exception_that_pickles_but_cannot_be_rebuilt_comes_back_as_a_stand_i
     assert str(result.error) == "sandbox_targets.NeedsTwo: 1-2"
 
 
-def test_a_result_that_cannot_be_pickled_is_an_exception_with_the_serialization_error(sandbox: Sandbox) -> None:
-    result = sandbox.run(targets.unpicklable_result)
+def test_a_result_that_cannot_be_pickled_is_an_exception_with_the_serialization_error() -> None:
+    with Sandbox(timeout=GENEROUS, allow_pickle=True) as sandbox:
+        result = sandbox.run(targets.unpicklable_result)
     assert result.reason == "exception"
     assert isinstance(result.error, SerializationError)
     assert str(result.error).startswith("the call's result cannot be pickled to send it back: TypeError: cannot pickle")
 
 
-def test_a_result_that_cannot_be_unpickled_here_is_an_exception(sandbox: Sandbox) -> None:
-    result = sandbox.run(targets.unloadable_result)
+def test_a_result_that_cannot_be_unpickled_here_is_an_exception() -> None:
+    with Sandbox(timeout=GENEROUS, allow_pickle=True) as sandbox:
+        result = sandbox.run(targets.unloadable_result)
     assert result.reason == "exception"
     assert isinstance(result.error, SerializationError)
     assert "refuses to be rebuilt" in str(result.error)

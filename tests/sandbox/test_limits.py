@@ -132,7 +132,7 @@ def test_a_result_bigger_than_max_output_is_reported_as_output_and_the_worker_st
         assert result.reason == "output"
         assert result.value is None
         assert str(result.error).startswith("the result is 20000")
-        assert str(result.error).endswith("bytes pickled, over max_output=1000000")
+        assert str(result.error).endswith("bytes serialized, over max_output=1000000")
         assert sandbox.run(targets.double, 1).pid == result.pid
 
 

@@ -52,7 +52,9 @@ def test_a_function_defined_in_the_host_scripts_main_runs_in_a_worker(tmp_path: 
         """
         from dataclasses import dataclass
         from zixir.sandbox import Sandbox
+        from zixir.serialization import register
 
+        @register(name="box")  # results cross as zixir.serialization data
         @dataclass
         class Box:
             width: int
@@ -151,7 +153,7 @@ def test_ctrl_c_in_the_host_does_not_reach_the_fork_server_or_the_workers(tmp_pa
 
         with Sandbox() as sandbox:
             sandbox.run(sandbox_targets.double, 1)
-            try:  # the signal may come as soon as "ready" is out, before readline
+            try:  # the signal may come while print returns
                 print("ready", flush=True)
                 sys.stdin.readline()
             except KeyboardInterrupt:

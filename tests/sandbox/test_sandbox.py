@@ -237,6 +237,7 @@ def test_composing_a_breaker_by_hand_with_unwrap_works_too() -> None:
         ({"max_tasks_per_worker": 0}, ValueError, r"^max_tasks_per_worker must be an int >= 1"),
         ({"breaker": object()}, TypeError, r"^breaker must be a CircuitBreaker, got <object"),
         ({"env": {"A": 1}}, TypeError, r"^env must map str to str$"),
+        ({"allow_pickle": 1}, TypeError, r"^allow_pickle must be True or False, got 1$"),
     ],
 )
 def test_bad_options_are_refused_before_anything_starts(
@@ -266,6 +267,7 @@ def test_bad_options_are_refused_before_anything_starts(
         ({"start_timeout": None}, ArgumentTypeError, "start_timeout"),
         ({"breaker": "llm"}, ArgumentTypeError, "breaker"),
         ({"env": ["PATH"]}, ArgumentTypeError, "env"),
+        ({"allow_pickle": "yes"}, ArgumentTypeError, "allow_pickle"),
     ],
 )
 def test_bad_options_raise_typed_errors_that_name_them(

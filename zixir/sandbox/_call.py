@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from zixir.errors import (
-    RemoteError,
     SandboxClosedError,
     SandboxLimitError,
     SandboxTimeoutError,
     SerializationError,
     WorkerCrashedError,
 )
-from zixir.sandbox import _procfs, _protocol
+from zixir.sandbox import _payload, _procfs, _protocol
 from zixir.sandbox.pool import Worker
 from zixir.sandbox.result import Reason, SandboxResult
 from zixir.sandbox.units import format_memory
@@ -51,7 +50,10 @@ class Limits:
         timeout: Wall-clock seconds, or None.
         cpu_time: CPU seconds of the worker and its children, or None.
         memory: Bytes of RSS growth above the worker's idle size, or None.
-        max_output: Bytes of stdout, and of stderr, kept; more stops the call.
+        max_output: Bytes of stdout, and of stderr, kept; more stops the call. Also the
+            bound of a result's encoded value or error.
+        allow_pickle: Results and errors of any type may come back by pickle (the worker
+            is trusted).
         interval: Seconds between checks of CPU time and memory (<= 0.02).
     """
 
@@ -59,19 +61,14 @@ class Limits:
     cpu_time: float | None
     memory: int | None
     max_output: int
+    allow_pickle: bool = False
     interval: float = 0.02
 
-
-def _load_error(payload: memoryview, name: str | None, message: str | None, text: str | None) -> BaseException:
-    if payload:
-        try:
-            error = _protocol.decode_value(payload)
-        except Exception:
-            pass
-        else:
-            if isinstance(error, BaseException):
-                return error
-    return RemoteError(f"{name}: {message}", name or "", text or "")
+    @property
+    def max_frame(self) -> int:
+        """Bytes of the largest report frame a worker may send; a longer one is refused
+        before anything is allocated for it, and its worker killed."""
+        return self.max_output + _protocol.REPORT_OVERHEAD
 
 
 def _signal_name(number: int) -> str:
@@ -93,7 +90,7 @@ class Call:
         self.out = bytearray()
         self.err = bytearray()
         self.over = False
-        self.reader = _protocol.FrameReader()
+        self.reader = _protocol.FrameReader(limits.max_frame)
         self.peak: int | None = None
         self.cpu = 0.0
 
@@ -194,6 +191,8 @@ class Call:
                     body = self.receive()
                 except EOFError:
                     return self.died()
+                except _protocol.ProtocolError as exc:
+                    return self.broken(exc)
                 if body is not None:
                     return self.finish(body, drain=len(events) > 1)
             if self.over:
@@ -313,6 +312,8 @@ class Call:
                     return self.finish(body)
         except EOFError:
             pass
+        except _protocol.ProtocolError as exc:
+            return self.broken(exc)
         if worker.closed_by_pool:
             self.drain()
             return self.result(
@@ -343,6 +344,15 @@ class Call:
             signal=number,
         )
 
+    def broken(self, error: _protocol.ProtocolError) -> SandboxResult:
+        """The worker sent what the protocol does not allow: it is killed, not believed."""
+        self.worker.kill()
+        self.drain()
+        return self.result(
+            "crashed",
+            WorkerCrashedError(f"the worker broke the sandbox protocol ({error}); it was killed and replaced"),
+        )
+
     def finish(self, body: bytes | bytearray, *, drain: bool = True) -> SandboxResult:
         """Reads the worker's report of how the call ended.
 
@@ -353,7 +363,10 @@ class Call:
                 the frame would have shown too.
         """
         worker = self.worker
-        report, payload = _protocol.decode_report(body)
+        try:
+            report, payload = _protocol.decode_report(body)
+        except _protocol.ProtocolError as exc:
+            return self.broken(exc)
         (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text) = (
             report  # Report's fields, unpacked at once: this runs on every call
         )
@@ -380,37 +393,44 @@ class Call:
                 cpu=cpu,
                 peak=peak,
             )
+        allow_pickle = self.limits.allow_pickle
         if kind == "ok":
             try:
-                value = _protocol.decode_value(payload)
-            except Exception as exc:
+                value = _payload.decode_value(payload, allow_pickle)
+            except Exception as exc:  # SerializationError, or a pickle that failed to load
                 return self.result(
                     "exception",
                     SerializationError(
-                        f"the call's result came back but cannot be unpickled in this process: "
-                        f"{type(exc).__name__}: {exc}"
+                        "the call's result came back but cannot be "
+                        f"{'unpickled' if allow_pickle else 'decoded'} in this process: {type(exc).__name__}: {exc}"
                     ),
                     cpu=cpu,
                     peak=peak,
                 )
             return self.result(None, None, value, cpu=cpu, peak=peak)
         if kind == "exit":
+            # message: the repr of a code that is not an int, which sys.exit turns into 1
+            called = f"fn called sys.exit({exit_code})" if message is None else f"fn called sys.exit({message})"
             return self.result(
                 "crashed",
-                WorkerCrashedError(f"fn called sys.exit({exit_code})", exit_code=exit_code),
+                WorkerCrashedError(
+                    called if message is None else f"{called}: exit status {exit_code}", exit_code=exit_code
+                ),
                 traceback=text,
                 exit_code=exit_code,
                 cpu=cpu,
                 peak=peak,
             )
         if kind == "unserializable":
-            return self.result(
-                "exception",
-                SerializationError(f"the call's result cannot be pickled to send it back: {name}: {message}"),
-                traceback=text,
-                cpu=cpu,
-                peak=peak,
-            )
+            if allow_pickle:
+                why = f"the call's result cannot be pickled to send it back: {name}: {message}"
+            else:
+                why = (
+                    f"the call's result cannot be sent back: {message} (results cross as "
+                    "zixir.serialization data; register a dataclass in the module that defines "
+                    "it, or create the Sandbox with allow_pickle=True to trust the worker with pickle)"
+                )
+            return self.result("exception", SerializationError(why), traceback=text, cpu=cpu, peak=peak)
         if kind == "output":
             return self.result(
                 "output",
@@ -419,7 +439,8 @@ class Call:
                 peak=peak,
             )
         reason = cast(Reason, kind)  # "exception", "memory" or "depth"
-        return self.result(reason, _load_error(payload, name, message, text), traceback=text, cpu=cpu, peak=peak)
+        error = _payload.decode_error(payload, name, message, text, allow_pickle)
+        return self.result(reason, error, traceback=text, cpu=cpu, peak=peak)
 
 
 def execute(worker: Worker, payload: bytes, limits: Limits, *, alone: bool = False) -> tuple[SandboxResult, bool]:

@@ -113,7 +113,7 @@ def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], m
             "Sandbox.run_module(module, function, args)"
         )
     try:
-        return _protocol.encode_call(target, args, dict(kwargs))
+        payload = _protocol.encode_call(target, args, dict(kwargs))
     except Exception as exc:
         raise SerializationError(
             f"cannot send the call to the sandbox: {type(exc).__name__}: {exc}; the function "
@@ -121,3 +121,9 @@ def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], m
             "a nested function or a bound method of an unpicklable object) and picklable "
             "arguments, or name the function with run_module()"
         ) from exc
+    if len(payload) > _protocol.CALL_MAX:
+        raise SerializationError(
+            f"cannot send the call to the sandbox: it is {len(payload)} bytes pickled, over the "
+            f"{_protocol.CALL_MAX} bytes a call may carry; pass large data by file path or shared memory"
+        )
+    return payload

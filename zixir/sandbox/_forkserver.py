@@ -1,7 +1,8 @@
 """The fork server's side: a clean, thread-free process that forks sandbox workers when asked.
 
 Run by path, ``python -P .../_forkserver.py HOST_PID CONTROL_FD``; it imports the standard
-library and its standard-library-only siblings (_process, _procfs, _protocol, _worker),
+library and its standard-library-only siblings (_process, _procfs, _protocol, _payload,
+_worker),
 never the zixir package (whose imports start threads). The host's side is
 _forkserver_client.
 """
@@ -29,14 +30,25 @@ def _load_siblings() -> tuple[types.ModuleType, ...]:
     package.__path__ = [os.path.dirname(os.path.abspath(__file__))]
     sys.modules["_zixir_sandbox"] = package
     return tuple(
-        importlib.import_module(f"_zixir_sandbox.{name}") for name in ("_process", "_procfs", "_protocol", "_worker")
+        importlib.import_module(f"_zixir_sandbox.{name}")
+        for name in ("_process", "_procfs", "_protocol", "_payload", "_worker")
     )
 
 
 if TYPE_CHECKING:
-    from zixir.sandbox import _process, _procfs, _protocol, _worker
+    from zixir.sandbox import _payload, _process, _procfs, _protocol, _worker
 elif __name__ == "__main__":
-    _process, _procfs, _protocol, _worker = _load_siblings()
+    _process, _procfs, _protocol, _payload, _worker = _load_siblings()
+
+
+def _preload() -> None:
+    """Imports what a worker needs to encode a result, so no call pays for it (best effort:
+    a worker imports whatever is missing when it needs it)."""
+    for name in _payload.PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
 
 
 def _ensure_standard_fds() -> None:
@@ -207,6 +219,7 @@ def main(argv: list[str]) -> int:
     """
     host_pid, control_fd = int(argv[1]), int(argv[2])
     _ensure_standard_fds()
+    _preload()
     control = socket.socket(fileno=control_fd)
     _process.prctl(_process.PR_SET_PDEATHSIG, signal.SIGUSR1)  # the host's death wakes us
     _process.prctl(_process.PR_SET_CHILD_SUBREAPER, 1)  # escaped grandchildren come to us

@@ -37,6 +37,7 @@ class Options:
     max_worker_memory: int | None
     breaker: CircuitBreaker | None
     start_timeout: float
+    allow_pickle: bool
 
 
 def check(
@@ -53,6 +54,7 @@ def check(
     max_worker_memory: object,
     breaker: object,
     start_timeout: object,
+    allow_pickle: object = False,
 ) -> Options:
     """Checks every option of a sandbox.
 
@@ -79,6 +81,8 @@ def check(
         isinstance(env, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
     ):
         raise ArgumentTypeError("env must map str to str", "env")
+    if not isinstance(allow_pickle, bool):
+        raise ArgumentTypeError(f"allow_pickle must be True or False, got {allow_pickle!r}", "allow_pickle")
     return Options(
         wall,
         cpu,
@@ -92,6 +96,7 @@ def check(
         high_water,
         breaker,
         _validate.number("start_timeout", start_timeout, above=0),
+        allow_pickle,
     )
 
 

@@ -10,10 +10,15 @@ Two channels:
   then ``(SPAWNED, token, pid)``, ``(FAILED, token, why)`` and ``(EXITED, pid, status)``.
 - **Calls** (host <-> one worker, a SOCK_STREAM socket): frames, each an 8-byte
   little-endian length (`HEADER`) then that many bytes. The host sends a call frame (the
-  pickled ``(target, args, kwargs)``); the worker answers every call with one report
-  frame: a 4-byte length (`META`), the pickled `Report` as a plain tuple, then a payload
-  (the pickled value or exception, possibly empty). A new worker first sends a report
-  frame holding a `Hello`.
+  pickled ``(target, args, kwargs)``: the worker trusts its host); the worker answers
+  every call with one report frame: the fixed `REPORT` struct, three UTF-8 strings (the
+  error's type name, message and traceback text) and a payload (the value or the error,
+  encoded by `_payload`, possibly empty). A new worker first sends a `HELLO` frame.
+
+The host does not trust what a worker sends: code in the worker may have replaced this
+very module. Nothing a worker sends is unpickled by the host (unless the sandbox allows
+pickle), and every frame's length is checked against a bound before a byte is allocated
+for it; anything malformed raises `ProtocolError`.
 """
 
 from __future__ import annotations
@@ -24,31 +29,34 @@ import struct
 from typing import Any, NamedTuple, TypedDict
 
 __all__ = [
+    "CALL_MAX",
     "CONTROL_MAX",
     "EXITED",
     "FAILED",
     "HEADER",
+    "HELLO",
     "KINDS",
-    "META",
+    "NAME_CAP",
     "READY",
+    "REPORT",
+    "REPORT_OVERHEAD",
     "SERVER_MESSAGE_MAX",
     "SPAWN",
     "SPAWNED",
     "STOP",
     "FrameReader",
     "Hello",
+    "ProtocolError",
     "Report",
     "WorkerConfig",
     "decode_call",
     "decode_control",
     "decode_hello",
     "decode_report",
-    "decode_value",
     "encode_call",
     "encode_control",
     "encode_hello",
     "encode_report",
-    "encode_value",
     "recv_frame",
     "send_frame",
 ]
@@ -90,6 +98,7 @@ class WorkerConfig(TypedDict):
     track_memory: bool  # read RSS and data size after each call (memory limit, high water)
     max_output: int
     max_recursion: int
+    allow_pickle: bool  # results and errors of any type may cross back by pickle
 
 
 def encode_control(*message: Any) -> bytes:
@@ -117,6 +126,23 @@ def decode_control(packet: bytes) -> tuple[Any, ...]:
 HEADER = struct.Struct("<Q")
 """Every frame on a worker's socket: this 8-byte length, then that many bytes."""
 
+CALL_MAX = 1 << 31
+"""Bytes of the largest call frame a worker reads (the host refuses to encode a bigger one)."""
+
+TEXT_CAP = 100_000
+"""Characters a worker keeps of an error's message and of its traceback text."""
+NAME_CAP = 1000
+"""Characters a worker keeps of an error's type name."""
+REPORT_OVERHEAD = 1 << 20
+"""Bytes a report frame may hold besides its payload: the `REPORT` struct and the three
+strings at their caps (4 bytes a character at worst) fit well within it."""
+
+
+class ProtocolError(ValueError):
+    """A peer sent something the protocol does not allow: a frame over its bound, two
+    frames where one was due, a malformed report. The worker that sent it is not trusted
+    with another call."""
+
 
 def send_frame(sock: socket.socket, *parts: bytes | memoryview) -> None:
     """Sends one frame made of `parts` on a blocking stream socket.
@@ -134,11 +160,16 @@ def send_frame(sock: socket.socket, *parts: bytes | memoryview) -> None:
     sock.sendall(view)
 
 
-def recv_frame(sock: socket.socket) -> bytes | bytearray:
+def recv_frame(sock: socket.socket, limit: int = CALL_MAX) -> bytes | bytearray:
     """Receives one frame on a blocking stream socket.
+
+    Args:
+        sock: The socket.
+        limit: The largest frame accepted, in bytes; checked before anything is allocated.
 
     Raises:
         EOFError: The peer closed the socket.
+        ProtocolError: The frame announces more than `limit` bytes.
     """
     first = sock.recv(65536)
     while len(first) < HEADER.size:
@@ -147,8 +178,12 @@ def recv_frame(sock: socket.socket) -> bytes | bytearray:
             raise EOFError("the peer closed the socket")
         first += more
     (size,) = HEADER.unpack_from(first)
+    if size > limit:
+        raise ProtocolError(f"a frame of {size} bytes was announced, over the bound of {limit}")
     if len(first) == HEADER.size + size:
         return first[HEADER.size :]
+    if len(first) > HEADER.size + size:
+        raise ProtocolError("the peer sent more than one frame")
     body = bytearray(size)  # a big frame: read straight into its buffer
     got = len(first) - HEADER.size
     body[:got] = first[HEADER.size :]
@@ -162,14 +197,20 @@ def recv_frame(sock: socket.socket) -> bytes | bytearray:
 
 
 class FrameReader:
-    """Assembles one frame from the chunks a non-blocking socket hands out."""
+    """Assembles one frame from the chunks a non-blocking socket hands out.
 
-    __slots__ = ("_body", "_got", "_head")
+    Args:
+        limit: The largest frame accepted, in bytes; a bigger announced length raises
+            ProtocolError before anything is allocated for it.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_body", "_got", "_head", "_limit")
+
+    def __init__(self, limit: int) -> None:
         self._head = b""
         self._body: bytearray | None = None
         self._got = 0
+        self._limit = limit
 
     def wanted(self) -> int:
         """How many more bytes the frame needs (at least 1)."""
@@ -181,7 +222,8 @@ class FrameReader:
         """Adds received bytes; returns the frame's body once complete, else None.
 
         Raises:
-            ValueError: More bytes arrived than one frame holds (a protocol error).
+            ProtocolError: The frame announces more than the limit, or more bytes arrived
+                than one frame holds.
         """
         if self._body is None:
             head = self._head + data
@@ -189,6 +231,8 @@ class FrameReader:
                 self._head = head
                 return None
             (size,) = HEADER.unpack_from(head)
+            if size > self._limit:
+                raise ProtocolError(f"the worker announced a frame of {size} bytes, over the bound of {self._limit}")
             rest = len(head) - HEADER.size
             if rest == size:
                 return head[HEADER.size :]
@@ -196,7 +240,7 @@ class FrameReader:
             data = head[HEADER.size :]
         end = self._got + len(data)
         if end > len(self._body):
-            raise ValueError("the worker sent more than one frame")
+            raise ProtocolError("the worker sent more than one frame")
         self._body[self._got : end] = data
         self._got = end
         return self._body if end == len(self._body) else None
@@ -222,16 +266,23 @@ def decode_call(body: bytes | bytearray) -> tuple[Any, tuple[Any, ...], dict[str
 
 # -- reports, worker to host -------------------------------------------------------------
 
-META = struct.Struct("<I")
-"""A report frame's body: this length of the pickled report tuple, the tuple, a payload."""
-
-KINDS = ("ok", "exception", "memory", "depth", "output", "exit", "unserializable")
+KINDS = ("ok", "exception", "memory", "depth", "output", "exit", "unserializable", READY)
 """How a call ended, as a worker reports it (`Report.kind`); the host maps these to
 SandboxResult reasons. ``"ok"``: the payload is the value. ``"exception"``, ``"memory"``
 (a MemoryError under a memory limit), ``"depth"`` (RecursionError, or a nested sandbox
-refused a call as too deep): the payload is the exception if it pickled, else empty.
-``"exit"``: fn called sys.exit. ``"unserializable"``: the value did not pickle.
-``"output"``: the pickled value was over max_output."""
+refused a call as too deep): the payload is the encoded error, or empty. ``"exit"``: fn
+called sys.exit (`Report.message` is the repr of a code that is not an int). ``"unserializable"``:
+the value could not be encoded. ``"output"``: the encoded value was over max_output.
+`READY` marks a hello frame, never a report."""
+_KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}
+
+REPORT = struct.Struct("<BBdqqqdqIII")
+"""A report frame's head: kind (index in KINDS), flags (1: children left, 2: retire, 4:
+peak known, 8: exit code given), cpu, peak, rss, data, cpu_total, exit code, and the
+UTF-8 lengths of the type name, the message and the traceback text that follow."""
+HELLO = struct.Struct("<Bqqqd")
+"""A hello frame: `READY`'s index in KINDS, pid, rss, data, cpu_total."""
+_CHILDREN_LEFT, _RETIRE, _PEAK, _EXIT_CODE = 1, 2, 4, 8
 
 
 class Hello(NamedTuple):
@@ -260,58 +311,113 @@ class Report(NamedTuple):
     text: str | None  # its formatted traceback
 
 
-def encode_hello(hello: Hello) -> tuple[bytes, bytes, bytes]:
+def encode_hello(hello: Hello) -> tuple[bytes]:
     """The parts of a hello frame, for `send_frame`."""
-    return encode_report((READY, *hello))
+    return (HELLO.pack(_KIND_CODES[READY], *hello),)
 
 
-def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes, bytes, bytes]:
+def _utf8(text: str | None, cap: int) -> bytes:
+    return b"" if text is None else text[-cap:].encode("utf-8", "backslashreplace")
+
+
+_NO_STRINGS = (b"", b"", b"")
+
+
+def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes, bytes, bytes, bytes, bytes]:
     """The parts of a report frame, for `send_frame`.
 
     Args:
-        fields: A plain tuple of `Report`'s fields, in order. Not a Report: that would
-            pickle by class, and the worker's copy of this module has another import name
-            (and building one would cost time on every call).
-        payload: The pickled value or exception (see `encode_value`), or nothing.
+        fields: A plain tuple of `Report`'s fields, in order (building a Report on every
+            call would cost time). Strings past their caps are cut.
+        payload: The encoded value or error (see `_payload`), or nothing.
     """
-    encoded = pickle.dumps(fields, _PICKLE)
-    return META.pack(len(encoded)), encoded, payload
+    kind, cpu, peak, rss, data, cpu_total, left, retire, exit_code, name, message, text = fields
+    flags = (
+        (_CHILDREN_LEFT if left else 0)
+        | (_RETIRE if retire else 0)
+        | (_PEAK if peak is not None else 0)
+        | (_EXIT_CODE if exit_code is not None else 0)
+    )
+    if name is None and message is None and text is None:  # most calls: skip the encoding
+        strings = _NO_STRINGS
+    else:
+        strings = (_utf8(name, NAME_CAP), _utf8(message, TEXT_CAP), _utf8(text, TEXT_CAP))
+    head = REPORT.pack(
+        _KIND_CODES[kind],
+        flags,
+        cpu,
+        peak or 0,
+        rss,
+        data,
+        cpu_total,
+        exit_code or 0,
+        *map(len, strings),
+    )
+    return head, *strings, payload
 
 
 def decode_hello(body: bytes | bytearray) -> Hello:
     """The `Hello` in a new worker's first frame.
 
     Raises:
-        ValueError: The frame is not a hello.
+        ProtocolError: The frame is not a hello (a ValueError).
     """
-    (size,) = META.unpack_from(body)
-    fields = pickle.loads(body[META.size : META.size + size])
-    if fields[0] != READY:
-        raise ValueError(f"a sandbox worker's first frame is not its hello: {fields[0]!r}")
-    return Hello._make(fields[1:])
+    if not body:
+        raise ProtocolError("a sandbox worker's first frame is empty")
+    kind = KINDS[body[0]] if body[0] < len(KINDS) else body[0]
+    if kind != READY:
+        raise ProtocolError(f"a sandbox worker's first frame is not its hello: {kind!r}")
+    if len(body) != HELLO.size:
+        raise ProtocolError(f"a sandbox worker's hello is {len(body)} bytes, not {HELLO.size}")
+    return Hello._make(HELLO.unpack(body)[1:])
+
+
+_new_report = tuple.__new__
+
+
+def _text(view: memoryview, start: int, size: int) -> str | None:
+    return str(view[start : start + size], "utf-8", "replace") if size else None
 
 
 def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
-    """The `Report` in a report frame, and its payload (see `decode_value`)."""
-    (size,) = META.unpack_from(body)
-    end = META.size + size
-    return Report._make(pickle.loads(body[META.size : end])), memoryview(body)[end:]
-
-
-def encode_value(value: Any) -> bytes:
-    """A report's payload: a call's value or exception.
+    """The `Report` in a report frame, and its payload (see `_payload`).
 
     Raises:
-        BaseException: Whatever pickle raises for something it cannot pickle.
+        ProtocolError: The frame is not a well-formed report (a ValueError).
     """
-    return pickle.dumps(value, _PICKLE)
-
-
-def decode_value(payload: bytes | memoryview) -> Any:
-    """A report's payload back to its value or exception.
-
-    Raises:
-        Exception: Whatever unpickling raises (a class not importable here, an exception
-            whose __init__ its args do not fit...).
-    """
-    return pickle.loads(payload)
+    if len(body) < REPORT.size:
+        raise ProtocolError(f"a report of {len(body)} bytes is shorter than its {REPORT.size}-byte head")
+    code, flags, cpu, peak, rss, data, cpu_total, exit_code, name_size, message_size, text_size = REPORT.unpack_from(
+        body
+    )
+    if code >= len(KINDS) or KINDS[code] == READY:
+        raise ProtocolError(f"a report names kind {code}, which does not exist")
+    end = REPORT.size + name_size + message_size + text_size
+    if end > len(body):
+        raise ProtocolError(f"a report's strings run {end - len(body)} bytes past its end")
+    view = memoryview(body)
+    if end == REPORT.size:  # most calls: no strings
+        name = message = text = None
+    else:
+        start = REPORT.size
+        name = _text(view, start, name_size)
+        message = _text(view, start + name_size, message_size)
+        text = _text(view, start + name_size + message_size, text_size)
+    report = _new_report(  # Report(...) without its argument parsing: this runs on every call
+        Report,
+        (
+            KINDS[code],
+            cpu,
+            peak if flags & _PEAK else None,
+            rss,
+            data,
+            cpu_total,
+            bool(flags & _CHILDREN_LEFT),
+            bool(flags & _RETIRE),
+            exit_code if flags & _EXIT_CODE else None,
+            name,
+            message,
+            text,
+        ),
+    )
+    return report, view[end:]

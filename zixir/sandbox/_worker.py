@@ -1,10 +1,12 @@
 """The worker loop: runs the calls the host sends, under limits, and reports how each ended.
 
-Standard library only. It runs in a process forked from the fork server, never in the host.
+Standard library only at import (`_payload` loads zixir.serialization when a result needs
+it). It runs in a process forked from the fork server, never in the host.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import io
 import math
@@ -18,12 +20,11 @@ import traceback
 import types
 from typing import Any, NoReturn
 
-from . import _process, _procfs, _protocol
+from . import _payload, _process, _procfs, _protocol
 from ._protocol import WorkerConfig
 
 __all__ = ["serve"]
 
-_TEXT_CAP = 100_000  # characters kept of a traceback or an exception message
 _DEFAULT_RECURSION = 1000
 # Seconds a worker polls for its next call before it sleeps in recv, when calls come back
 # to back: waking a sleeping process costs tens of microseconds on a virtual machine.
@@ -105,6 +106,10 @@ def _text_stream(fd: int) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
 
 
+_STANDARD_FDS = (0, 1, 2)
+_COPIES_BELOW = 1024  # the worker's copies of fds 0-2 sit just below this (or the fd limit)
+
+
 def _frames() -> int:
     frame: types.FrameType | None = sys._getframe(1)
     count = 0
@@ -149,22 +154,31 @@ def _children_left() -> bool:
             return True
 
 
-def _exit_code(error: SystemExit) -> int:
+def _exit_code(error: SystemExit) -> tuple[int, str | None]:
+    """The exit status sys.exit(code) gives a process, and the repr of a code that is not an
+    int (which Python would print to stderr on its way out)."""
     code = error.code
     if code is None:
-        return 0
-    return code if isinstance(code, int) else 1
+        return 0, None
+    if isinstance(code, int):
+        return code, None
+    try:
+        shown = repr(code)[: _protocol.TEXT_CAP]
+    except Exception:
+        shown = f"<{type(code).__qualname__} whose repr() raised>"
+    return 1, shown
 
 
 def _describe(error: BaseException) -> tuple[str, str, str]:
     kind = type(error)
     name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = name[: _protocol.NAME_CAP]
     try:
-        message = str(error)[:_TEXT_CAP]
+        message = str(error)[: _protocol.TEXT_CAP]
     except Exception:
         message = f"<{name} whose str() raised>"
     try:
-        text = "".join(traceback.format_exception(error))[-_TEXT_CAP:]
+        text = "".join(traceback.format_exception(error))[-_protocol.TEXT_CAP :]
     except Exception:
         text = f"{name}: {message}\n"
     return name, message, text
@@ -180,10 +194,18 @@ class _Worker:
         self.cpu_time = config["cpu_time"]
         self.max_output = config["max_output"]
         self.max_recursion = config["max_recursion"]
+        self.allow_pickle = config["allow_pickle"]
         own = _procfs.OwnMemory(track=config["track_memory"])
         self.memory_usage, self.reset_peak = own.usage, own.reset_peak  # bound once: per call
         self.peak_known = own.peak_resettable
         self.stdout, self.stderr = sys.stdout, sys.stderr
+        # A private copy of fds 0-2, put back after every call, so a call that closes or
+        # replaces one (os.close(1), ``with os.fdopen(1, "w")``, a dup2) leaves no trace on
+        # the next. High numbers: a call's own files, which take the lowest free fds, do not
+        # land there even if it closes the copies.
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        base = max(4, min(soft, _COPIES_BELOW) - len(_STANDARD_FDS) - 1)
+        self.std_fds = tuple((fd, fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)) for fd in _STANDARD_FDS)
         self.base_frames: int | None = None
         self.idle_data = 0
         self.cpu = 0.0  # CPU seconds of this process and its reaped children, at the last call
@@ -204,7 +226,7 @@ class _Worker:
         rss, data = self.memory_usage()
         return (own.ru_maxrss * 1024 if self.peak_known else None), rss, data
 
-    def send(self, parts: tuple[bytes, bytes, bytes]) -> None:
+    def send(self, parts: tuple[bytes, ...]) -> None:
         try:
             _protocol.send_frame(self.sock, *parts)
         except OSError:
@@ -218,8 +240,8 @@ class _Worker:
             try:
                 if self.back_to_back:
                     self.await_call()
-                frame = _protocol.recv_frame(self.sock)
-            except (EOFError, OSError):
+                frame = _protocol.recv_frame(self.sock, _protocol.CALL_MAX)
+            except (EOFError, OSError, _protocol.ProtocolError):
                 return
             self.back_to_back = time.monotonic() - self.sent_at < _BACK_TO_BACK
             self.call(frame)
@@ -261,7 +283,7 @@ class _Worker:
         self.limit()
         if self.base_frames is None:
             self.base_frames = _frames()
-        kind, value, exit_code = "ok", None, None
+        kind, value, exit_code, shown_code = "ok", None, None, None
         error: Any = None
         sys.setrecursionlimit(self.base_frames + self.max_recursion + 3)
         try:
@@ -272,16 +294,17 @@ class _Worker:
         except RecursionError as exc:
             kind, error = "depth", exc
         except SystemExit as exc:
-            kind, error, exit_code = "exit", exc, _exit_code(exc)
+            kind, error = "exit", exc
+            exit_code, shown_code = _exit_code(exc)
         except BaseException as exc:
             kind, error = "exception", exc
             while _is_depth_refusal(error):  # a nested sandbox refused a call as too deep:
                 kind, error = "depth", error.result.error  # pass on the innermost error
         finally:
             sys.setrecursionlimit(max(_DEFAULT_RECURSION, self.base_frames + 100))
-        self.restore_streams()
+        streams_lost = not self.restore_streams()
         left = _children_left()
-        retire = isinstance(error, MemoryError) or left
+        retire = isinstance(error, MemoryError) or left or streams_lost
         name = message = text = None
         payload = b""
         if error is not None:
@@ -289,22 +312,25 @@ class _Worker:
             if isinstance(error, MemoryError):
                 traceback.clear_frames(error.__traceback__)  # the frames hold the allocation
             error.__traceback__ = None
-            if kind != "exit":
-                payload = self.dump(error)
+            if kind == "exit":
+                message = shown_code
+            else:
+                payload = _payload.encode_error(error, self.allow_pickle, self.max_output)
             error = None
         else:
             try:
-                payload = _protocol.encode_value(value)
+                payload = _payload.encode_value(value, self.allow_pickle)
             except BaseException as exc:
                 out_of_memory = isinstance(exc, MemoryError)
                 kind = "memory" if out_of_memory and self.memory is not None else "unserializable"
-                name, message, text = _describe(exc)
+                cause = exc.__cause__ if self.allow_pickle and exc.__cause__ is not None else exc
+                name, message, text = _describe(cause)  # pickle's own error, when it failed
                 retire = retire or out_of_memory
             value = None
             if len(payload) > self.max_output:
                 kind, message = (
                     "output",
-                    (f"the result is {len(payload)} bytes pickled, over max_output={self.max_output}"),
+                    (f"the result is {len(payload)} bytes serialized, over max_output={self.max_output}"),
                 )
                 payload = b""
         peak, rss, self.idle_data = self.measure()
@@ -328,15 +354,14 @@ class _Worker:
             )
         )
 
-    def dump(self, error: BaseException) -> bytes:
-        try:
-            payload = _protocol.encode_value(error)
-        except BaseException:
-            return b""
-        return payload if len(payload) <= self.max_output else b""
+    def restore_streams(self) -> bool:
+        """Flushes Python's and C's stdout and stderr; puts back the streams and the fds
+        0-2 fn closed or replaced.
 
-    def restore_streams(self) -> None:
-        """Flushes Python's and C's stdout and stderr; puts back streams fn replaced."""
+        Returns:
+            False if a standard fd could not be put back (fn closed its private copy too):
+            the worker must be replaced.
+        """
         if sys.stdout is not self.stdout or sys.stderr is not self.stderr:
             for stream in (sys.stdout, sys.stderr):
                 try:
@@ -344,12 +369,22 @@ class _Worker:
                 except Exception:
                     continue
             sys.stdout, sys.stderr = self.stdout, self.stderr
+        intact = True
+        try:
+            for fd, copy in self.std_fds:  # unconditionally: a dup2 costs less than a check
+                os.dup2(copy, fd)
+        except OSError:  # fn closed the copy too
+            intact = False
+        if self.stdout.closed or self.stderr.closed:  # fn called sys.stdout.close()
+            self.stdout, self.stderr = _text_stream(1), _text_stream(2)
+            sys.stdout, sys.stderr = self.stdout, self.stderr
         for stream in (self.stdout, self.stderr):
             try:
                 stream.flush()
             except Exception:
                 continue
         _process.flush_c_stdio()
+        return intact
 
 
 def serve(sock_fd: int, out_fd: int, err_fd: int, config: WorkerConfig, server_pid: int) -> NoReturn:

@@ -109,7 +109,7 @@ class Worker:
         Raises:
             SandboxStartError: The worker died, or said nothing within `timeout` seconds.
         """
-        reader = _protocol.FrameReader()
+        reader = _protocol.FrameReader(_protocol.HELLO.size)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.exited.is_set():
             if not select.select([self.sock], [], [], 0.02)[0]:
@@ -122,10 +122,14 @@ class Worker:
                 data = b""
             if not data:
                 break
-            body = reader.feed(data)
-            if body is None:
-                continue
-            hello = _protocol.decode_hello(body)
+            try:
+                body = reader.feed(data)
+                if body is None:
+                    continue
+                hello = _protocol.decode_hello(body)
+            except _protocol.ProtocolError as exc:
+                self.kill()
+                raise SandboxStartError(f"a sandbox worker did not start: {exc}") from exc
             self.pid, self.idle_rss, self.start_rss = hello.pid, hello.rss, hello.rss
             self.cpu_total = hello.cpu_total
             if self.high_water is not None:

@@ -75,9 +75,14 @@ def _stop(pool: WorkerPool | None, forks: int) -> None:
 class Sandbox:
     """Runs functions in a pool of warm worker processes, with every limit enforced.
 
-    This is resource isolation for code you trust to be buggy, not a security boundary for
-    hostile code: workers run as your user, see your files and network, and can talk to
-    the fork server. Enforcement is Linux-only (/proc, prctl, rlimits); elsewhere
+    No bytes a worker sends back run code in this process: results cross as
+    `zixir.serialization` data (msgpack; pickle only with `allow_pickle`), errors are
+    rebuilt only for builtin and `zixir.errors` types (any other becomes a `RemoteError`),
+    and every frame's length is checked before anything is allocated for it. That is the
+    boundary. Workers still run as your user, see your files and network, and can signal
+    or trace your processes through the operating system: resource isolation for code you
+    trust to be buggy, not a jail for hostile code. Calls go to the worker by pickle (the
+    worker trusts its host). Enforcement is Linux-only (/proc, prctl, rlimits); elsewhere
     construction raises SandboxStartError.
 
     Workers are forked by a fork server: a clean, thread-free Python process started in
@@ -87,7 +92,8 @@ class Sandbox:
     directory. A function and its arguments are pickled (module-level functions travel
     by import path); a function defined in the host's ``__main__`` script works when the
     script guards its own code with ``if __name__ == "__main__":``, as multiprocessing
-    requires. Module state persists in a worker between its calls.
+    requires. Module state persists in a worker between its calls; the standard fds 0-2 and
+    ``sys.stdout``/``sys.stderr`` are put back after every call.
 
     Enforcement: the host waits on the worker's socket and output pipes at most 20 ms at a
     time; a call still running reads /proc every 20 ms for the CPU time and RSS of the
@@ -111,8 +117,8 @@ class Sandbox:
             its own Sandbox counts one more); deeper calls end with reason "depth".
         max_recursion: Python frames fn may nest below itself; a RecursionError past it
             ends the call with reason "depth".
-        max_output: Bytes of the pickled result, and of stdout and of stderr each, a call
-            may produce; an int or a size string.
+        max_output: Bytes of the serialized result (or error), and of stdout and of stderr
+            each, a call may produce; an int or a size string.
         workers: Worker processes, so calls that may run at once.
         env: The workers' environment; None for a scrubbed copy of this process's (PATH,
             HOME, LANG/LC_*, PYTHON*, VIRTUAL_ENV, TMPDIR... see `scrubbed_env`); pass
@@ -123,6 +129,9 @@ class Sandbox:
         breaker: A CircuitBreaker counting "crashed", "timeout", "memory" and "cpu" results
             as failures; while it is open, calls raise CircuitOpenError without running.
         start_timeout: Seconds to wait for the fork server or a worker to start.
+        allow_pickle: Let results and errors of types `zixir.serialization` does not store
+            come back by pickle. Unpickling runs code the bytes name, so this trusts the
+            worker, and whatever fn did to it, with this process.
 
     Raises:
         ArgumentTypeError: An argument has the wrong type (a TypeError; ``.argument``
@@ -147,6 +156,7 @@ class Sandbox:
         max_worker_memory: int | str | None = None,
         breaker: CircuitBreaker | None = None,
         start_timeout: float = 30.0,
+        allow_pickle: bool = False,
     ) -> None:
         options = _options.check(
             timeout=timeout,
@@ -161,8 +171,9 @@ class Sandbox:
             max_worker_memory=max_worker_memory,
             breaker=breaker,
             start_timeout=start_timeout,
+            allow_pickle=allow_pickle,
         )
-        limits = Limits(options.timeout, options.cpu_time, options.memory, options.max_output)
+        limits = Limits(options.timeout, options.cpu_time, options.memory, options.max_output, options.allow_pickle)
         self._limits = limits
         self._max_depth = options.max_depth
         self._size = options.workers
@@ -198,6 +209,7 @@ class Sandbox:
             track_memory=limits.memory is not None or options.max_worker_memory is not None,
             max_output=limits.max_output,
             max_recursion=options.max_recursion,
+            allow_pickle=options.allow_pickle,
         )
         _watch_forks()
         self._pid, self._forks = os.getpid(), _forks
