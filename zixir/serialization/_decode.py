@@ -52,6 +52,7 @@ __all__ = ["Decoder"]
 _EAGER_BYTES = 4096  # nested payloads up to this size are decoded inside the hook...
 _EAGER_DEPTH = 3  # ...when fewer levels than this are open (each holds a msgpack parse stack)
 _MICROSECOND = dt.timedelta(microseconds=1)
+_unpackb = msgpack.unpackb
 
 
 class _Deferred:
@@ -79,7 +80,7 @@ class Decoder:
         """Unpacks a whole msgpack value at the current depth (`loads` calls it for the body)."""
         made = self._deferred
         try:
-            value = msgpack.unpackb(data, ext_hook=self.hook, strict_map_key=False)
+            value = _unpackb(data, ext_hook=self.hook, strict_map_key=False)
         except BaseException:
             self._deferred = made  # what it made is dropped; a caller may go on decoding
             raise
@@ -94,8 +95,16 @@ class Decoder:
         if depth >= MAX_DEPTH:
             raise SerializationError(TOO_DEEP)
         self._depth = depth + 1
-        try:
-            return self.decode(data)
+        made = self._deferred
+        try:  # decode(), inlined: this runs for every tuple
+            value = _unpackb(data, ext_hook=self.hook, strict_map_key=False)
+            if self._deferred != made:
+                count, self._deferred = self._deferred - made, made
+                value = self._fill(value, count)
+            return value
+        except BaseException:
+            self._deferred = made
+            raise
         finally:
             self._depth = depth
 
@@ -103,10 +112,21 @@ class Decoder:
         build = _NESTED.get(code)
         if build is None:
             return _flat(code, data)
-        if len(data) > _EAGER_BYTES or self._depth >= _EAGER_DEPTH:
+        depth = self._depth
+        if depth >= _EAGER_DEPTH or len(data) > _EAGER_BYTES:
             self._deferred += 1
-            return _Deferred(build, data, self._depth)
-        return build(self, self.unpack(data))
+            return _Deferred(build, data, depth)
+        # unpack(), inlined (this runs for every tuple); a level this shallow is never too deep
+        self._depth = depth + 1
+        made = self._deferred
+        try:
+            value = _unpackb(data, ext_hook=self.hook, strict_map_key=False)
+        finally:
+            self._depth = depth
+        if self._deferred != made:
+            count, self._deferred = self._deferred - made, made
+            value = self._fill(value, count)
+        return build(self, value)
 
     def _now(self, code: int, data: bytes) -> Any:
         """The hook for unpacks Zixir did not start, whose results it cannot fill in later."""
@@ -133,7 +153,7 @@ class Decoder:
 
     def _take_and_unpack(self, deferred: _Deferred) -> Any:
         data, deferred.data = deferred.data, b""
-        return msgpack.unpackb(data, ext_hook=self.hook, strict_map_key=False)
+        return _unpackb(data, ext_hook=self.hook, strict_map_key=False)
 
     def _fill(self, value: Any, count: int) -> Any:
         """Replaces the ``count`` `_Deferred` in ``value``'s lists and dicts by their values."""
@@ -203,12 +223,12 @@ def _decode_tz(state: Any) -> dt.tzinfo | None:
 
 
 def _build_datetime(decoder: Decoder, value: Any) -> dt.datetime:
-    year, month, day, hour, minute, second, microsecond, fold, tz = _array(value)
+    year, month, day, hour, minute, second, microsecond, fold, tz = value if type(value) is list else _array(value)
     return dt.datetime(year, month, day, hour, minute, second, microsecond, _decode_tz(tz), fold=fold)
 
 
 def _build_time(decoder: Decoder, value: Any) -> dt.time:
-    hour, minute, second, microsecond, fold, tz = _array(value)
+    hour, minute, second, microsecond, fold, tz = value if type(value) is list else _array(value)
     return dt.time(hour, minute, second, microsecond, _decode_tz(tz), fold=fold)
 
 
@@ -260,13 +280,13 @@ def _build_pickle(decoder: Decoder, value: Any) -> object:
 
 # Ext payloads holding nested msgpack: built from the unpacked payload.
 _NESTED: dict[int, Callable[[Decoder, Any], Any]] = {
-    TUPLE: lambda d, v: tuple(_array(v)),
-    SET: lambda d, v: set(_array(v)),
-    FROZENSET: lambda d, v: frozenset(_array(v)),
+    TUPLE: lambda d, v: tuple(v) if type(v) is list else _array(v),
+    SET: lambda d, v: set(v) if type(v) is list else _array(v),
+    FROZENSET: lambda d, v: frozenset(v) if type(v) is list else _array(v),
     DATETIME: _build_datetime,
-    DATE: lambda d, v: dt.date(*_array(v)),
+    DATE: lambda d, v: dt.date(*(v if type(v) is list else _array(v))),
     TIME: _build_time,
-    TIMEDELTA: lambda d, v: dt.timedelta(*_array(v)),
+    TIMEDELTA: lambda d, v: dt.timedelta(*(v if type(v) is list else _array(v))),
     ENUM: _build_enum,
     DATACLASS: _build_dataclass,
     PICKLE: _build_pickle,
