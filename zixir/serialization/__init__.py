@@ -83,17 +83,16 @@ def loads(data: bytes | bytearray | memoryview, *, allow_pickle: bool = False) -
             a pickle without ``allow_pickle``, names a dataclass not registered here, or
             names an enum whose module is neither imported nor allowed (`allow_modules`).
     """
-    if type(data) is not bytes or data[:2] != HEADER:  # current-format bytes skip this
-        data = _checked(data)
-    decoder = _codecs.unpickling_decoder if allow_pickle else _codecs.decoder
-    # Slicing copies; a memoryview does not, which matters once payloads get big.
-    payload = data[2:] if len(data) <= 4096 else memoryview(data)[2:]
     try:
-        return decoder.decode(payload)
+        if type(data) is not bytes or data[:2] != HEADER:  # current-format bytes skip this
+            data = _checked(data)
+        decoder = _codecs.unpickling_decoder if allow_pickle else _codecs.decoder
+        # Slicing copies; a memoryview does not, which matters once payloads get big.
+        return decoder.decode(data[2:] if len(data) <= 4096 else memoryview(data)[2:])
     except SerializationError:
         raise
-    except Exception as exc:  # msgpack's errors, or bad values reaching constructors
-        raise SerializationError(corrupt(f"{type(exc).__name__}: {exc}")) from exc
+    except Exception as exc:  # msgpack's errors, bad values reaching constructors, no stack left...
+        raise SerializationError(_failure(exc)) from exc
 
 
 def loads_body(data: bytes, start: int) -> Any:
@@ -112,7 +111,7 @@ def loads_body(data: bytes, start: int) -> Any:
     except SerializationError:
         raise
     except Exception as exc:  # msgpack's errors, or bad values reaching constructors
-        raise SerializationError(corrupt(f"{type(exc).__name__}: {exc}")) from exc
+        raise SerializationError(_failure(exc)) from exc
 
 
 def ext_hook(code: int, data: bytes) -> Any:
@@ -122,6 +121,15 @@ def ext_hook(code: int, data: bytes) -> Any:
     `SerializationError` for what it cannot decode; msgpack's own errors are the caller's."""
     # Only values holding Zixir types pay for finding this thread's decoder.
     return _codecs.decoder.now(code, data)
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return f"cannot deserialize: Python's stack ran out ({exc}); call loads() from a shallower stack"
+    if isinstance(exc, MemoryError):
+        return "cannot deserialize: out of memory (MemoryError)"
+    detail = str(exc)
+    return corrupt(f"{type(exc).__name__}: {detail if len(detail) <= 300 else detail[:297] + '...'}")
 
 
 def _checked(data: object) -> bytes | bytearray | memoryview:
