@@ -66,8 +66,8 @@ def loads(data: bytes | bytearray | memoryview, *, allow_pickle: bool = False) -
     """Turns bytes written by `dumps`, in this or any older format, back into the value.
 
     Safe on any bytes unless ``allow_pickle`` is passed: it runs no code and imports no module
-    the bytes choose, needs memory of about twice the input plus the result, and raises
-    nothing but `SerializationError`.
+    the bytes choose, needs at most about three times the input's size in memory plus the
+    result, and raises nothing but `SerializationError` (see `allow_modules`).
 
     Args:
         data: Bytes from `dumps`.
