@@ -285,8 +285,10 @@ def test_forged_type_names_never_import_or_exit_in_a_fuzzed_child_process() -> N
                 )
                 before = set(sys.modules)
 
+                keys = st.one_of(st.text(max_size=5), st.integers(-(2**63), 2**64 - 1), st.none())
+
                 @settings(max_examples=400, deadline=None, database=None)
-                @given(paths, st.integers(13, 15), st.one_of(st.text(max_size=5), st.integers(), st.none()))
+                @given(paths, st.integers(13, 15), keys)
                 def fuzz(path, code, key):
                     data = bytes((0xC1, 1)) + msgpack.packb(msgpack.ExtType(code, msgpack.packb([path, key])))
                     try:
