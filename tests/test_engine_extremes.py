@@ -59,3 +59,14 @@ def test_std_is_close_to_the_exact_value_at_every_magnitude(values: list[float],
     spread = max(abs(v) for v in values)
     expected = exact_std(values)
     assert results[0] == pytest.approx(expected, rel=1e-12, abs=1e-12 * spread + 5e-324)
+
+
+@pytest.mark.parametrize("impl", IMPLS, ids=lambda m: m.__name__)
+def test_a_tiny_dot_product_of_normal_values_keeps_its_precision(impl: Any) -> None:
+    # Scaling the vectors down to their largest magnitude would push 2.2e-308 into the
+    # subnormals and lose 10 digits; small results are scaled up instead.
+    a, b = [262144.0, 2.2250738585072014e-308], [0.0, 131072.77604628424]
+    exact = float(sum(Fraction(x) * Fraction(y) for x, y in zip(a, b)))
+    assert impl.dot_product(a, b) == exact
+    tiny = [1e-160, 3e-200]
+    assert impl.dot_product(tiny, [1e-160, 1.0]) == float(Fraction(1e-160) ** 2 + Fraction(3e-200))

@@ -64,6 +64,7 @@ cdef extern from "_kernels.h" nogil:
         Py_ssize_t nonfinite
     void zx_range_feed(zx_range* r, const double* x, Py_ssize_t n)
     void zx_scale_factors(double maxabs, double* s)
+    int ZX_SCALE_TARGET
     void zx_cos_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
                      Py_ssize_t n, const double* sa, const double* sb)
     void zx_cos_plain_feed(double* ab, double* aa, double* bb, const double* a, const double* b,
@@ -341,7 +342,7 @@ cdef double _variance(str op, object xs, object ddof, int* exponent) except? -1.
         for start in range(0, v.n, CHUNK):
             m = min(<Py_ssize_t>CHUNK, v.n - start)
             zx_sqdev_scaled_feed(acc, v.chunk(start, m, buf), m, center, scale)
-    exponent[0] = e
+    exponent[0] = e - ZX_SCALE_TARGET
     return zx_lanes_total(acc) / (v.n - dof)
 
 
@@ -381,7 +382,7 @@ def dot_product(a, b):
     _pair_lanes(va, vb, sa, sb, ab, aa, bb)
     frexp(ra.maxabs, &ea)
     frexp(rb.maxabs, &eb)
-    return ldexp(zx_lanes_total(ab), ea + eb)
+    return ldexp(zx_lanes_total(ab), ea + eb - 2 * ZX_SCALE_TARGET)
 
 
 cdef int _range(_Vec v, zx_range* r) except -1:

@@ -187,8 +187,13 @@ def _needs_scaling(r: float) -> bool:
     return not (2.0**-968 <= abs(r) <= sys.float_info.max)
 
 
+# As ZX_SCALE_TARGET: scaled values have their largest magnitude in [2**479, 2**480).
+_SCALE_TARGET = 480
+
+
 def _exponent(values: list[float]) -> int:
-    return math.frexp(max(abs(x) for x in values))[1]
+    """The power of two that undoes `_scale` on these values."""
+    return math.frexp(max(abs(x) for x in values))[1] - _SCALE_TARGET
 
 
 def _ldexp(x: float, e: int) -> float:
@@ -210,11 +215,12 @@ def _divide(x: float, y: float) -> float:
 
 def _scale(values: list[float]) -> tuple[float, float]:
     """Two powers of two whose product brings the largest magnitude of finite, non-zero
-    values into [0.5, 1); applied as ``(x * s1) * s2`` (one factor alone may not exist)."""
-    exponent = math.frexp(max(abs(x) for x in values))[1]
-    if exponent >= -1021:
-        return math.ldexp(1.0, -exponent), 1.0
-    return math.ldexp(1.0, 600), math.ldexp(1.0, -exponent - 600)
+    values into [2**479, 2**480); applied as ``(x * s1) * s2`` (one factor alone may not
+    exist). Small values are scaled up, never down, so none becomes subnormal."""
+    shift = -_exponent(values)
+    if shift <= 1023:
+        return math.ldexp(1.0, shift), 1.0
+    return math.ldexp(1.0, 600), math.ldexp(1.0, shift - 600)
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

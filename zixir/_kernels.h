@@ -121,18 +121,23 @@ static void zx_range_feed(zx_range *r, const double *x, Py_ssize_t n)
     r->nonfinite += nonfinite;
 }
 
-/* The two powers of two whose product brings maxabs (finite, non-zero) into [0.5, 1),
- * applied as (x * s[0]) * s[1]: 2**-e alone does not exist for e < -1022. */
+/* Scaled values have their largest magnitude in [2**479, 2**480): products and squares
+ * stay below 2**960, so sums of any length stay finite, and a vector of small values is
+ * scaled up, never down, so none of its elements is pushed into the subnormals. */
+#define ZX_SCALE_TARGET 480
+
+/* The two powers of two whose product brings maxabs (finite, non-zero) into
+ * [2**479, 2**480), applied as (x * s[0]) * s[1]: one factor alone may not exist. */
 static void zx_scale_factors(double maxabs, double *s)
 {
     int e;
     frexp(maxabs, &e);
-    if (e >= -1021) {
-        s[0] = ldexp(1.0, -e);
+    if (ZX_SCALE_TARGET - e <= 1023) {
+        s[0] = ldexp(1.0, ZX_SCALE_TARGET - e);
         s[1] = 1.0;
     } else {
         s[0] = ldexp(1.0, 600);
-        s[1] = ldexp(1.0, -e - 600);
+        s[1] = ldexp(1.0, ZX_SCALE_TARGET - e - 600);
     }
 }
 
