@@ -37,7 +37,7 @@ def test_a_component_loads_its_dependencies_on_first_use() -> None:
 
 def test_prometheus_client_is_not_touched_until_metrics_are_imported() -> None:
     code = (
-        "import zixir.actors, prometheus_client\n"
+        "import zixir, prometheus_client\nzixir.Supervisor\n"
         "before = [m.name for m in prometheus_client.REGISTRY.collect() if m.name.startswith('zixir')]\n"
         "import zixir.metrics\n"
         "after = [m.name for m in prometheus_client.REGISTRY.collect() if m.name.startswith('zixir')]\n"

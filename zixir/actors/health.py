@@ -9,8 +9,7 @@ abandoned and a fresh incarnation started.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pykka
 
@@ -22,8 +21,7 @@ from zixir.actors.timers import Timer, send_interval
 __all__ = ["HealthCheck", "HealthChecker"]
 
 
-@dataclass(frozen=True, slots=True)
-class HealthCheck:
+class HealthCheck(NamedTuple):
     """Told to a supervisor (by its interval timer): check the last pings, ping again."""
 
 

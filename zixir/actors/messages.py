@@ -8,7 +8,7 @@ from __future__ import annotations
 import traceback as traceback_module
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     import pykka
@@ -68,29 +68,25 @@ class Down:
     reason: ExitReason
 
 
-@dataclass(frozen=True, slots=True)
-class _LinkedExit:
+class _LinkedExit(NamedTuple):
     """System message: a linked actor exited abnormally."""
 
     ref: pykka.ActorRef[Any]
     reason: ExitReason
 
 
-@dataclass(frozen=True, slots=True)
-class _Ping:
+class _Ping(NamedTuple):
     """System message: answered by the actor loop itself, to detect hung actors."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Started:
+class _Started(NamedTuple):
     """System message to a supervisor: the child `ref` started without being waited for
     has returned from ``on_start`` (a failed start arrives as its `Down` instead)."""
 
     ref: pykka.ActorRef[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _StartTimedOut:
+class _StartTimedOut(NamedTuple):
     """System message to a supervisor, from its timer: the start of `ref` is due."""
 
     ref: pykka.ActorRef[Any]

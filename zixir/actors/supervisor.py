@@ -10,8 +10,7 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 import pykka
 from loguru import logger
@@ -25,7 +24,7 @@ from zixir.actors.health import HealthCheck, HealthChecker
 from zixir.actors.messages import Down, ExitReason, _Started, _StartTimedOut
 from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
 from zixir.actors.ref import ActorRef
-from zixir.actors.spec import ChildSpec, RestartBackoff
+from zixir.actors.spec import ChildSpec
 from zixir.actors.timers import send_after
 from zixir.errors import (
     ArgumentTypeError,
@@ -36,6 +35,9 @@ from zixir.errors import (
 )
 
 # Labelled by names the code declares (supervisor and spec names), never by instance.
+if TYPE_CHECKING:
+    from zixir.actors.restart_backoff import RestartBackoff
+
 _RESTARTS = counter(
     "zixir_supervisor_restarts", "Restarts made by supervisors, by supervisor and child spec", ("supervisor", "child")
 )
@@ -49,8 +51,9 @@ Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
 _STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
 
-@dataclass(frozen=True, slots=True)
-class _RestartDue:
+class _RestartDue(NamedTuple):
+    """Told to a supervisor by its backoff timer: restart these children now."""
+
     names: tuple[str, ...]
 
 
@@ -109,7 +112,7 @@ class Supervisor(ChildOwner):
         number("max_seconds", max_seconds, above=0.0)  # kept as given: messages show it
         health_check_interval = optional_number("health_check_interval", health_check_interval, above=0.0)
         health_check_timeout = number("health_check_timeout", health_check_timeout, above=0.0)
-        if backoff is not None and not isinstance(backoff, RestartBackoff):
+        if backoff is not None and not _is_restart_backoff(backoff):
             raise ArgumentTypeError(f"backoff must be a RestartBackoff or None, got {backoff!r}", "backoff")
         if not callable(clock):
             raise ArgumentTypeError(f"clock must be a callable returning seconds, got {clock!r}", "clock")
@@ -415,3 +418,10 @@ class Supervisor(ChildOwner):
         return SupervisorStatistics(
             self._restarts, self._abandoned, self._clock() - self._started_at, tuple(self.which_children())
         )
+
+
+def _is_restart_backoff(value: object) -> bool:
+    # Imported here: a supervisor without a backoff never loads the schedule.
+    from zixir.actors.restart_backoff import RestartBackoff
+
+    return isinstance(value, RestartBackoff)
