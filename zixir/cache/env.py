@@ -38,6 +38,10 @@ _open: dict[str, SharedEnv] = {}
 _DAMAGE = (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError, lmdb.VersionMismatchError, lmdb.PanicError)
 
 
+# How many growths by other processes a reader adopts in a row before it gives up.
+_ADOPTIONS = 100
+
+
 def failure(path: str, exc: Exception, doing: str) -> CacheError:
     """The `CacheError` to raise (``from exc``) for py-lmdb's error `exc` met while
     `doing` (e.g. ``"reading"``) the cache at `path`: what failed, and the fix."""
@@ -205,11 +209,12 @@ class SharedEnv:
         next(self.left)  # out of the gate while the map changes
         with self.write_lock:  # held by every resize: none runs now
             try:
-                try:
-                    return self.env.begin(**begin)
-                except lmdb.MapResizedError:
-                    self.adopt_growth()
-                    return self.env.begin(**begin)
+                for _ in range(_ADOPTIONS):  # the other process may grow the map again meanwhile
+                    try:
+                        return self.env.begin(**begin)
+                    except lmdb.MapResizedError:
+                        self.adopt_growth()
+                return self.env.begin(**begin)
             except lmdb.Error as exc:
                 raise failure(self.path, exc, "reading") from exc
             finally:
