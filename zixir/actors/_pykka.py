@@ -174,7 +174,9 @@ class ActorBase(pykka.ThreadingActor):
 
     def _defer_reply(self, reply_to: pykka.Future[Any]) -> None:
         """Keeps `reply_to` to answer later; called when a handler returned `DEFER_REPLY`."""
-        raise NotImplementedError(f"{type(self).__name__} returned DEFER_REPLY but does not keep replies")
+        raise TypeError(
+            f"{type(self).__name__} returned DEFER_REPLY, but only zixir.Actor keeps replies to answer later"
+        )
 
     def _start_thread(self) -> None:
         """Starts the actor's thread (pykka names it and honours ``use_daemon_thread``)."""
