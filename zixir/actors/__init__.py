@@ -6,8 +6,9 @@ handles or the restart backoff.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from zixir import _lazy
 
 if TYPE_CHECKING:
     from zixir.actors.actor import Actor
@@ -66,16 +67,4 @@ __all__ = [
     "whereis",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Imports the module that defines `name` on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'zixir.actors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"zixir.actors.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy.attributes(globals(), _HOMES)

@@ -6,8 +6,9 @@ Names load on first use, so importing the package (or only its backoff) stays ch
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from zixir import _lazy
 
 if TYPE_CHECKING:
     from zixir.resilience.backoff import (
@@ -44,16 +45,4 @@ _HOMES = {
     "RetryPolicy": "retry",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Imports the module that defines `name` on first use (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy.attributes(globals(), _HOMES)

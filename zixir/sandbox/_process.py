@@ -6,6 +6,7 @@ Standard library only: the fork server loads this file without importing the zix
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -62,16 +63,12 @@ def kill_tree(pid: int, pgid: int | None = None) -> list[int]:
     tree = [pid, *_procfs.descendants(pid)]
     groups = [] if pgid is None or pgid <= 1 else [pgid]
     for p in tree[1:]:
-        try:
+        with contextlib.suppress(OSError):  # it exited meanwhile
             if os.getpgid(p) == p:
                 groups.append(p)
-        except OSError:
-            pass
     for group in groups:  # first the groups: killpg is atomic against fork in the group
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(group, signal.SIGKILL)
-        except OSError:
-            pass
     signalled: list[int] = []
     for p in tree:
         try:
