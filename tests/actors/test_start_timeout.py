@@ -279,3 +279,84 @@ def test_terminate_child_while_it_starts_answers_the_caller_and_returns() -> Non
     stats = root.proxy().statistics().get(timeout=WAIT)
     assert stats.abandoned == 1 and stats.children == ()  # never started: the spec is not kept
     assert released_and_stopped(stuck_refs[0], "t").kind == "shutdown"
+
+
+def test_a_supervisor_answers_and_stops_while_a_restart_hangs_in_on_start() -> None:
+    Stuck.free_starts = 1  # the first start returns; the restart hangs
+    spec = ChildSpec("h", Stuck, kwargs={"name": "h"}, start_timeout=600.0, shutdown=0.2)
+    root = Supervisor.start(children=[spec])
+    entered.clear()
+    running("h").proxy().crash.defer()
+    assert entered.wait(WAIT)  # the restart is inside on_start now, and stays there
+    (info,) = within(WAIT, lambda: root.proxy().which_children().get(timeout=WAIT))
+    assert (info.state, info.alive, info.ref, info.restarts) == ("restarting", False, None, 1)
+    assert whereis("h") is None
+    assert within(WAIT, lambda: root.stop(timeout=WAIT)) is True  # bounded by the shutdown timeout
+    assert released_and_stopped(stuck_refs[1], "h").kind == "shutdown"
+
+
+def test_a_group_restarts_in_order_each_child_once_the_one_before_it_started() -> None:
+    Stuck.free_starts = 1
+    children = [
+        ChildSpec("g1", Probe, kwargs={"name": "g1"}),
+        ChildSpec("g2", Stuck, kwargs={"name": "g2"}, start_timeout=600.0),
+        ChildSpec("g3", Probe, kwargs={"name": "g3"}),
+    ]
+    root = Supervisor.start(children=children, strategy="rest_for_one")
+    entered.clear()
+    journal.clear()
+    running("g2").proxy().crash.defer()
+    assert entered.wait(WAIT)
+    infos = root.proxy().which_children().get(timeout=WAIT)
+    assert [i.state for i in infos] == ["running", "restarting", "restarting"]
+    assert ("start", "g3") not in journal  # g3 waits for g2's on_start to return
+    with pytest.raises(ValueError, match=r"^child 'g3' is restarting; terminate_child\('g3'\) first$"):
+        root.proxy().restart_child("g3").get(timeout=WAIT)
+    gate.set()
+    root.proxy().settled().get(timeout=WAIT)
+    assert [i.state for i in root.proxy().which_children().get(timeout=WAIT)] == ["running"] * 3
+    assert journal.index(("start", "g2")) < journal.index(("start", "g3"))
+
+
+def test_terminating_a_restarting_child_lets_the_rest_of_its_group_start() -> None:
+    Stuck.free_starts = 1
+    children = [
+        ChildSpec("t1", Stuck, kwargs={"name": "t1"}, start_timeout=600.0, shutdown=0.1),
+        ChildSpec("t2", Probe, kwargs={"name": "t2"}),
+    ]
+    root = Supervisor.start(children=children, strategy="one_for_all")
+    entered.clear()
+    running("t1").proxy().crash.defer()
+    assert entered.wait(WAIT)
+    within(WAIT, lambda: root.proxy().terminate_child("t1").get(timeout=WAIT))
+    root.proxy().settled().get(timeout=WAIT)
+    assert [(i.name, i.state) for i in root.proxy().which_children().get(timeout=WAIT)] == [
+        ("t1", "stopped"),
+        ("t2", "running"),
+    ]
+    assert released_and_stopped(stuck_refs[1], "t1").kind == "shutdown"
+
+
+def test_a_restart_whose_init_raises_is_a_crash_against_the_intensity() -> None:
+    class BuildsOnce(Probe):
+        built = 0
+
+        def __init__(self, name: str) -> None:
+            type(self).built += 1
+            if type(self).built > 1:
+                raise RuntimeError("cannot build again")
+            super().__init__(name)
+
+    root = Supervisor.start(children=[ChildSpec("b", BuildsOnce, kwargs={"name": "b"})], max_restarts=2)
+    running("b").proxy().crash.defer()
+    reason = root.wait_exit(WAIT)  # type: ignore[attr-defined]
+    assert reason is not None and isinstance(reason.exception, RestartIntensityError)
+    assert "(last: 'b', crash: RuntimeError: cannot build again)" in reason.message
+    assert BuildsOnce.built == 3  # the first start, then two restarts that failed in __init__
+
+
+def test_settled_answers_at_once_when_nothing_is_starting() -> None:
+    root = Supervisor.start(children=[ChildSpec("s", Probe, kwargs={"name": "s"})])
+    assert within(WAIT, lambda: root.proxy().settled().get(timeout=WAIT)) is None
+    (info,) = root.proxy().which_children().get(timeout=WAIT)
+    assert info.state == "running"

@@ -6,8 +6,8 @@ restart intensity, failed restarts counting as crashes) to the same steps the re
 `statistics()` and `zixir.whereis` must agree with it.
 
 Waiting is deterministic: `wait_exit` returns only once the child's `Down` is in its
-supervisor's mailbox, and the supervisor handles messages in order, so a question asked
-after `wait_exit` is answered after the exit was handled (restarts included).
+supervisor's mailbox, and the supervisor handles messages in order, so a `settled()` asked
+after `wait_exit` is answered once the restarts the exit caused have concluded.
 """
 
 from __future__ import annotations
@@ -394,6 +394,7 @@ class SupervisorMachine(RuleBasedStateMachine):
             assert [n for n in POOL if whereis(n) is not None] == []
             return
         model = self.model
+        self.proxy.settled().get(timeout=WAIT)  # the restarts of the step's exits concluded
         infos = self.proxy.which_children().get(timeout=WAIT)
         assert [(i.name, i.restart, i.alive, i.restarts) for i in infos] == [
             (c.name, c.restart, c.running, c.restarts) for c in model.children

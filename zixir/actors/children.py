@@ -1,7 +1,8 @@
 """A supervisor's children one by one: their records, and starting, stopping, abandoning each.
 
-A start is either waited for (bounded by the child's start timeout) or answered by message,
-so the supervisor keeps handling its mailbox while the child's ``on_start`` runs.
+The supervisor's own start waits for each child (bounded by the child's start timeout);
+every later start and restart concludes by message, so the supervisor keeps handling its
+mailbox while a child's ``on_start`` runs.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ChildRecord:
     start_timer: Timer | None = field(default=None, repr=False)
     replies: list[pykka.Future[Any]] = field(default_factory=list, repr=False)  # callers of that start
     kept: bool = True  # False until a start_child's first start succeeds: failing drops the spec
+    restarting: bool = False  # the start in flight is a restart by the supervisor's strategy
 
 
 class ChildOwner(Actor):
@@ -65,6 +67,8 @@ class ChildOwner(Actor):
         self._abandoned = 0
         self._stopping = False
         self._deferred: ChildRecord | None = None  # the start whose caller's future comes next
+        self._settle_waiters: list[pykka.Future[Any]] = []  # callers of `settled`
+        self._settling = False  # the call returning DEFER_REPLY is a `settled`
 
     def _start(self, child: ChildRecord) -> ExitReason | None:
         """Starts `child`, waiting up to its start timeout for on_start; returns the failure."""
@@ -83,29 +87,40 @@ class ChildOwner(Actor):
         return None
 
     def _start_async(self, child: ChildRecord) -> Any:
-        """Starts `child` without waiting for its on_start: its `_Started` or `Down` (or the
-        start timer's `_StartTimedOut`) arrives as a message. Returns `DEFER_REPLY`: the
-        caller of the proxy method is answered then (see `_defer_reply`).
+        """Starts `child` for a caller of the proxy: returns `DEFER_REPLY`, and the caller is
+        answered once the start concluded (see `_begin_start` and `_defer_reply`).
 
         Raises:
             ChildStartError: the class's ``__init__`` raised.
         """
-        spec = child.spec
         try:
-            ref, _ = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, wait=False)
+            self._begin_start(child)
         except Exception as exc:
             if not child.kept:
                 self._remove(child)
-            raise start_error(spec.name, ExitReason.crash(exc)) from exc
-        child.starting = ref
-        if spec.start_timeout is not None:
-            child.start_timer = send_after(self.actor_ref, _StartTimedOut(ref), spec.start_timeout)
+            raise start_error(child.spec.name, ExitReason.crash(exc)) from exc
         self._deferred = child
         return DEFER_REPLY
 
+    def _begin_start(self, child: ChildRecord) -> None:
+        """Starts `child` without waiting for its on_start: its `_Started` or `Down` (or the
+        start timer's `_StartTimedOut`) arrives as a message.
+
+        Raises:
+            Exception: whatever the class's ``__init__`` raised.
+        """
+        spec = child.spec
+        ref, _ = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, wait=False)
+        child.starting = ref
+        if spec.start_timeout is not None:
+            child.start_timer = send_after(self.actor_ref, _StartTimedOut(ref), spec.start_timeout)
+
     def _defer_reply(self, reply_to: pykka.Future[Any]) -> None:
         child, self._deferred = self._deferred, None
-        if child is None:  # pragma: no cover - only _start_async returns DEFER_REPLY
+        if self._settling:
+            self._settling = False
+            self._settle_waiters.append(reply_to)
+        elif child is None:  # pragma: no cover - only _start_async and settled return DEFER_REPLY
             reply_to.set(None)
         elif child.starting is None:  # concluded already (cannot happen: conclusions are messages)
             reply_to.set(child.ref)
@@ -121,6 +136,7 @@ class ChildOwner(Actor):
         child.ref, child.started_at, child.kept = ref, self._clock(), True
         registry.assign(child.spec.name, ref)
         self._answer(child, ref)
+        self._start_concluded(child, None)
 
     def _start_timed_out(self, ref: pykka.ActorRef[Any]) -> None:
         child = self._child_starting(ref)
@@ -129,13 +145,17 @@ class ChildOwner(Actor):
         failure = start_timed_out(child.spec.name, child.spec.start_timeout)
         self._end_start(child)
         self._abandon(child.spec, ref, str(failure))
-        self._start_failed(child, start_error(child.spec.name, failure))
+        self._start_failed(child, failure)
 
-    def _start_failed(self, child: ChildRecord, error: ChildStartError) -> None:
+    def _start_failed(self, child: ChildRecord, failure: ExitReason) -> None:
         self._end_start(child)
-        self._answer(child, error)
-        if not child.kept:
+        self._answer(child, start_error(child.spec.name, failure))
+        if not child.kept and not child.restarting:
             self._remove(child)  # a start_child that failed: the spec is not kept
+        self._start_concluded(child, failure)
+
+    def _start_concluded(self, child: ChildRecord, failure: ExitReason | None) -> None:
+        """Called once a start not waited for has succeeded (`failure` None) or failed."""
 
     def _end_start(self, child: ChildRecord) -> None:
         child.starting = None
@@ -155,6 +175,7 @@ class ChildOwner(Actor):
     def _terminate(self, child: ChildRecord) -> None:
         """Stops `child` (running or starting), waiting up to its shutdown timeout; abandons it after that."""
         ref, child.ref = child.ref, None
+        child.restarting = False
         if ref is None:
             ref = child.starting
             self._end_start(child)
@@ -195,8 +216,36 @@ class ChildOwner(Actor):
         return next((c for c in self._children if c.starting is ref), None)
 
     def _occupied(self) -> int:
-        """Children running or starting."""
-        return sum(c.ref is not None or c.starting is not None for c in self._children)
+        """Children running, starting, or waiting to restart."""
+        return sum(c.ref is not None or c.starting is not None or c.waiting for c in self._children)
+
+    # ---- settling -------------------------------------------------------------------------
+
+    def settled(self) -> Any:
+        """Answers once no child is starting, restarting or waiting to restart.
+
+        Call it through the proxy (``sup.proxy().settled().get(timeout)``) to wait until a
+        crash's restarts, or a start, have concluded; what `which_children` says next
+        includes them. It waits out restart backoffs too, and answers at once when the
+        supervisor stops.
+        """
+        if not self._busy():
+            return None
+        self._deferred = None
+        self._settling = True
+        return DEFER_REPLY
+
+    def _busy(self) -> bool:
+        """Whether a start, restart or scheduled restart has not concluded yet."""
+        return any(c.starting is not None or c.restarting or c.waiting for c in self._children)
+
+    def _receive(self, message: Any) -> Any:
+        response = super()._receive(message)
+        if self._settle_waiters and (self._stopping or not self._busy()):
+            waiters, self._settle_waiters = self._settle_waiters, []
+            for future in waiters:
+                future.set(None)
+        return response
 
     def _child_by_name(self, name: str) -> ChildRecord:
         for child in self._children:

@@ -6,14 +6,19 @@ Returned by `Supervisor.which_children`, `count_children` and `statistics`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pykka
 
 from zixir.actors.messages import ExitReason
 from zixir.actors.spec import RestartType
 
-__all__ = ["ChildCounts", "ChildInfo", "SupervisorStatistics"]
+__all__ = ["ChildCounts", "ChildInfo", "ChildState", "SupervisorStatistics"]
+
+#: running: on_start returned and it has not exited; starting: in on_start (a dynamic start);
+#: restarting: being restarted by the strategy, or waiting out a restart backoff;
+#: stopped: terminated, or exited and not restarted (its spec is kept).
+ChildState = Literal["running", "starting", "restarting", "stopped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,7 @@ class ChildInfo:
         last_crash: Why it last crashed, if it ever did.
         last_crash_at: When (the supervisor's clock), if it ever did.
         uptime: Seconds since its current incarnation started (0.0 when not running).
+        state: ``"running"``, ``"starting"``, ``"restarting"`` or ``"stopped"``.
     """
 
     name: str
@@ -41,6 +47,7 @@ class ChildInfo:
     last_crash: ExitReason | None
     last_crash_at: float | None
     uptime: float
+    state: ChildState
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from zixir.actors._pykka import stop_message
 from zixir.actors.children import ChildOwner, ChildRecord, start_error
 from zixir.actors.health import HealthCheck, HealthChecker
 from zixir.actors.messages import Down, ExitReason, _Started, _StartTimedOut
-from zixir.actors.records import ChildCounts, ChildInfo, SupervisorStatistics
+from zixir.actors.records import ChildCounts, ChildInfo, ChildState, SupervisorStatistics
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec
 from zixir.actors.timers import send_after
@@ -55,6 +55,18 @@ class _RestartDue(NamedTuple):
     """Told to a supervisor by its backoff timer: restart these children now."""
 
     names: tuple[str, ...]
+
+
+class _RestartFailed(NamedTuple):
+    """Told by a supervisor to itself: a restarting child's class raised in ``__init__``.
+
+    A message, not a call: the failure counts against the restart intensity, and giving up
+    must crash the supervisor even when the restart began inside an asked call.
+    """
+
+    child: ChildRecord
+    failure: ExitReason
+    restarts: int  # the child's restart count then: a later restart ignores this message
 
 
 class Supervisor(ChildOwner):
@@ -132,6 +144,8 @@ class Supervisor(ChildOwner):
         self._backoff = backoff
         self._clock = clock
         self._restart_times: collections.deque[float] = collections.deque()
+        # Restart groups in flight: each starts in order, a child once the one before it started.
+        self._chains: list[list[ChildRecord]] = []
         self._restarts = 0
         self._started_at = clock()
         self._health = (
@@ -188,6 +202,7 @@ class Supervisor(ChildOwner):
     def _shutdown(self) -> None:
         """Stops the children in reverse start order and frees their names (idempotent)."""
         self._stopping = True
+        self._chains.clear()
         if self._health is not None:
             self._health.stop()
         for child in reversed(self._children):
@@ -207,7 +222,7 @@ class Supervisor(ChildOwner):
         if child is None:
             starting = self._child_starting(down.ref)
             if starting is not None:  # its on_start failed
-                self._start_failed(starting, start_error(starting.spec.name, down.reason))
+                self._start_failed(starting, down.reason)
             return  # else an incarnation this supervisor already stopped, or replaced
         child.ref = None
         self._handle_exit(child, down.reason)
@@ -220,9 +235,12 @@ class Supervisor(ChildOwner):
             self._start_timed_out(message.ref)
             return None
         if isinstance(message, _RestartDue):
-            failed = self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
-            if failed is not None:
-                self._restart(*failed)
+            self._restart_now([c for c in self._children if c.spec.name in message.names and c.waiting])
+            return None
+        if isinstance(message, _RestartFailed):
+            child = message.child
+            if child.restarting and child.restarts == message.restarts and child in self._children:
+                self._start_failed(child, message.failure)
             return None
         if isinstance(message, HealthCheck):
             return self._check_health()
@@ -244,28 +262,24 @@ class Supervisor(ChildOwner):
         self._restart(child, reason)
 
     def _restart(self, child: ChildRecord, reason: ExitReason) -> None:
-        # A loop, not recursion: every failed restart is counted until intensity stops it.
-        while True:
-            now = self._clock()
-            self._restart_times.append(now)
-            while self._restart_times and self._restart_times[0] <= now - self._max_seconds:
-                self._restart_times.popleft()
-            if len(self._restart_times) > self._max_restarts:
-                self._give_up(child, reason)
-            self._restarts += 1
-            _RESTARTS.labels(self._metric_name, self._child_label(child.spec)).inc()
-            group = self._restart_group(child)
-            if self._backoff is not None and now - child.started_at >= self._backoff.reset_after:
-                child.attempt = 0
-            delay = self._backoff.delay(child.attempt) if self._backoff is not None else 0.0
-            child.attempt += 1
-            if delay > 0:
-                self._schedule(child, group, delay)
-                return
-            failed = self._restart_now(group)
-            if failed is None:
-                return
-            child, reason = failed
+        """Counts a restart against the intensity (giving up past it), then restarts the group."""
+        now = self._clock()
+        self._restart_times.append(now)
+        while self._restart_times and self._restart_times[0] <= now - self._max_seconds:
+            self._restart_times.popleft()
+        if len(self._restart_times) > self._max_restarts:
+            self._give_up(child, reason)
+        self._restarts += 1
+        _RESTARTS.labels(self._metric_name, self._child_label(child.spec)).inc()
+        group = self._restart_group(child)
+        if self._backoff is not None and now - child.started_at >= self._backoff.reset_after:
+            child.attempt = 0
+        delay = self._backoff.delay(child.attempt) if self._backoff is not None else 0.0
+        child.attempt += 1
+        if delay > 0:
+            self._schedule(child, group, delay)
+        else:
+            self._restart_now(group)
 
     def _restart_group(self, child: ChildRecord) -> list[ChildRecord]:
         """Stops the children the strategy restarts with `child`; returns them in order."""
@@ -288,20 +302,66 @@ class Supervisor(ChildOwner):
         due = _RestartDue(tuple(c.spec.name for c in group))
         child.timer = send_after(self.actor_ref, due, delay)
 
-    def _restart_now(self, group: list[ChildRecord]) -> tuple[ChildRecord, ExitReason] | None:
-        """Starts the group in order; returns the first child that failed, and why."""
+    def _restart_now(self, group: list[ChildRecord]) -> None:
+        """Starts the group in order, each child once the one before it has started.
+
+        The starts conclude by message (`_start_concluded`): the supervisor keeps answering
+        while a child's ``on_start`` runs.
+        """
         for c in group:
-            c.waiting, c.timer = False, None
-        for c in group:
-            if c.ref is not None or c not in self._children:
+            c.waiting, c.timer, c.restarting = False, None, False
+        members = [c for c in group if c.ref is None and c.starting is None and c in self._children]
+        for chain in self._chains:  # a newer restart of a child replaces the older one
+            chain[:] = [c for c in chain if c not in members]
+        self._chains = [chain for chain in self._chains if chain]
+        if members:
+            self._chains.append(members)
+            self._advance(members)
+
+    def _advance(self, chain: list[ChildRecord]) -> None:
+        """Begins the start of `chain`'s next child, unless one is in flight; drops a done chain."""
+        while chain:
+            head = chain[0]
+            if head.restarting:
+                return  # its start concludes by message
+            if head.ref is not None or head not in self._children:
+                chain.pop(0)
                 continue
-            failure = self._start(c)
-            c.restarts += 1
-            self._answer(c, c.ref if failure is None else start_error(c.spec.name, failure))
-            if failure is not None:  # a failed restart is a crash, against the intensity
-                c.last_crash, c.last_crash_at = failure, self._clock()
-                return c, failure
-        return None
+            head.restarts += 1
+            head.restarting = True
+            try:
+                self._begin_start(head)
+            except Exception as exc:
+                self.actor_ref.tell(_RestartFailed(head, ExitReason.crash(exc), head.restarts))
+            return
+        self._chains.remove(chain)
+
+    def _start_concluded(self, child: ChildRecord, failure: ExitReason | None) -> None:
+        if not child.restarting:
+            return  # a start for a caller: `_answer` told it
+        child.restarting = False
+        chain = next((chain for chain in self._chains if chain[0] is child), None)
+        if chain is None:  # pragma: no cover - a restarting child always leads its chain
+            return
+        if failure is None:
+            chain.pop(0)
+            self._advance(chain)
+            return
+        # A failed restart is a crash, against the intensity; the strategy's group for
+        # `child` holds the rest of its chain.
+        self._chains.remove(chain)
+        child.last_crash, child.last_crash_at = failure, self._clock()
+        self._restart(child, failure)
+
+    def _unqueue(self, child: ChildRecord) -> None:
+        """Takes `child` out of the restart chains; the chain it led goes on with the next."""
+        for chain in list(self._chains):
+            if child in chain:
+                chain.remove(child)
+                self._advance(chain)
+
+    def _busy(self) -> bool:
+        return bool(self._chains) or super()._busy()
 
     def _give_up(self, child: ChildRecord, reason: ExitReason) -> None:
         self._stopping = True
@@ -361,6 +421,7 @@ class Supervisor(ChildOwner):
             child.timer.cancel()
         child.waiting = False
         self._terminate(child)
+        self._unqueue(child)
         self._answer(child, ChildStartError(f"child {name!r} was terminated while starting", name))
         if child.spec.restart == "temporary" or not child.kept:
             self._remove(child)
@@ -374,8 +435,7 @@ class Supervisor(ChildOwner):
                 timeout (the spec is kept).
         """
         child = self._child_by_name(name)
-        if child.ref is not None or child.starting is not None:
-            raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
+        self._check_stopped(child)
         return cast("ActorRef[Any]", self._start_async(child))
 
     def delete_child(self, name: str) -> None:
@@ -385,9 +445,15 @@ class Supervisor(ChildOwner):
             ValueError: the child is running.
         """
         child = self._child_by_name(name)
+        self._check_stopped(child)
+        self._remove(child)
+
+    def _check_stopped(self, child: ChildRecord) -> None:
+        name = child.spec.name
         if child.ref is not None or child.starting is not None:
             raise ValueError(f"child {name!r} is running; terminate_child({name!r}) first")
-        self._remove(child)
+        if self._state(child) == "restarting":
+            raise ValueError(f"child {name!r} is restarting; terminate_child({name!r}) first")
 
     def which_children(self) -> list[ChildInfo]:
         """One record per child, in start order."""
@@ -403,9 +469,17 @@ class Supervisor(ChildOwner):
                 c.last_crash,
                 c.last_crash_at,
                 now - c.started_at if c.ref is not None else 0.0,
+                self._state(c),
             )
             for c in self._children
         ]
+
+    def _state(self, child: ChildRecord) -> ChildState:
+        if child.waiting or child.restarting or any(child in chain for chain in self._chains):
+            return "restarting"
+        if child.starting is not None:
+            return "starting"
+        return "running" if child.ref is not None and child.ref.is_alive() else "stopped"
 
     def count_children(self) -> ChildCounts:
         """Specs held, children running, and how many are supervisors or workers."""
