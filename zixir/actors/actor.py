@@ -66,6 +66,7 @@ class Actor(ActorBase):
         self._start_lock = threading.Lock()
         self._start_abandoned = False
         self._start_watcher: pykka.ActorRef[Any] | None = None  # told _Started, if set
+        self._supervised = False  # started by a supervisor (a `watcher`), not as a root
 
     @property
     def actor_ref(self) -> ActorRef[Self]:
@@ -128,6 +129,7 @@ class Actor(ActorBase):
             actor._name = name
         if watcher is not None:
             actor._monitors.append(watcher)
+            actor._supervised = True
             if not wait:
                 actor._start_watcher = watcher
         ActorRegistry.register(ref)

@@ -17,7 +17,7 @@ from loguru import logger
 
 from zixir._counters import counter
 from zixir._validate import number, optional_number, whole
-from zixir.actors import registry
+from zixir.actors import registry, tree
 from zixir.actors._pykka import stop_message
 from zixir.actors.children import ChildOwner, ChildRecord, start_error
 from zixir.actors.health import HealthCheck, HealthChecker
@@ -148,6 +148,8 @@ class Supervisor(ChildOwner):
         self._chains: list[list[ChildRecord]] = []
         self._restarts = 0
         self._started_at = clock()
+        self._phase: tree.SupervisorPhase = "starting"
+        self._gave_up_because: str | None = None
         self._health = (
             HealthChecker(health_check_interval, health_check_timeout, clock)
             if health_check_interval is not None
@@ -176,6 +178,7 @@ class Supervisor(ChildOwner):
     # ---- lifecycle --------------------------------------------------------------------
 
     def on_start(self) -> None:
+        tree.publish(self.actor_ref.actor_urn, self)
         for spec in self._specs:
             child = ChildRecord(spec)
             registry.reserve(spec.name, child)
@@ -189,6 +192,7 @@ class Supervisor(ChildOwner):
                 ) from failure.exception
         if self._health is not None:
             self._health.start(self.actor_ref)
+        self._phase = "running"
         logger.debug("{} started {} children", self, len(self._children))
 
     def on_stop(self) -> None:
@@ -198,6 +202,9 @@ class Supervisor(ChildOwner):
     def on_exit(self, reason: ExitReason) -> None:
         """Also stops the children when the supervisor itself crashed or gave up."""
         self._shutdown()
+        if self._phase != "gave_up":
+            self._phase = "stopped"
+        tree.withdraw(self.actor_ref.actor_urn, self.published(), root=not self._supervised)
 
     def _shutdown(self) -> None:
         """Stops the children in reverse start order and frees their names (idempotent)."""
@@ -365,6 +372,11 @@ class Supervisor(ChildOwner):
 
     def _give_up(self, child: ChildRecord, reason: ExitReason) -> None:
         self._stopping = True
+        self._phase = "gave_up"
+        self._gave_up_because = (
+            f"more than {self._max_restarts} restarts within {self._max_seconds} s "
+            f"(last: {child.spec.name!r}, {reason.kind}: {reason.error_type})"
+        )
         _GIVE_UPS.labels(self._metric_name).inc()
         logger.warning(
             "{} gives up: {} restarts within {} s (last: child {!r}, {})",
@@ -447,6 +459,31 @@ class Supervisor(ChildOwner):
         child = self._child_by_name(name)
         self._check_stopped(child)
         self._remove(child)
+
+    def published(self) -> tree.PublishedSupervisor:
+        """This supervisor's state now, for `zixir.actors.tree`: callable from any thread.
+
+        It reads the child records without the supervisor's thread (which may be busy), so a
+        child changing state meanwhile may show its old state or its new one.
+        """
+        return tree.PublishedSupervisor(
+            self.actor_ref.actor_urn,
+            self._metric_name,
+            self._phase,
+            self._restarts,
+            tuple(
+                tree.PublishedChild(
+                    c.spec.name,
+                    self._state(c),
+                    c.restarts,
+                    issubclass(c.spec.actor_class, Supervisor),
+                    None if (ref := c.ref) is None else ref.actor_urn,
+                )
+                for c in list(self._children)
+            ),
+            self._gave_up_because,
+            time.time(),
+        )
 
     def _check_stopped(self, child: ChildRecord) -> None:
         name = child.spec.name
