@@ -304,6 +304,7 @@ class Supervisor(ChildOwner):
         return [c for c in group if c in self._children]
 
     def _schedule(self, child: ChildRecord, group: list[ChildRecord], delay: float) -> None:
+        self._claim(group)
         for c in group:
             c.waiting = True
         due = _RestartDue(tuple(c.spec.name for c in group))
@@ -318,12 +319,16 @@ class Supervisor(ChildOwner):
         for c in group:
             c.waiting, c.timer, c.restarting = False, None, False
         members = [c for c in group if c.ref is None and c.starting is None and c in self._children]
-        for chain in self._chains:  # a newer restart of a child replaces the older one
-            chain[:] = [c for c in chain if c not in members]
-        self._chains = [chain for chain in self._chains if chain]
+        self._claim(members)
         if members:
             self._chains.append(members)
             self._advance(members)
+
+    def _claim(self, members: list[ChildRecord]) -> None:
+        """Takes `members` out of older restart chains: a newer restart replaces the older one."""
+        for chain in self._chains:
+            chain[:] = [c for c in chain if c not in members]
+        self._chains = [chain for chain in self._chains if chain]
 
     def _advance(self, chain: list[ChildRecord]) -> None:
         """Begins the start of `chain`'s next child, unless one is in flight; drops a done chain."""
