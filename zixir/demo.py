@@ -19,7 +19,7 @@ from zixir import engine, serialization
 from zixir.cache import LOOKUP_IMPLEMENTATION, Cache
 from zixir.sandbox import Sandbox
 
-__all__ = ["main"]
+__all__ = ["tour"]
 
 
 @serialization.register
@@ -106,7 +106,7 @@ def _sandbox_tour() -> None:
             )
 
 
-def main() -> None:
+def tour() -> None:
     """Runs the tour and prints what each step produced."""
     with tempfile.TemporaryDirectory(prefix="zixir-demo-") as directory:
         _engine_tour()
@@ -116,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    tour()

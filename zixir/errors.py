@@ -22,7 +22,9 @@ __all__ = [
     "CacheError",
     "ChildStartError",
     "CircuitOpenError",
+    "ConfigError",
     "CorruptRecordError",
+    "DataDirLockedError",
     "DeadlockError",
     "DuplicateNameError",
     "EmptyInputError",
@@ -422,3 +424,31 @@ class RemoteError(RuntimeError, ZixirError):
         super().__init__(message)
         self.type_name = type_name
         self.remote_traceback = remote_traceback
+
+
+class ConfigError(ValueError, ZixirError):
+    """A daemon's configuration file is wrong: its message names the file and the dotted key.
+
+    Attributes:
+        file: The configuration file.
+        key: The dotted key that is wrong (``"children[2].restart"``), or "" for the file.
+    """
+
+    def __init__(self, message: str, file: str, key: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.key = key
+
+
+class DataDirLockedError(RuntimeError, ZixirError):
+    """Another daemon holds the data directory.
+
+    Attributes:
+        data_dir: The directory.
+        pid: The holder's process id, when its ``daemon.json`` says it (else None).
+    """
+
+    def __init__(self, message: str, data_dir: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.data_dir = data_dir
+        self.pid = pid

@@ -22,7 +22,7 @@ from zixir.sandbox import _options
 from zixir.sandbox.result import SandboxResult
 from zixir.sandbox.sandbox import Sandbox
 
-__all__ = ["ProcessResources", "ResourceStats", "SandboxActor"]
+__all__ = ["ProcessResources", "ResourceStats", "SandboxActor", "check_sandbox_options"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class ResourceStats:
     reasons: dict[str, int]
 
 
-def _check(options: dict[str, Any]) -> None:
+def check_sandbox_options(options: dict[str, Any]) -> None:
     """Checks `options` as `Sandbox` would, without starting anything."""
     signature = inspect.signature(Sandbox)
     unknown = sorted(set(options) - set(signature.parameters))
@@ -96,7 +96,7 @@ class SandboxActor(Actor):
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
-        _check(options)
+        check_sandbox_options(options)
         self._options = options
         self._sandbox: Sandbox | None = None
         self._processes: dict[int, psutil.Process] = {}  # kept: cpu_percent needs the last read

@@ -1,0 +1,72 @@
+"""Applications that tests/daemon runs with ``zixir run``, one build function per story."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from zixir import Actor, ChildSpec, ExitReason, Supervisor
+
+#: Never set: the on_stop of a Stubborn actor waits on it forever.
+_never = threading.Event()
+
+
+class Marker(Actor):
+    """Leaves ``exited-<label>`` in its directory when it exits: proof that cleanup ran."""
+
+    def __init__(self, directory: str, label: str) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.label = label
+
+    def on_exit(self, reason: ExitReason) -> None:
+        (self.directory / f"exited-{self.label}").write_text(reason.kind)
+
+    def ping(self) -> str:
+        return self.label
+
+
+class CrashesSoon(Actor):
+    """Crashes right after every start: its supervisor soon gives up."""
+
+    def on_start(self) -> None:
+        self.actor_ref.tell("crash")
+
+    def on_receive(self, message: Any) -> Any:
+        raise RuntimeError("crashes soon after starting")
+
+
+class Stubborn(Actor):
+    """Its on_stop never returns: its supervisor abandons it after its shutdown timeout."""
+
+    def on_stop(self) -> None:
+        _never.wait()
+
+
+def build(app: Any) -> list[ChildSpec]:
+    """Two workers under a root that Zixir makes."""
+    return [
+        ChildSpec("first", Marker, kwargs={"directory": str(app.data_dir), "label": "first"}),
+        ChildSpec("second", Marker, kwargs={"directory": str(app.data_dir), "label": "second"}),
+    ]
+
+
+def build_gives_up() -> Any:
+    """A root of its own, whose child keeps crashing."""
+    return Supervisor.start(children=[ChildSpec("doomed", CrashesSoon)], max_restarts=1, name="fragile")
+
+
+def build_abandons() -> list[ChildSpec]:
+    """A child that cannot be stopped: the daemon still exits."""
+    return [ChildSpec("stubborn", Stubborn, shutdown=0.2)]
+
+
+def build_slow_stop() -> list[ChildSpec]:
+    """A child whose stop takes as long as its shutdown timeout allows (a minute)."""
+    return [ChildSpec("slow", Stubborn, shutdown=60.0)]
+
+
+def build_nothing() -> str:
+    """Not a tree."""
+    return "not a tree"

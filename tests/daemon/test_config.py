@@ -1,0 +1,156 @@
+"""Configuration files: a tree from TOML, and every mistake named by file and dotted key."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.support import ROOT, DaemonProcess
+from zixir.actors import Supervisor
+from zixir.cache import CacheActor
+from zixir.daemon.config import load_config
+from zixir.daemon.exit_codes import ExitCode
+from zixir.errors import ConfigError
+
+GOOD = """
+[root]
+strategy = "rest_for_one"
+max_restarts = 2
+
+[[children]]
+name = "cache"
+class = "zixir:CacheActor"
+kwargs = { path = "cache", sweep_interval = 30.0 }
+
+[[children]]
+name = "workers"
+strategy = "one_for_one"
+[[children.children]]
+name = "w1"
+class = "tests.daemon.sample_app:Marker"
+kwargs = { directory = "/tmp", label = "w1" }
+restart = "transient"
+start_timeout = 2.0
+
+[app]
+greeting = "hello"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "app.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_file_becomes_child_specs_with_cache_paths_in_the_data_dir(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), tmp_path / "data")
+    assert config.root == {"strategy": "rest_for_one", "max_restarts": 2}
+    cache, workers = config.children
+    assert (cache.name, cache.actor_class, cache.kwargs["path"]) == ("cache", CacheActor, str(tmp_path / "data/cache"))
+    assert workers.actor_class is Supervisor and workers.kwargs["strategy"] == "one_for_one"
+    (w1,) = workers.kwargs["children"]
+    assert (w1.name, w1.restart, w1.start_timeout) == ("w1", "transient", 2.0)
+    assert config.app == {"greeting": "hello"}
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "problem"),
+    [
+        (
+            ('restart = "transient"', 'restart = "sometimes"'),
+            "children[1].children[0].restart",
+            "must be one of permanent, transient, temporary",
+        ),
+        (
+            ('strategy = "rest_for_one"', 'strategy = "all"'),
+            "root.strategy",
+            "must be one of one_for_one, one_for_all, rest_for_one",
+        ),
+        (("max_restarts = 2", "max_restarts = -1"), "root.max_restarts", "must be a whole number >= 0, got -1"),
+        (
+            ('class = "zixir:CacheActor"', 'class = "zixir:Nope"'),
+            "children[0].class",
+            "cannot import 'zixir:Nope': AttributeError: module 'zixir' has no attribute 'Nope'",
+        ),
+        (
+            ('class = "zixir:CacheActor"', 'class = "zixir:Cache"'),
+            "children[0].class",
+            "'zixir:Cache' is not a zixir.Actor subclass",
+        ),
+        (("sweep_interval = 30.0", "sweep_interval = 30.0, default_ttl = -5"), "children[0].kwargs.default_ttl", None),
+        (
+            ('label = "w1"', 'label = "w1", colour = "red"'),
+            "children[1].children[0].kwargs",
+            "Marker does not take these arguments: got an unexpected keyword argument 'colour'",
+        ),
+        (("start_timeout = 2.0", "start_timeout = 0"), "children[1].children[0].start_timeout", None),
+        (
+            ('name = "w1"', 'name = "cache"\nrestrat = "x"'),
+            "children[1].children[0].restrat",
+            "unknown key; expected one of name, class, args, kwargs, restart, shutdown, start_timeout",
+        ),
+    ],
+)
+def test_each_mistake_names_the_file_and_the_key(
+    tmp_path: Path, change: tuple[str, str], key: str, problem: str | None
+) -> None:
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, tmp_path)
+    assert raised.value.key == key and raised.value.file == str(path)
+    assert str(raised.value).startswith(f"{path}: {key}: ")
+    if problem is not None:
+        assert str(raised.value) == f"{path}: {key}: {problem}"
+
+
+def test_duplicate_names_missing_children_and_bad_toml(tmp_path: Path) -> None:
+    twice = GOOD.replace('name = "workers"', 'name = "cache"')
+    with pytest.raises(ConfigError, match=r"children\[1\].name: 'cache' is taken by children\[0\]$"):
+        load_config(write(tmp_path, twice), tmp_path)
+    with pytest.raises(ConfigError, match=r"children: missing: list the root's children as \[\[children\]\] tables$"):
+        load_config(write(tmp_path, "[app]\nx = 1\n"), tmp_path)
+    with pytest.raises(ConfigError, match=r"app.toml: not valid TOML: "):
+        load_config(write(tmp_path, "[root\n"), tmp_path)
+    with pytest.raises(ConfigError, match=r"missing.toml: cannot read it: No such file or directory$"):
+        load_config(tmp_path / "missing.toml", tmp_path)
+
+
+def test_check_validates_and_exits_and_a_mistake_is_one_line_with_exit_2(tmp_path: Path) -> None:
+    def check(path: Path) -> subprocess.CompletedProcess[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "zixir.cli",
+            "run",
+            "--config",
+            str(path),
+            "--check",
+            "--data-dir",
+            str(tmp_path),
+        ]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)})
+
+    good = check(write(tmp_path, GOOD))
+    assert (good.returncode, good.stdout) == (0, f"{tmp_path / 'app.toml'}: ok (2 children)\n")
+    bad = check(write(tmp_path, GOOD.replace('restart = "transient"', 'restart = "sometimes"')))
+    assert bad.returncode == ExitCode.USAGE
+    assert bad.stderr == (
+        f"zixir: error: {tmp_path / 'app.toml'}: children[1].children[0].restart: "
+        "must be one of permanent, transient, temporary\n"
+    )
+
+
+def test_a_daemon_runs_the_tree_of_its_config_file(tmp_path: Path) -> None:
+    config = write(tmp_path, GOOD.replace('directory = "/tmp"', f'directory = "{tmp_path}"'))
+    daemon = DaemonProcess("--config", str(config), data_dir=tmp_path / "data")
+    assert "STATUS=running: 2 children" in daemon.expect("READY=1")
+    assert (tmp_path / "data" / "cache" / "data.mdb").exists()
+    daemon.signal(signal.SIGTERM)
+    code, err = daemon.finish()
+    assert code == ExitCode.OK, err
+    assert (tmp_path / "exited-w1").read_text() == "shutdown"
