@@ -38,7 +38,8 @@ import logging
 import queue
 import sys
 import threading
-from types import TracebackType
+import time
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 import pykka
@@ -46,6 +47,7 @@ from loguru import logger
 from pykka import ActorRegistry
 from pykka.messages import _ActorStop
 
+from zixir.actors import _metrics
 from zixir.actors.messages import ExitReason
 
 if TYPE_CHECKING:
@@ -139,6 +141,8 @@ class ActorBase(pykka.ThreadingActor):
         self._crash: ExitReason | None = None
         self._stopped_from_outside = False
         self._started = threading.Event()
+        self._messages_handled = _metrics.messages(type(self).__name__)
+        self._ask_latency = _metrics.ask_latency(type(self).__name__)
 
     @property
     def actor_ref(self) -> Any:
@@ -214,20 +218,30 @@ class ActorBase(pykka.ThreadingActor):
 
     def _actor_loop_running(self) -> None:
         inbox: Any = self.actor_inbox
+        handled = self._messages_handled.inc
+        latency = self._ask_latency.observe
         while not self.actor_stopped.is_set():
             envelope: Envelope = inbox.get()
             reply_to = envelope.reply_to
+            handled()
             try:
                 message = envelope.message
                 if type(message) is _ActorStop:
                     # pykka sends an outside stop as an ask, a self-stop as a tell.
                     self._stopped_from_outside = reply_to is not None
-                response = self._receive(message)
+                context = envelope.context
+                if context is None:
+                    response = self._receive(message)
+                else:  # the sender was in a span: handle the message in a child span
+                    response = _tracing().receive_in_span(self, context, message, self._receive)
                 if reply_to is not None:
                     if response is DEFER_REPLY:
                         self._defer_reply(reply_to)
                     else:
                         reply_to.set(response)
+                        asked = getattr(reply_to, "asked", None)
+                        if asked is not None:
+                            latency(time.perf_counter() - asked)
             except Exception:
                 exc_info = sys.exc_info()
                 if reply_to is not None:
@@ -278,6 +292,13 @@ class ActorBase(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         """Handles a plain message; the default logs it as unexpected (pykka's text)."""
         logger.warning("Unexpected message received by {}: {}", self, message)
+
+
+def _tracing() -> ModuleType:
+    """`zixir.tracing._actors`, loaded by the first message that carries a trace context."""
+    from zixir.tracing import _actors
+
+    return _actors
 
 
 _STDLIB_LEVELS = (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG)

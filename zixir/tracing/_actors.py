@@ -1,0 +1,49 @@
+"""The receiving side of a traced message: the actor handles it inside a child span.
+
+Called by the actor loop only for an envelope that carries a context, so actors whose
+senders never open a span never reach this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
+
+from zixir.tracing._context import CURRENT, SpanContext
+from zixir.tracing.spans import start_span
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["receive_in_span", "span_name"]
+
+_SYSTEM_NAMES = {"Down": "on_down", "_LinkedExit": "on_linked_exit", "_ActorStop": "stop"}
+
+
+def span_name(actor: object, message: object) -> str:
+    """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
+    kind = type(message)
+    if kind is ProxyCall or kind is ProxyGetAttr or kind is ProxySetAttr:
+        what = message.attr_path[-1]  # type: ignore[attr-defined]
+    else:
+        what = _SYSTEM_NAMES.get(kind.__name__, "on_receive")
+    return f"{type(actor).__name__}.{what}"
+
+
+def receive_in_span(actor: object, context: SpanContext, message: Any, receive: Callable[[Any], Any]) -> Any:
+    """Runs ``receive(message)`` in a new span, child of the sender's `context`.
+
+    An exception marks the span ``"error"`` and passes on; the span ends before the
+    caller is answered, so a caller that got its answer finds the span exported.
+    """
+    opened = start_span(span_name(actor, message), context, {})
+    token = CURRENT.set(opened)
+    try:
+        return receive(message)
+    except BaseException as error:
+        opened.record_error(error)
+        raise
+    finally:
+        CURRENT.reset(token)
+        opened.finish()
