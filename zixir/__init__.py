@@ -50,7 +50,7 @@ from zixir.errors import (
 )
 
 if _TYPE_CHECKING:
-    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization
+    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization, tracing
     from zixir.actors import (
         Actor,
         ActorRef,
@@ -98,7 +98,17 @@ _LAZY_NAMES = {
     "SandboxResult": "zixir.sandbox",
     "configure_logging": "zixir.observability",
 }
-_LAZY_MODULES = ("actors", "cache", "engine", "metrics", "observability", "resilience", "sandbox", "serialization")
+_LAZY_MODULES = (
+    "actors",
+    "cache",
+    "engine",
+    "metrics",
+    "observability",
+    "resilience",
+    "sandbox",
+    "serialization",
+    "tracing",
+)
 
 __all__ = [
     "Actor",
@@ -161,6 +171,7 @@ __all__ = [
     "resilience",
     "sandbox",
     "serialization",
+    "tracing",
     "whereis",
 ]
 
