@@ -147,7 +147,7 @@ def test_recv_frame_refuses_a_length_over_its_bound() -> None:
         ),
         (
             _protocol.REPORT.pack(0, 0, 0.0, 0, 0, 0, 0.0, 0, 10, 0, 0, 0),
-            r"^a report's strings run 10 bytes past its end$",
+            r"^a report's strings and spans run 10 bytes past its end$",
         ),
         (pickle.dumps(("ok",)), r"^a report"),
     ],

@@ -28,6 +28,10 @@ re-run it before widening the pin. The touch points, and why each is needed:
    stops): kept, but logged through loguru like every other Zixir record;
    `forward_logs_to_stdlib` copies them to pykka's stdlib logger for code that reads it.
 
+6. ``pykka.messages``' proxy messages (``ProxyCall``, ``ProxyGetAttr``, ``ProxySetAttr``):
+   their ``attr_path`` names the method a traced message's span is named after
+   (`handler_name`).
+
 Zixir's own envelope (`zixir.actors.envelope`) keeps pykka's attribute names
 ``message`` and ``reply_to``, which pykka's teardown reads.
 """
@@ -45,7 +49,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 import pykka
 from loguru import logger
 from pykka import ActorRegistry
-from pykka.messages import _ActorStop
+from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 
 from zixir.actors import _metrics
 from zixir.actors.messages import ExitReason
@@ -66,6 +70,7 @@ __all__ = [
     "forward_logs_to_stdlib",
     "future_has_result",
     "future_is_settled",
+    "handler_name",
     "is_stop",
     "stop_message",
 ]
@@ -110,6 +115,19 @@ def stop_message() -> object:
 def is_stop(message: object) -> bool:
     """True for pykka's stop request."""
     return type(message) is _ActorStop
+
+
+_PROXY_MESSAGES = (ProxyCall, ProxyGetAttr, ProxySetAttr)
+_SYSTEM_HANDLERS = {"Down": "on_down", "_LinkedExit": "on_linked_exit", "_ActorStop": "stop"}
+
+
+def handler_name(message: object) -> str:
+    """What handles `message`: the method or attribute of a proxy call, else ``"on_receive"``
+    (``"on_down"``, ``"on_linked_exit"``, ``"stop"`` for those system messages)."""
+    kind = type(message)
+    if kind in _PROXY_MESSAGES:
+        return str(message.attr_path[-1])  # type: ignore[attr-defined]
+    return _SYSTEM_HANDLERS.get(kind.__name__, "on_receive")
 
 
 def future_is_settled(future: pykka.ThreadingFuture[Any]) -> bool:

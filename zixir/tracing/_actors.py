@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
-
 from zixir.tracing._context import CURRENT, SpanContext
 from zixir.tracing.spans import start_span
 
@@ -18,17 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = ["receive_in_span", "span_name"]
 
-_SYSTEM_NAMES = {"Down": "on_down", "_LinkedExit": "on_linked_exit", "_ActorStop": "stop"}
-
 
 def span_name(actor: object, message: object) -> str:
     """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
-    kind = type(message)
-    if kind is ProxyCall or kind is ProxyGetAttr or kind is ProxySetAttr:
-        what = message.attr_path[-1]  # type: ignore[attr-defined]
-    else:
-        what = _SYSTEM_NAMES.get(kind.__name__, "on_receive")
-    return f"{type(actor).__name__}.{what}"
+    from zixir.actors._pykka import handler_name
+
+    return f"{type(actor).__name__}.{handler_name(message)}"
 
 
 def receive_in_span(actor: object, context: SpanContext, message: Any, receive: Callable[[Any], Any]) -> Any:
