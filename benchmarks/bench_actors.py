@@ -16,7 +16,7 @@ from typing import Any
 import pykka
 
 from benchmarks.harness import Comparison, compare, progress
-from zixir import Actor, ChildSpec, Supervisor, handle, whereis
+from zixir import Actor, ChildSpec, Supervisor, handle, tracing, whereis
 from zixir.actors import registry
 from zixir.actors.ref import ActorRef
 
@@ -248,6 +248,24 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
             repeats=ASK_REPEATS,
         )
     )
+
+    # 2b. the same ask inside a span (the actor handles it in a child span, both kept in
+    # the ring) against an ask with no span: what tracing costs a traced request.
+    def traced_ask(message: Any) -> Any:
+        with tracing.span("bench"):
+            return z_echo.ask(message)
+
+    rows.append(
+        compare(
+            f"{ASKS:,} ref.ask in a span, ring exporter",
+            f"{ASKS:,} ref.ask, no span",
+            _asks(traced_ask),
+            _asks(z_echo.ask),
+            target=1.25,
+            repeats=ASK_REPEATS,
+        )
+    )
+    tracing.clear()
     z_echo.stop()
     p_echo.stop()
 

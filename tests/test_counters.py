@@ -80,3 +80,40 @@ def test_counters_are_exported_in_the_prometheus_text_format() -> None:
     text = exposition()
     assert "# HELP zixir_test_exported_total A test counter" in text
     assert 'zixir_test_exported_total{kind="a"} 3.0' in text
+
+
+def test_a_histogram_counts_each_value_in_its_bucket_and_exports_cumulative_buckets() -> None:
+    latency = _counters.histogram("zixir_test_latency_seconds", "test", ("op",), (0.1, 1.0))
+    for value in (0.05, 0.1, 0.5, 3.0):
+        latency.labels("read").observe(value)
+    ((_, counts, total),) = [s for s in latency.samples() if s[0] == ("read",)]
+    assert counts == [2, 3, 4] and total == pytest.approx(3.65)
+    text = exposition()
+    assert 'zixir_test_latency_seconds_bucket{le="0.1",op="read"} 2.0' in text
+    assert 'zixir_test_latency_seconds_bucket{le="+Inf",op="read"} 4.0' in text
+    assert 'zixir_test_latency_seconds_count{op="read"} 4.0' in text
+
+
+def test_a_histogram_folds_label_sets_past_the_bound_into_other(few_series: int) -> None:
+    latency = _counters.histogram("zixir_test_churn_seconds", "test", ("key",), (1.0,))
+    for i in range(100):
+        latency.labels(f"k{i}").observe(0.5)
+    samples = latency.samples()
+    assert len(samples) == few_series + 1
+    assert dict((s[0], s[1][-1]) for s in samples)[(_counters.OVERFLOW_LABEL,)] == 100 - few_series
+
+
+def test_histogram_buckets_must_increase() -> None:
+    with pytest.raises(ValueError, match=r"must be increasing and not empty"):
+        _counters.histogram("zixir_test_bad_buckets", "test", (), (1.0, 0.5))
+
+
+def test_a_gauge_is_read_at_scrape_time_and_bounded(few_series: int) -> None:
+    values = {"a": 1.0}
+    gauge = _counters.gauge(
+        "zixir_test_depth", "test", ("name",), lambda: [((name,), value) for name, value in values.items()]
+    )
+    assert 'zixir_test_depth{name="a"} 1.0' in exposition()
+    values.update({f"n{i}": 1.0 for i in range(20)})
+    samples = dict(gauge.samples())
+    assert len(samples) == few_series + 1 and samples[(_counters.OVERFLOW_LABEL,)] == 21 - few_series

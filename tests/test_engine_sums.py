@@ -58,6 +58,10 @@ def test_inf_and_nan_propagate_as_ieee_says(impl: object) -> None:
     assert math.isnan(sum_([1.0, math.nan, 2.0]))
     assert math.isnan(impl.list_max([1.0, math.nan, 2.0]))  # type: ignore[attr-defined]
     assert math.isnan(impl.list_min([math.nan, 1.0]))  # type: ignore[attr-defined]
+    # Finite values that overflow on the way (fsum raises) beside nan or inf: these decide.
+    assert math.isnan(sum_([1e308, 1e308, math.nan]))
+    assert math.isnan(impl.list_std([1e308, 1e308, math.nan]))  # type: ignore[attr-defined]
+    assert sum_([1e308, 1e308, -math.inf]) == -math.inf
     assert impl.vec_div([1.0, -1.0, 0.0], [0.0, 0.0, 0.0])[:2] == [math.inf, -math.inf]  # type: ignore[attr-defined]
 
 

@@ -52,7 +52,7 @@ from zixir.errors import (
 )
 
 if _TYPE_CHECKING:
-    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization
+    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization, tracing
     from zixir.actors import (
         Actor,
         ActorRef,
@@ -100,7 +100,17 @@ _LAZY_NAMES = {
     "SandboxResult": "zixir.sandbox",
     "configure_logging": "zixir.observability",
 }
-_LAZY_MODULES = ("actors", "cache", "engine", "metrics", "observability", "resilience", "sandbox", "serialization")
+_LAZY_MODULES = (
+    "actors",
+    "cache",
+    "engine",
+    "metrics",
+    "observability",
+    "resilience",
+    "sandbox",
+    "serialization",
+    "tracing",
+)
 
 __all__ = [
     "Actor",
@@ -165,6 +175,7 @@ __all__ = [
     "resilience",
     "sandbox",
     "serialization",
+    "tracing",
     "whereis",
 ]
 

@@ -6,8 +6,10 @@ collector in `zixir.observability.metrics` reads these counters when Prometheus 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -18,10 +20,17 @@ __all__ = [
     "Collector",
     "Counter",
     "CounterChild",
+    "Gauge",
+    "Histogram",
+    "HistogramChild",
     "collectors",
     "counter",
     "counters",
     "exported",
+    "gauge",
+    "gauges",
+    "histogram",
+    "histograms",
     "max_series",
     "register_collector",
     "set_max_series",
@@ -33,6 +42,8 @@ OVERFLOW_LABEL = "other"
 _lock = threading.Lock()
 _counters: dict[str, Counter] = {}
 _collectors: list[Collector] = []
+_histograms: dict[str, Histogram] = {}
+_gauges: dict[str, Gauge] = {}
 _max_series = 1000
 #: Set once zixir.observability.metrics has registered its collector with prometheus_client.
 exported = threading.Event()
@@ -181,3 +192,173 @@ def set_max_series(limit: int) -> None:
 
     global _max_series
     _max_series = _validate.whole("limit", limit)
+
+
+def _fold(values: tuple[str, ...], known: Mapping[tuple[str, ...], object]) -> tuple[str, ...]:
+    """`values`, or the overflow label set once `known` holds `max_series()` label sets."""
+    if values not in known and len(known) >= _max_series:
+        return (OVERFLOW_LABEL,) * len(values)
+    return values
+
+
+class HistogramChild:
+    """One series of a histogram: a count per bucket and a sum, behind a lock."""
+
+    __slots__ = ("_bounds", "_counts", "_lock", "_sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self._bounds = bounds
+        self._counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, value: float) -> None:
+        """Counts `value` in the first bucket whose upper bound is >= it."""
+        index = bisect.bisect_left(self._bounds, value)
+        with self._lock:
+            self._counts[index] += 1
+            self._sum += value
+
+    def snapshot(self) -> tuple[list[int], float]:
+        """Cumulative counts per bucket (+Inf last) and the sum of observed values."""
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        running = 0
+        for index, count in enumerate(counts):
+            running += count
+            counts[index] = running
+        return counts, total
+
+
+class Histogram:
+    """A histogram with labels, shaped like prometheus_client's (``h.labels(...).observe(v)``).
+
+    Label sets are bounded as a `Counter`'s: past `max_series()`, new ones are counted
+    under ``"other"``.
+
+    Args:
+        name: The metric's name (the exporter adds ``_bucket``, ``_sum`` and ``_count``).
+        documentation: The metric's help text.
+        label_names: The metric's label names, in order.
+        buckets: The buckets' upper bounds, increasing; ``+Inf`` is added by the exporter.
+    """
+
+    def __init__(self, name: str, documentation: str, label_names: tuple[str, ...], buckets: tuple[float, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label_names = label_names
+        self.buckets = buckets
+        self._series: dict[tuple[str, ...], HistogramChild] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Histogram({self.name!r}, labels={self.label_names}, {len(self.buckets)} buckets)"
+
+    def labels(self, *values: object) -> HistogramChild:
+        """The series for these label values, in the order of the label names.
+
+        Raises:
+            ValueError: the number of values does not match the label names.
+        """
+        if len(values) != len(self.label_names):
+            raise ValueError(f"{self.name} takes the labels {self.label_names}, got {values}")
+        key = tuple(str(value) for value in values)
+        child = self._series.get(key)
+        if child is None:
+            with self._lock:
+                child = self._series.setdefault(_fold(key, self._series), HistogramChild(self.buckets))
+        return child
+
+    def samples(self) -> list[tuple[tuple[str, ...], list[int], float]]:
+        """Every series' label values, cumulative bucket counts (+Inf last) and sum."""
+        with self._lock:
+            series = list(self._series.items())
+        return [(key, *child.snapshot()) for key, child in series]
+
+
+def histogram(name: str, documentation: str, label_names: tuple[str, ...], buckets: Iterable[float]) -> Histogram:
+    """Creates a histogram, or returns the one already created under `name`.
+
+    Raises:
+        ValueError: `buckets` is empty or not increasing, or `name` exists with other
+            labels or buckets.
+    """
+    bounds = tuple(float(bound) for bound in buckets)
+    if not bounds or any(a >= b for a, b in itertools.pairwise(bounds)):
+        raise ValueError(f"the buckets of {name!r} must be increasing and not empty, got {bounds}")
+    with _lock:
+        existing = _histograms.get(name)
+        if existing is None:
+            existing = _histograms[name] = Histogram(name, documentation, label_names, bounds)
+        elif existing.label_names != label_names or existing.buckets != bounds:
+            raise ValueError(f"the histogram {name!r} exists with other labels or buckets")
+        return existing
+
+
+def histograms() -> list[Histogram]:
+    """Every histogram created so far."""
+    with _lock:
+        return list(_histograms.values())
+
+
+class Gauge:
+    """A gauge read when scraped: `read` returns (label values, value) pairs.
+
+    Label sets past `max_series()` are summed under ``"other"``, so a reader that sees
+    many distinct values (actor classes made on the fly) still exports a bounded family.
+
+    Args:
+        name: The metric's name.
+        documentation: The metric's help text.
+        label_names: The metric's label names, in order.
+        read: Called on every scrape, in the scraping thread.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        label_names: tuple[str, ...],
+        read: Callable[[], Iterable[tuple[tuple[str, ...], float]]],
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label_names = label_names
+        self._read = read
+
+    def __repr__(self) -> str:
+        return f"Gauge({self.name!r}, labels={self.label_names})"
+
+    def samples(self) -> list[tuple[tuple[str, ...], float]]:
+        """The values read now, label sets summed where they repeat or overflow."""
+        totals: dict[tuple[str, ...], float] = {}
+        for values, value in self._read():
+            key = _fold(tuple(str(v) for v in values), totals)
+            totals[key] = totals.get(key, 0.0) + value
+        return list(totals.items())
+
+
+def gauge(
+    name: str,
+    documentation: str,
+    label_names: tuple[str, ...],
+    read: Callable[[], Iterable[tuple[tuple[str, ...], float]]],
+) -> Gauge:
+    """Creates a gauge read at scrape time, or returns the one already created under `name`.
+
+    Raises:
+        ValueError: `name` exists with other labels.
+    """
+    with _lock:
+        existing = _gauges.get(name)
+        if existing is None:
+            existing = _gauges[name] = Gauge(name, documentation, label_names, read)
+        elif existing.label_names != label_names:
+            raise ValueError(f"the gauge {name!r} exists with the labels {existing.label_names}, not {label_names}")
+        return existing
+
+
+def gauges() -> list[Gauge]:
+    """Every gauge created so far."""
+    with _lock:
+        return list(_gauges.values())

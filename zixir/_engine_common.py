@@ -223,7 +223,13 @@ def exact_sum(values: Iterable[float]) -> float:
         return math.fsum(values)
     except ValueError:  # inf + -inf
         return math.nan
-    except OverflowError:
+    except OverflowError:  # finite values overflowed on the way; inf and nan decide alone
+        special = [v for v in values if not math.isfinite(v)]
+        if special:
+            try:
+                return math.fsum(special)
+            except ValueError:  # inf + -inf
+                return math.nan
         total = _exact_fraction_sum(values)
         try:
             return total[0] / total[1]  # int / int is correctly rounded

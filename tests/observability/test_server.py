@@ -211,3 +211,25 @@ def test_the_tree_views_stay_bounded_under_churn() -> None:
         assert root.wait_exit(WAIT) is not None  # type: ignore[attr-defined]
     ended = tree.supervisors()
     assert len(ended) == tree.ENDED_KEPT and {s.phase for s in ended} == {"gave_up"}
+
+
+def test_spans_are_served_on_loopback_filtered_by_trace_id_and_not_elsewhere_unless_asked() -> None:
+    from zixir import tracing
+
+    with tracing.span("request", user=7) as outer, tracing.span("inner"):
+        pass
+    with tracing.span("other"):
+        pass
+    with serve() as server:
+        status, content_type, body = get(f"{server.url}/spans?trace_id={outer.trace_id}")
+        assert status == 200 and content_type == "application/json"
+        spans = json.loads(body)["spans"]
+        assert [(s["name"], s["trace_id"]) for s in spans] == [("inner", outer.trace_id), ("request", outer.trace_id)]
+        assert spans[1]["attributes"] == {"user": 7} and spans[0]["parent_id"] == outer.span_id
+    with serve(spans=False) as server:
+        assert get(server.url + "/spans")[0] == 404
+    with serve(host="0.0.0.0") as anywhere:
+        status, _, body = get(f"http://127.0.0.1:{anywhere.port}/spans")
+        assert (status, body) == (404, "/spans is served on loopback only: serve(spans=True)\n")
+    with serve(host="0.0.0.0", spans=True) as exposed:
+        assert get(f"http://127.0.0.1:{exposed.port}/spans")[0] == 200

@@ -15,7 +15,7 @@ import hostile_targets as hostile
 import pytest
 
 from zixir.errors import RemoteError, SerializationError, WorkerCrashedError
-from zixir.sandbox import Sandbox
+from zixir.sandbox import Sandbox, _protocol
 
 HERE = Path(__file__).parent
 GENEROUS = 30.0
@@ -66,7 +66,7 @@ def test_a_forged_frame_length_is_refused_before_the_host_allocates_it(size: int
         assert isinstance(result.error, WorkerCrashedError)
         assert str(result.error) == (
             f"the worker broke the sandbox protocol (the worker announced a frame of {size} bytes, "
-            f"over the bound of {1_000_000 + (1 << 20)}); it was killed and replaced"
+            f"over the bound of {1_000_000 + _protocol.REPORT_OVERHEAD}); it was killed and replaced"
         )
         assert sandbox.run(hostile.print_both_ways, "next").value != result.pid  # a fresh worker
 

@@ -38,8 +38,13 @@ def test_control_messages_round_trip_and_garbage_is_a_value_error() -> None:
 
 def test_a_call_round_trips_and_names_its_target_by_import_path() -> None:
     body = _protocol.encode_call(len, ("abc",), {"key": (1, 2)})
-    assert _protocol.decode_call(body) == (len, ("abc",), {"key": (1, 2)})
-    assert _protocol.decode_call(_protocol.encode_call(("pkg.mod", "Cls.f"), (), {})) == (("pkg.mod", "Cls.f"), (), {})
+    assert _protocol.decode_call(body) == (len, ("abc",), {"key": (1, 2)}, None)
+    assert _protocol.decode_call(_protocol.encode_call(("pkg.mod", "Cls.f"), (), {})) == (
+        ("pkg.mod", "Cls.f"),
+        (),
+        {},
+        None,
+    )
 
 
 def test_reports_round_trip_and_come_back_as_reports() -> None:
@@ -137,12 +142,12 @@ def test_recv_frame_refuses_a_length_over_its_bound() -> None:
     [
         (b"", r"^a report of 0 bytes is shorter than its \d+-byte head$"),
         (
-            _protocol.REPORT.pack(99, 0, 0.0, 0, 0, 0, 0.0, 0, 0, 0, 0),
+            _protocol.REPORT.pack(99, 0, 0.0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0),
             r"^a report names kind 99, which does not exist$",
         ),
         (
-            _protocol.REPORT.pack(0, 0, 0.0, 0, 0, 0, 0.0, 0, 10, 0, 0),
-            r"^a report's strings run 10 bytes past its end$",
+            _protocol.REPORT.pack(0, 0, 0.0, 0, 0, 0, 0.0, 0, 10, 0, 0, 0),
+            r"^a report's strings and spans run 10 bytes past its end$",
         ),
         (pickle.dumps(("ok",)), r"^a report"),
     ],

@@ -28,6 +28,10 @@ re-run it before widening the pin. The touch points, and why each is needed:
    stops): kept, but logged through loguru like every other Zixir record;
    `forward_logs_to_stdlib` copies them to pykka's stdlib logger for code that reads it.
 
+6. ``pykka.messages``' proxy messages (``ProxyCall``, ``ProxyGetAttr``, ``ProxySetAttr``):
+   their ``attr_path`` names the method a traced message's span is named after
+   (`handler_name`).
+
 Zixir's own envelope (`zixir.actors.envelope`) keeps pykka's attribute names
 ``message`` and ``reply_to``, which pykka's teardown reads.
 """
@@ -38,14 +42,16 @@ import logging
 import queue
 import sys
 import threading
-from types import TracebackType
+import time
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 import pykka
 from loguru import logger
 from pykka import ActorRegistry
-from pykka.messages import _ActorStop
+from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 
+from zixir.actors import _metrics
 from zixir.actors.messages import ExitReason
 
 if TYPE_CHECKING:
@@ -64,6 +70,7 @@ __all__ = [
     "forward_logs_to_stdlib",
     "future_has_result",
     "future_is_settled",
+    "handler_name",
     "is_stop",
     "stop_message",
 ]
@@ -110,6 +117,19 @@ def is_stop(message: object) -> bool:
     return type(message) is _ActorStop
 
 
+_PROXY_MESSAGES = (ProxyCall, ProxyGetAttr, ProxySetAttr)
+_SYSTEM_HANDLERS = {"Down": "on_down", "_LinkedExit": "on_linked_exit", "_ActorStop": "stop"}
+
+
+def handler_name(message: object) -> str:
+    """What handles `message`: the method or attribute of a proxy call, else ``"on_receive"``
+    (``"on_down"``, ``"on_linked_exit"``, ``"stop"`` for those system messages)."""
+    kind = type(message)
+    if kind in _PROXY_MESSAGES:
+        return str(message.attr_path[-1])  # type: ignore[attr-defined]
+    return _SYSTEM_HANDLERS.get(kind.__name__, "on_receive")
+
+
 def future_is_settled(future: pykka.ThreadingFuture[Any]) -> bool:
     """True once `future` holds its answer or a get hook (``get`` will not wait for an actor)."""
     return future._result is not None or future._get_hook is not None
@@ -139,6 +159,8 @@ class ActorBase(pykka.ThreadingActor):
         self._crash: ExitReason | None = None
         self._stopped_from_outside = False
         self._started = threading.Event()
+        self._messages_handled = _metrics.messages(type(self).__name__)
+        self._ask_latency = _metrics.ask_latency(type(self).__name__)
 
     @property
     def actor_ref(self) -> Any:
@@ -214,20 +236,30 @@ class ActorBase(pykka.ThreadingActor):
 
     def _actor_loop_running(self) -> None:
         inbox: Any = self.actor_inbox
+        handled = self._messages_handled.inc
+        latency = self._ask_latency.observe
         while not self.actor_stopped.is_set():
             envelope: Envelope = inbox.get()
             reply_to = envelope.reply_to
+            handled()
             try:
                 message = envelope.message
                 if type(message) is _ActorStop:
                     # pykka sends an outside stop as an ask, a self-stop as a tell.
                     self._stopped_from_outside = reply_to is not None
-                response = self._receive(message)
+                context = envelope.context
+                if context is None:
+                    response = self._receive(message)
+                else:  # the sender was in a span: handle the message in a child span
+                    response = _tracing().receive_in_span(self, context, message, self._receive)
                 if reply_to is not None:
                     if response is DEFER_REPLY:
                         self._defer_reply(reply_to)
                     else:
                         reply_to.set(response)
+                        asked = getattr(reply_to, "asked", None)
+                        if asked is not None:
+                            latency(time.perf_counter() - asked)
             except Exception:
                 exc_info = sys.exc_info()
                 if reply_to is not None:
@@ -278,6 +310,13 @@ class ActorBase(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         """Handles a plain message; the default logs it as unexpected (pykka's text)."""
         logger.warning("Unexpected message received by {}: {}", self, message)
+
+
+def _tracing() -> ModuleType:
+    """`zixir.tracing._actors`, loaded by the first message that carries a trace context."""
+    from zixir.tracing import _actors
+
+    return _actors
 
 
 _STDLIB_LEVELS = (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG)

@@ -15,7 +15,7 @@ from loguru import logger
 from pykka import ActorRegistry
 
 from zixir._counters import counter
-from zixir.actors import registry
+from zixir.actors import _metrics, registry
 from zixir.actors._pykka import ActorBase
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping, _Started
@@ -120,6 +120,7 @@ class Actor(ActorBase):
             DuplicateNameError: `reserve` and another owner holds `name`.
             Exception: whatever the class's ``__init__`` raised.
         """
+        _metrics.watch_mailboxes()
         actor = cls(*args, **(kwargs or {}))
         ref = actor.actor_ref
         if name is not None:

@@ -7,6 +7,7 @@ message they send travels in Zixir's envelope.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -37,10 +38,13 @@ class Future(pykka.ThreadingFuture[T]):
 
     _owner: weakref.ref[Actor] | None = None
     _default_timeout: float | None = None
+    #: When the ask was sent (time.perf_counter), for the ask latency histogram.
+    asked: float | None = None
 
     def _bind(self, owner: weakref.ref[Actor], default_timeout: float | None) -> None:
         self._owner = owner
         self._default_timeout = default_timeout
+        self.asked = time.perf_counter()
 
     def get(self, *, timeout: float | None = None) -> Any:
         """Waits for the answer (see `pykka.Future.get`).

@@ -1,7 +1,8 @@
 """Timers that send messages to actors: Erlang's ``timer:send_after`` and ``send_interval``.
 
 Every timer of a process is kept in one heap and fired by one daemon thread, started on
-first use (and again in a forked child that uses timers), never at import.
+first use (and again in a forked child that uses timers), never at import. A message is
+sent in the trace context of the code that scheduled it (`zixir.tracing`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pykka
 from loguru import logger
 
 from zixir._validate import number
+from zixir.tracing._context import CURRENT, run_in
 
 __all__ = ["Timer", "TimerService", "send_after", "send_interval"]
 
@@ -36,7 +38,7 @@ class Timer:
         interval: Seconds between sends of an interval timer; None for a one-shot.
     """
 
-    __slots__ = ("_cancelled", "_due", "_queued", "_service", "interval", "message", "ref")
+    __slots__ = ("_cancelled", "_context", "_due", "_queued", "_service", "interval", "message", "ref")
 
     def __init__(
         self, service: TimerService, ref: pykka.ActorRef[Any], message: Any, due: float, interval: float | None
@@ -48,6 +50,7 @@ class Timer:
         self._due = due
         self._cancelled = False
         self._queued = False  # in the heap (not being fired right now)
+        self._context = CURRENT.get()  # the scheduler's span: the message is sent in it
 
     @property
     def active(self) -> bool:
@@ -172,7 +175,7 @@ class TimerService:
         sent = 0
         for timer in timers:
             try:
-                timer.ref.tell(timer.message)
+                run_in(timer._context, timer.ref.tell, timer.message)
                 sent += 1
             except pykka.ActorDeadError:
                 timer._cancelled = True  # nobody to send to any more: an interval ends here

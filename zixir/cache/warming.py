@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from zixir.cache.keys import Key
+from zixir.tracing._context import CURRENT, run_in
 
 if TYPE_CHECKING:
     from zixir.cache.cache import Cache
@@ -73,8 +74,10 @@ def warm(
     loaded = 0
     failed: dict[Any, str] = {}
 
+    context = CURRENT.get()  # the pool's threads load in the caller's trace
+
     def load_and_store(key: Key) -> None:
-        cache.put(key, loader(key), *put_ttl)
+        cache.put(key, run_in(context, loader, key), *put_ttl)
 
     from tqdm import tqdm  # on first use: importing the cache stays cheap
 

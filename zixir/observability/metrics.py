@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from zixir import _counters
 from zixir._counters import Counter, counter, max_series, set_max_series
@@ -27,6 +27,17 @@ class ZixirCollector:
             for values, total in source.samples():
                 family.add_metric(values, total)
             yield family
+        for histogram in _counters.histograms():
+            buckets = [*(repr(bound) for bound in histogram.buckets), "+Inf"]
+            hist_family = HistogramMetricFamily(histogram.name, histogram.documentation, labels=histogram.label_names)
+            for values, counts, total in histogram.samples():
+                hist_family.add_metric(values, list(zip(buckets, counts)), total)
+            yield hist_family
+        for gauge in _counters.gauges():
+            gauge_family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=gauge.label_names)
+            for values, value in gauge.samples():
+                gauge_family.add_metric(values, value)
+            yield gauge_family
         for collector in _counters.collectors():
             yield from collector.collect()
 

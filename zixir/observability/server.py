@@ -1,4 +1,4 @@
-"""A small HTTP server for a Zixir process: ``/metrics``, ``/healthz`` and ``/readyz``.
+"""A small HTTP server for a Zixir process: ``/metrics``, ``/healthz``, ``/readyz``, ``/spans``.
 
 Standard library only (`http.server`); it binds to loopback unless told otherwise, and
 serves at most `MAX_CONCURRENT` requests at a time (the rest get 503), each bounded by
@@ -8,9 +8,11 @@ serves at most `MAX_CONCURRENT` requests at a time (the rest get 503), each boun
 from __future__ import annotations
 
 import http.server
+import ipaddress
 import json
 import socket
 import threading
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -41,8 +43,8 @@ class ObservabilityServer:
         url: ``http://host:port``.
     """
 
-    def __init__(self, host: str, port: int, root: pykka.ActorRef[Any] | None) -> None:
-        self._server = _Server((host, port), _handler_for(root))
+    def __init__(self, host: str, port: int, root: pykka.ActorRef[Any] | None, spans: bool) -> None:
+        self._server = _Server((host, port), _handler_for(root, spans))
         self.host = host
         self.port: int = self._server.server_address[1]
         self.url = f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"
@@ -50,7 +52,7 @@ class ObservabilityServer:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="zixir-http", daemon=True
         )
         self._thread.start()
-        logger.info("Serving /metrics, /healthz and /readyz on {}", self.url)
+        logger.info("Serving /metrics, /healthz, /readyz{} on {}", ", /spans" if spans else "", self.url)
 
     def close(self) -> None:
         """Stops serving and frees the port; waits for the serving thread (idempotent)."""
@@ -69,7 +71,9 @@ class ObservabilityServer:
         return f"ObservabilityServer({self.url})"
 
 
-def serve(port: int = 0, host: str = "127.0.0.1", root: pykka.ActorRef[Any] | None = None) -> ObservabilityServer:
+def serve(
+    port: int = 0, host: str = "127.0.0.1", root: pykka.ActorRef[Any] | None = None, spans: bool | None = None
+) -> ObservabilityServer:
     """Serves the process's metrics and its trees' health over HTTP, on a thread.
 
     - ``/metrics``: every metric in prometheus_client's default registry (Zixir's and the
@@ -79,12 +83,16 @@ def serve(port: int = 0, host: str = "127.0.0.1", root: pykka.ActorRef[Any] | No
       supervisor's children with their state and restarts, through the whole tree.
     - ``/readyz``: 200 once the tree has started (with None: there is a root, and every
       root started), 503 before.
+    - ``/spans?trace_id=...``: the finished spans in `zixir.tracing`'s ring as JSON
+      (``{"spans": [...]}``, oldest first; all of them without ``trace_id``).
 
     Args:
         port: The TCP port; 0 lets the system choose (read it from ``.port``).
         host: The address to bind. Loopback by default: metrics and tree names say a lot
             about a service, so expose them deliberately.
         root: The root supervisor to report on; None for every root in the process.
+        spans: Serve ``/spans``. By default only on a loopback address: span attributes
+            may be private. True serves them on any address, False never.
 
     Returns:
         The running server: ``.port``, ``.url``, ``.close()``.
@@ -99,7 +107,18 @@ def serve(port: int = 0, host: str = "127.0.0.1", root: pykka.ActorRef[Any] | No
         raise InvalidArgumentError(f"port must be between 0 and 65535, got {port}", "port")
     if not isinstance(host, str):
         raise ArgumentTypeError(f"host must be a str such as '127.0.0.1', got {host!r}", "host")
-    return ObservabilityServer(host, port, root)
+    if spans is not None and not isinstance(spans, bool):
+        raise ArgumentTypeError(f"spans must be True, False or None, got {spans!r}", "spans")
+    return ObservabilityServer(host, port, root, _is_loopback(host) if spans is None else spans)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -129,13 +148,14 @@ class _Server(http.server.ThreadingHTTPServer):
             self._slots.release()
 
 
-def _handler_for(root: pykka.ActorRef[Any] | None) -> type[http.server.BaseHTTPRequestHandler]:
+def _handler_for(root: pykka.ActorRef[Any] | None, spans: bool) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         timeout = REQUEST_TIMEOUT
         server_version = "zixir"
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
+            url = urllib.parse.urlsplit(self.path)
+            path = url.path
             if path == "/metrics":
                 encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
                 self._send(200, content_type, encoder(REGISTRY))
@@ -144,6 +164,11 @@ def _handler_for(root: pykka.ActorRef[Any] | None) -> type[http.server.BaseHTTPR
                 ok = report.healthy if path == "/healthz" else report.ready
                 body = json.dumps(report.as_json(), indent=2).encode()
                 self._send(200 if ok else 503, "application/json", body)
+            elif path == "/spans" and spans:
+                trace_id = urllib.parse.parse_qs(url.query).get("trace_id", [None])[0]
+                self._send(200, "application/json", json.dumps({"spans": _finished(trace_id)}).encode())
+            elif path == "/spans":
+                self._send(404, "text/plain; charset=utf-8", b"/spans is served on loopback only: serve(spans=True)\n")
             else:
                 self._send(404, "text/plain; charset=utf-8", b"not found: try /metrics, /healthz or /readyz\n")
 
@@ -158,3 +183,10 @@ def _handler_for(root: pykka.ActorRef[Any] | None) -> type[http.server.BaseHTTPR
             logger.debug("HTTP {}: {}", self.client_address[0], format % args)
 
     return Handler
+
+
+def _finished(trace_id: str | None) -> list[dict[str, Any]]:
+    from zixir.tracing.export import finished_spans
+    from zixir.tracing.logs import span_fields
+
+    return [span_fields(span) for span in finished_spans(trace_id)]

@@ -367,9 +367,13 @@ class Call:
             report, payload = _protocol.decode_report(body)
         except _protocol.ProtocolError as exc:
             return self.broken(exc)
-        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text) = (
+        (kind, cpu, peak, rss, _, cpu_total, left, retire, exit_code, name, message, text, spans) = (
             report  # Report's fields, unpacked at once: this runs on every call
         )
+        if spans is not None:  # the call ran in a trace: its worker-side spans join it here
+            from zixir.tracing import wire
+
+            wire.receive(spans)
         idle = worker.idle_rss
         worker.idle_rss, worker.cpu_total = rss, cpu_total
         worker.retire = bool(retire or left)

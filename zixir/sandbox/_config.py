@@ -11,6 +11,7 @@ from typing import Any
 
 from zixir.errors import SerializationError
 from zixir.sandbox import _protocol
+from zixir.tracing._context import CURRENT
 
 __all__ = ["DEPTH_VARIABLE", "MAX_DEPTH_VARIABLE", "encode_call", "host_main", "inherited_depth", "scrubbed_env"]
 
@@ -91,6 +92,12 @@ def host_main() -> tuple[str, str] | None:
     return None
 
 
+def _trace_context() -> tuple[str, str, bool] | None:
+    """The caller's trace context as plain data: the worker continues the trace under it."""
+    current = CURRENT.get()
+    return None if current is None else (current.trace_id, current.span_id, current.sampled)
+
+
 def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], main_known: bool) -> bytes:
     """Encodes a call for a worker, so a bad function or argument fails before anything runs.
 
@@ -113,7 +120,7 @@ def encode_call(target: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any], m
             "Sandbox.run_module(module, function, args)"
         )
     try:
-        payload = _protocol.encode_call(target, args, dict(kwargs))
+        payload = _protocol.encode_call(target, args, dict(kwargs), _trace_context())
     except Exception as exc:
         raise SerializationError(
             f"cannot send the call to the sandbox: {type(exc).__name__}: {exc}; the function "

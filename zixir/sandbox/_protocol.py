@@ -10,10 +10,12 @@ Two channels:
   then ``(SPAWNED, token, pid)``, ``(FAILED, token, why)`` and ``(EXITED, pid, status)``.
 - **Calls** (host <-> one worker, a SOCK_STREAM socket): frames, each an 8-byte
   little-endian length (`HEADER`) then that many bytes. The host sends a call frame (the
-  pickled ``(target, args, kwargs)``: the worker trusts its host); the worker answers
-  every call with one report frame: the fixed `REPORT` struct, three UTF-8 strings (the
-  error's type name, message and traceback text) and a payload (the value or the error,
-  encoded by `_payload`, possibly empty). A new worker first sends a `HELLO` frame.
+  pickled ``(target, args, kwargs, context)``: the worker trusts its host; context is the
+  caller's trace context, or None); the worker answers every call with one report frame:
+  the fixed `REPORT` struct, three UTF-8 strings (the error's type name, message and
+  traceback text), the spans that ended in the worker during the call (`zixir.tracing.wire`,
+  possibly empty) and a payload (the value or the error, encoded by `_payload`, possibly
+  empty). A new worker first sends a `HELLO` frame.
 
 The host does not trust what a worker sends: code in the worker may have replaced this
 very module. Nothing a worker sends is unpickled by the host (unless the sandbox allows
@@ -133,9 +135,11 @@ TEXT_CAP = 100_000
 """Characters a worker keeps of an error's message and of its traceback text."""
 NAME_CAP = 1000
 """Characters a worker keeps of an error's type name."""
-REPORT_OVERHEAD = 1 << 20
-"""Bytes a report frame may hold besides its payload: the `REPORT` struct and the three
-strings at their caps (4 bytes a character at worst) fit well within it."""
+SPANS_MAX = 1 << 20
+"""Bytes of encoded spans a report may carry (`zixir.tracing.wire.MAX_SPAN_BYTES`)."""
+REPORT_OVERHEAD = (1 << 20) + SPANS_MAX
+"""Bytes a report frame may hold besides its payload: the `REPORT` struct, the three
+strings at their caps (4 bytes a character at worst) and the spans fit well within it."""
 
 
 class ProtocolError(ValueError):
@@ -249,19 +253,29 @@ class FrameReader:
 # -- calls, host to worker ---------------------------------------------------------------
 
 
-def encode_call(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+def encode_call(
+    target: Any, args: tuple[Any, ...], kwargs: dict[str, Any], context: tuple[str, str, bool] | None = None
+) -> bytes:
     """A call frame's body: `target` is a function, or ``(module, qualified_name)``.
+
+    Args:
+        target: What to call.
+        args: Positional arguments.
+        kwargs: Keyword arguments.
+        context: The caller's trace context (trace id, span id, sampled), or None.
 
     Raises:
         Exception: Whatever pickle raises for something it cannot pickle.
     """
-    return pickle.dumps((target, args, kwargs), _PICKLE)
+    return pickle.dumps((target, args, kwargs, context), _PICKLE)
 
 
-def decode_call(body: bytes | bytearray) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    """The ``(target, args, kwargs)`` of a call frame (this imports the target's module)."""
-    target, args, kwargs = pickle.loads(body)
-    return target, args, kwargs
+def decode_call(
+    body: bytes | bytearray,
+) -> tuple[Any, tuple[Any, ...], dict[str, Any], tuple[str, str, bool] | None]:
+    """The ``(target, args, kwargs, context)`` of a call frame (this imports the target's module)."""
+    target, args, kwargs, context = pickle.loads(body)
+    return target, args, kwargs, context
 
 
 # -- reports, worker to host -------------------------------------------------------------
@@ -276,10 +290,11 @@ the value could not be encoded. ``"output"``: the encoded value was over max_out
 `READY` marks a hello frame, never a report."""
 _KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}
 
-REPORT = struct.Struct("<BBdqqqdqIII")
+REPORT = struct.Struct("<BBdqqqdqIIII")
 """A report frame's head: kind (index in KINDS), flags (1: children left, 2: retire, 4:
-peak known, 8: exit code given), cpu, peak, rss, data, cpu_total, exit code, and the
-UTF-8 lengths of the type name, the message and the traceback text that follow."""
+peak known, 8: exit code given), cpu, peak, rss, data, cpu_total, exit code, the UTF-8
+lengths of the type name, the message and the traceback text that follow, and the length
+of the encoded spans after them."""
 HELLO = struct.Struct("<Bqqqd")
 """A hello frame: `READY`'s index in KINDS, pid, rss, data, cpu_total."""
 _CHILDREN_LEFT, _RETIRE, _PEAK, _EXIT_CODE = 1, 2, 4, 8
@@ -309,6 +324,7 @@ class Report(NamedTuple):
     name: str | None  # the exception's qualified class name
     message: str | None  # its str() (or why the kind is "output")
     text: str | None  # its formatted traceback
+    spans: bytes | memoryview | None = None  # spans that ended in the worker (tracing.wire)
 
 
 def encode_hello(hello: Hello) -> tuple[bytes]:
@@ -323,15 +339,20 @@ def _utf8(text: str | None, cap: int) -> bytes:
 _NO_STRINGS = (b"", b"", b"")
 
 
-def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes, bytes, bytes, bytes, bytes]:
+def encode_report(
+    fields: tuple[Any, ...], payload: bytes = b"", spans: bytes = b""
+) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
     """The parts of a report frame, for `send_frame`.
 
     Args:
-        fields: A plain tuple of `Report`'s fields, in order (building a Report on every
-            call would cost time). Strings past their caps are cut.
+        fields: A plain tuple of `Report`'s fields up to ``text``, in order (building a
+            Report on every call would cost time). Strings past their caps are cut.
         payload: The encoded value or error (see `_payload`), or nothing.
+        spans: The encoded spans (see `zixir.tracing.wire`), or nothing; at most `SPANS_MAX`.
     """
-    kind, cpu, peak, rss, data, cpu_total, left, retire, exit_code, name, message, text = fields
+    kind, cpu, peak, rss, data, cpu_total, left, retire, exit_code, name, message, text = fields[:12]
+    if len(spans) > SPANS_MAX:
+        spans = b""
     flags = (
         (_CHILDREN_LEFT if left else 0)
         | (_RETIRE if retire else 0)
@@ -352,8 +373,9 @@ def encode_report(fields: tuple[Any, ...], payload: bytes = b"") -> tuple[bytes,
         cpu_total,
         exit_code or 0,
         *map(len, strings),
+        len(spans),
     )
-    return head, *strings, payload
+    return head, *strings, spans, payload
 
 
 def decode_hello(body: bytes | bytearray) -> Hello:
@@ -387,16 +409,17 @@ def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
     """
     if len(body) < REPORT.size:
         raise ProtocolError(f"a report of {len(body)} bytes is shorter than its {REPORT.size}-byte head")
-    code, flags, cpu, peak, rss, data, cpu_total, exit_code, name_size, message_size, text_size = REPORT.unpack_from(
-        body
+    (code, flags, cpu, peak, rss, data, cpu_total, exit_code, name_size, message_size, text_size, spans_size) = (
+        REPORT.unpack_from(body)
     )
     if code >= len(KINDS) or KINDS[code] == READY:
         raise ProtocolError(f"a report names kind {code}, which does not exist")
-    end = REPORT.size + name_size + message_size + text_size
+    strings_end = REPORT.size + name_size + message_size + text_size
+    end = strings_end + spans_size
     if end > len(body):
-        raise ProtocolError(f"a report's strings run {end - len(body)} bytes past its end")
+        raise ProtocolError(f"a report's strings and spans run {end - len(body)} bytes past its end")
     view = memoryview(body)
-    if end == REPORT.size:  # most calls: no strings
+    if strings_end == REPORT.size:  # most calls: no strings
         name = message = text = None
     else:
         start = REPORT.size
@@ -418,6 +441,7 @@ def decode_report(body: bytes | bytearray) -> tuple[Report, memoryview]:
             name,
             message,
             text,
+            view[strings_end:end] if spans_size else None,
         ),
     )
     return report, view[end:]

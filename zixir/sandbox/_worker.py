@@ -119,6 +119,18 @@ def _frames() -> int:
     return count
 
 
+_TRACING = "zixir.tracing.wire"
+_EXPORT = "zixir.tracing.export"
+
+
+def _tracing(context: object) -> Any:
+    """`zixir.tracing.wire` when the call carries a trace context or the worker already
+    loaded tracing; None otherwise, and the worker never loads it."""
+    if context is None and _EXPORT not in sys.modules:
+        return None
+    return importlib.import_module(_TRACING)
+
+
 def _resolve(target: object) -> Any:
     if isinstance(target, tuple):  # ("module", "qualified.name"), from Sandbox.run_module
         module, qualname = target
@@ -284,11 +296,20 @@ class _Worker:
         if self.base_frames is None:
             self.base_frames = _frames()
         kind, value, exit_code, shown_code = "ok", None, None, None
+        spans = b""
         error: Any = None
         sys.setrecursionlimit(self.base_frames + self.max_recursion + 3)
         try:
-            target, args, kwargs = _protocol.decode_call(frame)
-            value = _resolve(target)(*args, **kwargs)
+            target, args, kwargs, context = _protocol.decode_call(frame)
+            tracing = _tracing(context)
+            traced = None if tracing is None else tracing.begin(context)
+            try:
+                value = _resolve(target)(*args, **kwargs)
+            finally:
+                if tracing is not None:
+                    spans = tracing.end(traced)
+                elif _EXPORT in sys.modules:  # fn loaded tracing: its spans are in the ring
+                    spans = importlib.import_module(_TRACING).end(None, from_ring=True)
         except MemoryError as exc:
             kind, error = "memory" if self.memory is not None else "exception", exc
         except RecursionError as exc:
@@ -351,6 +372,7 @@ class _Worker:
                     text,
                 ),
                 payload,
+                spans,
             )
         )
 

@@ -1,0 +1,42 @@
+"""The receiving side of a traced message: the actor handles it inside a child span.
+
+Called by the actor loop only for an envelope that carries a context, so actors whose
+senders never open a span never reach this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from zixir.tracing._context import CURRENT, SpanContext
+from zixir.tracing.spans import start_span
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["receive_in_span", "span_name"]
+
+
+def span_name(actor: object, message: object) -> str:
+    """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
+    from zixir.actors._pykka import handler_name
+
+    return f"{type(actor).__name__}.{handler_name(message)}"
+
+
+def receive_in_span(actor: object, context: SpanContext, message: Any, receive: Callable[[Any], Any]) -> Any:
+    """Runs ``receive(message)`` in a new span, child of the sender's `context`.
+
+    An exception marks the span ``"error"`` and passes on; the span ends before the
+    caller is answered, so a caller that got its answer finds the span exported.
+    """
+    opened = start_span(span_name(actor, message), context, {})
+    token = CURRENT.set(opened)
+    try:
+        return receive(message)
+    except BaseException as error:
+        opened.record_error(error)
+        raise
+    finally:
+        CURRENT.reset(token)
+        opened.finish()

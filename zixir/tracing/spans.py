@@ -1,0 +1,285 @@
+"""Spans: timed, named operations in a trace, opened with `span` and found with `current_span`.
+
+`span` works as a context manager and as a decorator of sync and async functions; the
+span it opens is the child of the current one (or of an explicit `parent`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import random
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, NamedTuple, TypeVar, cast
+
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
+from zixir.tracing import export
+from zixir.tracing._context import CURRENT, SpanContext
+
+__all__ = ["Span", "SpanEvent", "current_span", "new_span_id", "new_trace_id", "span"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: What an attribute value may be: OpenTelemetry's primitive types, or a tuple of them.
+_PRIMITIVES = (str, bool, int, float)
+_getrandbits = random.getrandbits  # the module's generator is reseeded in a forked child
+
+
+def new_trace_id() -> str:
+    """A random trace id: 32 lowercase hex digits, never all zero."""
+    while True:
+        bits = _getrandbits(128)
+        if bits:
+            return f"{bits:032x}"
+
+
+def new_span_id() -> str:
+    """A random span id: 16 lowercase hex digits, never all zero."""
+    while True:
+        bits = _getrandbits(64)
+        if bits:
+            return f"{bits:016x}"
+
+
+def _attribute(key: object, value: object) -> Any:
+    if not isinstance(key, str):
+        raise ArgumentTypeError(f"span attribute keys must be str, got {key!r}", "key")
+    if isinstance(value, _PRIMITIVES):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, _PRIMITIVES) for item in value):
+        return tuple(value)
+    raise ArgumentTypeError(
+        f"span attribute {key!r} must be a str, bool, int, float or a list of them, got "
+        f"{type(value).__name__}; pass str(value) or a field of it",
+        key,
+    )
+
+
+def _attributes(attributes: Mapping[str, object]) -> dict[str, Any]:
+    return {key: _attribute(key, value) for key, value in attributes.items()}
+
+
+class SpanEvent(NamedTuple):
+    """Something that happened at a point in a span (`Span.add_event`)."""
+
+    name: str
+    timestamp: float  # wall clock, epoch seconds
+    attributes: dict[str, Any]
+
+
+class Span(SpanContext):
+    """One operation of a trace: its ids, times, status, attributes and events.
+
+    Built by `span`; ends when its ``with`` block (or decorated call) ends, then goes to
+    the exporters if sampled.
+
+    Attributes:
+        name: What the operation is, e.g. ``"Worker.work"``.
+        trace_id: 32 lowercase hex digits, shared by every span of the trace.
+        span_id: 16 lowercase hex digits.
+        parent_id: The parent span's id; None for a root span.
+        sampled: Whether the span is exported (decided at the root, inherited).
+        start: Wall clock at the start, epoch seconds.
+        end: Wall clock at the end; None while the span is open.
+        duration: Seconds from start to end on the monotonic clock; None while open.
+        status: ``"ok"`` or ``"error"`` once ended; ``"unset"`` while open.
+        error_type: The qualified name of the exception that ended the span, if any.
+        error_message: Its message.
+        attributes: Key -> str, bool, int, float, or a tuple of them.
+        events: `SpanEvent` records, in order.
+    """
+
+    __slots__ = (
+        "_started",
+        "attributes",
+        "duration",
+        "end",
+        "error_message",
+        "error_type",
+        "events",
+        "name",
+        "parent_id",
+        "start",
+        "status",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        trace_id: str,
+        span_id: str,
+        parent_id: str | None,
+        sampled: bool,
+        attributes: dict[str, Any],
+    ) -> None:
+        super().__init__(trace_id, span_id, sampled)
+        self.name = name
+        self.parent_id = parent_id
+        self.attributes = attributes
+        self.events: list[SpanEvent] = []
+        self.start = time.time()
+        self._started = time.perf_counter()
+        self.end: float | None = None
+        self.duration: float | None = None
+        self.status = "unset"
+        self.error_type: str | None = None
+        self.error_message: str | None = None
+
+    def __repr__(self) -> str:
+        took = "open" if self.duration is None else f"{self.duration * 1000:.3f} ms"
+        return f"<Span {self.name!r} {self.trace_id}/{self.span_id} parent={self.parent_id} {self.status}, {took}>"
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Sets one attribute (str, bool, int, float, or a list of them).
+
+        Raises:
+            ArgumentTypeError: `value` is of another type.
+        """
+        self.attributes[key] = _attribute(key, value)
+
+    def add_event(self, name: str, **attributes: Any) -> None:
+        """Records that `name` happened now, with `attributes`.
+
+        At most `export.MAX_EVENTS` events are kept a span; later ones are counted in
+        the ``zixir.dropped_events`` attribute.
+
+        Raises:
+            ArgumentTypeError: an attribute value is not a str, bool, int, float or list.
+        """
+        if len(self.events) >= export.MAX_EVENTS:
+            self.attributes["zixir.dropped_events"] = self.attributes.get("zixir.dropped_events", 0) + 1
+            return
+        self.events.append(SpanEvent(str(name), time.time(), _attributes(attributes)))
+
+    def record_error(self, error: BaseException) -> None:
+        """Marks the span as failed by `error` (status ``"error"``, its type and message)."""
+        kind = type(error)
+        self.status = "error"
+        module = kind.__module__
+        self.error_type = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+        try:
+            self.error_message = str(error)
+        except Exception:
+            self.error_message = f"<{self.error_type} whose str() raised>"
+
+    def finish(self) -> None:
+        """Ends the span (once) and hands it to the exporters if sampled."""
+        if self.end is not None:
+            return
+        self.duration = time.perf_counter() - self._started
+        self.end = self.start + self.duration
+        if self.status == "unset":
+            self.status = "ok"
+        if self.sampled:
+            export.finished(self)
+
+    def context(self) -> SpanContext:
+        """The span's place in its trace, as a plain `SpanContext`."""
+        return SpanContext(self.trace_id, self.span_id, self.sampled)
+
+
+def start_span(name: str, parent: SpanContext | None, attributes: dict[str, Any]) -> Span:
+    """A new open span under `parent` (a root span, sampled by the ratio, without one)."""
+    if parent is None:
+        trace_id = new_trace_id()
+        return Span(name, trace_id, new_span_id(), None, export.sample(trace_id), attributes)
+    return Span(name, parent.trace_id, new_span_id(), parent.span_id, parent.sampled, attributes)
+
+
+class _SpanScope:
+    """What `span` returns: a context manager, and a decorator that opens one span a call."""
+
+    __slots__ = ("_attributes", "_name", "_parent", "_span", "_token")
+
+    def __init__(self, name: str, parent: SpanContext | None, attributes: dict[str, Any]) -> None:
+        self._name = name
+        self._parent = parent
+        self._attributes = attributes
+        self._span: Span | None = None
+        self._token: Any = None
+
+    def __enter__(self) -> Span:
+        if self._span is not None:
+            raise InvalidArgumentError(
+                f"the span {self._name!r} is already open; call tracing.span(...) again for another one",
+                "span",
+            )
+        parent = self._parent if self._parent is not None else CURRENT.get()
+        opened = self._span = start_span(self._name, parent, dict(self._attributes))
+        self._token = CURRENT.set(opened)
+        return opened
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        opened, token = self._span, self._token
+        self._span = self._token = None
+        assert opened is not None
+        if error is not None:
+            opened.record_error(error)
+        CURRENT.reset(token)
+        opened.finish()
+
+    async def __aenter__(self) -> Span:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.__exit__(kind, error, traceback)
+
+    def __call__(self, fn: F) -> F:
+        name, parent, attributes = self._name, self._parent, self._attributes
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def traced_async(*args: Any, **kwargs: Any) -> Any:
+                with _SpanScope(name, parent, attributes):
+                    return await fn(*args, **kwargs)
+
+            return cast("F", traced_async)
+
+        @functools.wraps(fn)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            with _SpanScope(name, parent, attributes):
+                return fn(*args, **kwargs)
+
+        return cast("F", traced)
+
+
+def span(name: str, *, parent: SpanContext | None = None, **attributes: Any) -> _SpanScope:
+    """Opens a span named `name`: ``with span("score", user=42) as s:`` or ``@span("score")``.
+
+    As a decorator, each call of the function (sync or async) runs in a new span. An
+    exception leaving the block marks the span ``"error"`` (with the exception's type and
+    message) and passes on.
+
+    Args:
+        name: What the operation is.
+        parent: The parent, e.g. `from_traceparent`'s result for a request from outside;
+            by default the current span (none: a new trace).
+        **attributes: The span's first attributes (str, bool, int, float, or lists of them).
+
+    Returns:
+        A context manager giving the `Span`, usable as a decorator.
+
+    Raises:
+        ArgumentTypeError: `name` is not a str, `parent` not a SpanContext, or an
+            attribute value of another type.
+    """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"a span's name must be a str, got {name!r}", "name")
+    if parent is not None and not isinstance(parent, SpanContext):
+        raise ArgumentTypeError(
+            f"parent must be a SpanContext (tracing.from_traceparent(header) or a Span), got {parent!r}", "parent"
+        )
+    return _SpanScope(name, parent, _attributes(attributes))
+
+
+def current_span() -> Span | None:
+    """The span that code running now belongs to; None outside any span (or under a
+    remote parent only, which `traceparent` still reports)."""
+    current = CURRENT.get()
+    return current if type(current) is Span else None
