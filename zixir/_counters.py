@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
@@ -18,10 +18,14 @@ __all__ = [
     "Collector",
     "Counter",
     "CounterChild",
+    "Gauge",
+    "GaugeChild",
     "collectors",
     "counter",
     "counters",
     "exported",
+    "gauge",
+    "gauges",
     "max_series",
     "register_collector",
     "set_max_series",
@@ -32,6 +36,7 @@ OVERFLOW_LABEL = "other"
 
 _lock = threading.Lock()
 _counters: dict[str, Counter] = {}
+_gauges: dict[str, Gauge] = {}
 _collectors: list[Collector] = []
 _max_series = 1000
 #: Set once zixir.observability.metrics has registered its collector with prometheus_client.
@@ -81,6 +86,8 @@ class Counter:
         label_names: The metric's label names, in order.
     """
 
+    _child: ClassVar[type[CounterChild]] = CounterChild
+
     def __init__(self, name: str, documentation: str, label_names: tuple[str, ...]) -> None:
         self.name = name
         self.documentation = documentation
@@ -88,10 +95,10 @@ class Counter:
         self._series: dict[tuple[str, ...], CounterChild] = {}
         self._lock = threading.Lock()
         if not label_names:
-            self._series[()] = CounterChild()
+            self._series[()] = self._child()
 
     def __repr__(self) -> str:
-        return f"Counter({self.name!r}, labels={self.label_names}, {len(self._series)} series)"
+        return f"{type(self).__name__}({self.name!r}, labels={self.label_names}, {len(self._series)} series)"
 
     def labels(self, *values: object, **named: object) -> CounterChild:
         """The series for these label values (positional, or by label name).
@@ -111,7 +118,7 @@ class Counter:
             with self._lock:
                 if key not in self._series and len(self._series) >= _max_series:
                     key = (OVERFLOW_LABEL,) * len(key)
-                child = self._series.setdefault(key, CounterChild())
+                child = self._series.setdefault(key, self._child())
         return child
 
     def inc(self, amount: float = 1.0) -> None:
@@ -181,3 +188,73 @@ def set_max_series(limit: int) -> None:
 
     global _max_series
     _max_series = _validate.whole("limit", limit)
+
+
+class GaugeChild(CounterChild):
+    """One series of a gauge: a plain number that goes up and down, behind a lock."""
+
+    __slots__ = ()
+
+    def inc(self, amount: float = 1.0) -> None:
+        """Adds `amount` (any sign) to the series."""
+        with self._lock:
+            self._value += amount
+
+    def dec(self, amount: float = 1.0) -> None:
+        """Subtracts `amount` from the series."""
+        self.inc(-amount)
+
+    def set(self, value: float) -> None:
+        """Sets the series to `value`."""
+        with self._lock:
+            self._value = float(value)
+
+
+class Gauge(Counter):
+    """A gauge with labels (``g.labels(...).inc()/.dec()/.set()``), bounded like `Counter`.
+
+    Args:
+        name: The metric's name.
+        documentation: The metric's help text.
+        label_names: The metric's label names, in order.
+    """
+
+    _child = GaugeChild
+
+    def labels(self, *values: object, **named: object) -> GaugeChild:
+        """The series for these label values (see `Counter.labels`)."""
+        child = super().labels(*values, **named)
+        assert isinstance(child, GaugeChild)
+        return child
+
+    def dec(self, amount: float = 1.0) -> None:
+        """Subtracts `amount` from a gauge without labels."""
+        self.labels().dec(amount)
+
+    def set(self, value: float) -> None:
+        """Sets a gauge without labels to `value`."""
+        self.labels().set(value)
+
+
+def gauge(name: str, documentation: str, label_names: tuple[str, ...] = ()) -> Gauge:
+    """Creates a gauge, or returns the one already created under `name`.
+
+    Raises:
+        ValueError: `name` ends in ``_total`` (a counter's suffix), or names a gauge with
+            other labels.
+    """
+    if name.endswith("_total"):
+        raise ValueError(f"a gauge's name does not end in '_total' (a counter's suffix); got {name!r}")
+    with _lock:
+        existing = _gauges.get(name)
+        if existing is None:
+            existing = _gauges[name] = Gauge(name, documentation, label_names)
+        elif existing.label_names != label_names:
+            raise ValueError(f"the gauge {name!r} exists with the labels {existing.label_names}, not {label_names}")
+        return existing
+
+
+def gauges() -> list[Gauge]:
+    """Every gauge created so far."""
+    with _lock:
+        return list(_gauges.values())

@@ -47,6 +47,7 @@ from pykka import ActorRegistry
 from pykka.messages import _ActorStop
 
 from zixir.actors.messages import ExitReason
+from zixir.observability import events
 
 if TYPE_CHECKING:
     from loguru import Message
@@ -56,11 +57,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFER_REPLY",
+    "FORWARDED",
     "PYKKA_LOGGER",
     "STOP_TYPE",
     "SUPPORTED_PYKKA",
     "ActorBase",
     "Inbox",
+    "current_actor",
     "forward_logs_to_stdlib",
     "future_has_result",
     "future_is_settled",
@@ -74,6 +77,12 @@ SUPPORTED_PYKKA: Final = ">=4.5,<4.6"
 PYKKA_LOGGER: Final = "pykka"
 #: The class of pykka's stop request.
 STOP_TYPE: Final[type] = _ActorStop
+#: An attribute set on the stdlib records `forward_logs_to_stdlib` makes: they came from
+#: loguru, so a bridge from stdlib logging into loguru must not send them back.
+FORWARDED: Final = "zixir_forwarded"
+
+# The actor whose thread this is; set once, when the thread starts its loop.
+_this_thread = threading.local()
 
 
 class _DeferReply:
@@ -108,6 +117,12 @@ def stop_message() -> object:
 def is_stop(message: object) -> bool:
     """True for pykka's stop request."""
     return type(message) is _ActorStop
+
+
+def current_actor() -> ActorBase | None:
+    """The actor whose thread calls this, or None outside any actor's thread."""
+    actor: ActorBase | None = getattr(_this_thread, "actor", None)
+    return actor
 
 
 def future_is_settled(future: pykka.ThreadingFuture[Any]) -> bool:
@@ -197,6 +212,7 @@ class ActorBase(pykka.ThreadingActor):
 
     def _actor_loop(self) -> None:
         self._thread = threading.current_thread()
+        _this_thread.actor = self
         try:
             self._actor_loop_setup()
             self._actor_loop_running()
@@ -261,7 +277,11 @@ class ActorBase(pykka.ThreadingActor):
         # pykka's, with the crash reason kept and the report logged through loguru.
         if self._crash is None and exception_value is not None:
             self._crash = ExitReason.crash(exception_value, traceback)
-        logger.opt(exception=(exception_type, exception_value, traceback)).error("Unhandled exception in {}:", self)
+        logger.bind(
+            event=events.ACTOR_CRASHED,
+            actor_class=type(self).__name__,
+            error_type=None if exception_type is None else exception_type.__name__,
+        ).opt(exception=(exception_type, exception_value, traceback)).error("Unhandled exception in {}:", self)
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
 
@@ -276,8 +296,14 @@ class ActorBase(pykka.ThreadingActor):
             self._handle_failure(*sys.exc_info())
 
     def on_receive(self, message: Any) -> Any:
-        """Handles a plain message; the default logs it as unexpected (pykka's text)."""
-        logger.warning("Unexpected message received by {}: {}", self, message)
+        """Handles a plain message; the default logs it as unexpected (pykka's text).
+
+        The record names the message's type only: its content may be a secret.
+        """
+        kind = type(message).__name__
+        logger.bind(event=events.ACTOR_UNEXPECTED_MESSAGE, actor_class=type(self).__name__, message_type=kind).warning(
+            "Unexpected message received by {}: a {}", self, kind
+        )
 
 
 _STDLIB_LEVELS = (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG)
@@ -302,4 +328,9 @@ def _to_stdlib(message: Message) -> None:
     level = next((level for level in _STDLIB_LEVELS if number >= level), logging.DEBUG)
     error = record["exception"]
     exc_info = None if error is None else (error.type, error.value, error.traceback)
-    logging.getLogger(PYKKA_LOGGER).log(level, record["message"], exc_info=exc_info)  # type: ignore[arg-type]
+    logging.getLogger(PYKKA_LOGGER).log(
+        level,
+        record["message"],
+        exc_info=exc_info,  # type: ignore[arg-type]
+        extra={FORWARDED: True},
+    )

@@ -16,18 +16,19 @@ from pykka import ActorRegistry
 
 from zixir._counters import counter
 from zixir.actors import registry
-from zixir.actors._pykka import ActorBase
+from zixir.actors._pykka import ActorBase, current_actor
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping, _Started
 from zixir.actors.ref import ActorRef, Future
 from zixir.errors import ActorCrashedError, ChildStartError
+from zixir.observability import events
 
 _EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 
 if TYPE_CHECKING:
     from zixir.actors._pykka import Inbox
 
-__all__ = ["Actor", "abandon_start"]
+__all__ = ["Actor", "abandon_start", "current_actor_name"]
 
 _NOPROC = ExitReason("crash", "ActorDeadError", "the actor was not running", None, None)
 
@@ -131,7 +132,7 @@ class Actor(ActorBase):
             if not wait:
                 actor._start_watcher = watcher
         ActorRegistry.register(ref)
-        logger.debug("Starting {}", actor)
+        logger.bind(event=events.ACTOR_STARTING, actor_class=cls.__name__).debug("Starting {}", actor)
         actor._start_thread()
         if not wait:
             return ref, None
@@ -169,7 +170,9 @@ class Actor(ActorBase):
         if self._crash is not None or self.actor_stopped.is_set():
             return  # a failed start: the Down reports it
         if abandoned:
-            logger.warning("{} returned from on_start after its start timed out; stopping it", self)
+            logger.bind(event=events.ACTOR_LATE_START_STOPPED, actor_class=type(self).__name__).warning(
+                "{} returned from on_start after its start timed out; stopping it", self
+            )
             self._stopped_from_outside = True  # its starter stopped it: a shutdown, not a crash
             self._stop()
         elif self._start_watcher is not None:
@@ -215,7 +218,9 @@ class Actor(ActorBase):
         try:
             self.on_exit(reason)
         except BaseException as exc:
-            logger.opt(exception=exc).warning("on_exit of {} failed", self)
+            logger.bind(
+                event=events.ACTOR_EXIT_HOOK_FAILED, actor_class=type(self).__name__, error_type=type(exc).__name__
+            ).opt(exception=exc).warning("on_exit of {} failed", self)
         with self._exit_lock:
             self._exit_reason = reason
             monitors, links = list(self._monitors), list(self._links)
@@ -232,7 +237,9 @@ class Actor(ActorBase):
         _EXITS.labels(type(self).__name__, reason.kind).inc()  # after the reports: off the restart path
         # Last: whoever waits on wait_exit() may rely on the reports being queued already.
         self.actor_ref._set_exit(reason)
-        logger.debug("{} exited: {}", self, reason)
+        logger.bind(
+            event=events.ACTOR_EXITED, actor_class=type(self).__name__, reason=reason.kind, error_type=reason.error_type
+        ).debug("{} exited: {}", self, reason.kind if reason.error_type is None else f"crash: {reason.error_type}")
 
     def _on_linked_exit_signal(self, signal: _LinkedExit) -> None:
         if self.trap_exits:
@@ -331,6 +338,19 @@ def abandon_start(ref: pykka.ActorRef[Any]) -> bool:
     return actor is not None and actor._abandon_start()
 
 
+def current_actor_name() -> str | None:
+    """The name of the actor whose thread calls this, for logs; None outside actors' threads.
+
+    A child's ChildSpec name (or the name it was started under), else its class and the
+    start of its URN, as ``"Worker (urn:uuid:1f0c2a9e)"``.
+    """
+    actor = current_actor()
+    if actor is None:
+        return None
+    name = actor._name if isinstance(actor, Actor) else None
+    return name if name is not None else f"{type(actor).__name__} ({actor.actor_urn[:17]})"
+
+
 def start_timed_out(child: str, timeout: float | None) -> ExitReason:
     """The failure of a start whose ``on_start`` did not return within `timeout` seconds."""
     error = ChildStartError(
@@ -359,4 +379,7 @@ def _deliver(ref: pykka.ActorRef[Any], message: object) -> None:
     try:
         ref.tell(message)
     except pykka.ActorDeadError:
-        logger.debug("{} could not be told {}: it has stopped", ref, message)
+        kind = type(message).__name__
+        logger.bind(event=events.ACTOR_REPORT_UNDELIVERED, message_type=kind).debug(
+            "{} could not be told a {}: it has stopped", ref, kind
+        )
