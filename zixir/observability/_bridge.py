@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+import loguru._handler
 from loguru import logger
 
 from zixir.actors._pykka import FORWARDED
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["InterceptHandler", "install"]
 
-# Set while this thread is handing a stdlib record to loguru: a record that reaches the
-# handler again meanwhile was written to stdlib by a loguru sink, so it is in loguru already.
-_passing = threading.local()
+# loguru's module that calls sinks: a stdlib record made while it is on the stack was
+# written by a loguru sink, so it is in loguru already.
+_LOGURU_HANDLER: Final = loguru._handler.__file__
 
 
 class InterceptHandler(logging.Handler):
@@ -34,20 +34,23 @@ class InterceptHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Re-logs `record` through loguru, unless it came from loguru."""
-        if getattr(record, FORWARDED, False) or getattr(_passing, "active", False):
+        if getattr(record, FORWARDED, False):
             return
         level: str | int
         try:
             level = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
-        # The depth of the frame that called logging, past logging's own frames.
-        frame, depth = inspect.currentframe(), 0
+        # The depth of the frame that called logging, past logging's own frames; and
+        # whether a loguru sink is further up (then the record is loguru's own).
+        frame, depth, caller = inspect.currentframe(), 0, -1
         while frame is not None:
             filename = frame.f_code.co_filename
+            if filename == _LOGURU_HANDLER:
+                return
             in_logging = filename == logging.__file__ or ("importlib" in filename and "_bootstrap" in filename)
-            if depth > 0 and not in_logging:
-                break
+            if caller < 0 and depth > 0 and not in_logging:
+                caller = depth
             frame = frame.f_back
             depth += 1
         name = record.name
@@ -55,11 +58,7 @@ class InterceptHandler(logging.Handler):
         def rename(loguru_record: Record) -> None:
             loguru_record["name"] = name
 
-        _passing.active = True
-        try:
-            logger.patch(rename).opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
-        finally:
-            _passing.active = False
+        logger.patch(rename).opt(depth=max(caller, 0), exception=record.exc_info).log(level, record.getMessage())
 
 
 def install(level: int) -> Callable[[], None]:

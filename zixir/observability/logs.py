@@ -111,13 +111,10 @@ def configure_logging(
             # traceback, and would write every record a second time.
             with contextlib.suppress(ValueError):
                 logger.remove(_LOGURU_DEFAULT)
-        previous, _installed = _installed, (handler_id, _bridge.install(number) if bridge_stdlib else None)
-        if previous is not None:
-            old_id, undo_bridge = previous
-            with contextlib.suppress(ValueError):  # the application removed it already
-                logger.remove(old_id)
-            if undo_bridge is not None:
-                undo_bridge()
+        if _installed is not None:
+            _uninstall(*_installed)
+        # The old bridge is undone first: the new one finds the root level as it was.
+        _installed = (handler_id, _bridge.install(number) if bridge_stdlib else None)
     logger.enable("zixir")
     return handler_id
 
@@ -131,12 +128,15 @@ def remove_logging() -> None:
     with _lock:
         previous, _installed = _installed, None
     if previous is not None:
-        handler_id, undo_bridge = previous
-        with contextlib.suppress(ValueError):  # the application removed it already
-            logger.remove(handler_id)
-        if undo_bridge is not None:
-            undo_bridge()
+        _uninstall(*previous)
     logger.disable("zixir")
+
+
+def _uninstall(handler_id: int, undo_bridge: Callable[[], None] | None) -> None:
+    with contextlib.suppress(ValueError):  # the application removed it already
+        logger.remove(handler_id)
+    if undo_bridge is not None:
+        undo_bridge()
 
 
 def _level(level: object) -> tuple[str | int, int]:
