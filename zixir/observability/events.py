@@ -132,7 +132,10 @@ EVENTS: Final[dict[str, Event]] = {
         "a sandbox worker was killed or died in a call (`reason`: timeout, cpu, memory, output, depth, crashed)",
     ),
     SANDBOX_WORKER_RECYCLED: Event(
-        "DEBUG", ("cause", "pid"), "a sandbox worker was retired: max_tasks, memory high water, or exited"
+        "DEBUG",
+        ("cause", "pid"),
+        "a sandbox worker was replaced (`cause`: max_tasks, high_water, not_ready, exited, or the reason of "
+        "a call that left it suspect)",
     ),
     CACHE_MAP_GROWN: Event("INFO", ("path", "map_size_mib"), "a cache's LMDB map doubled"),
     CACHE_WARMED: Event("INFO", ("path", "loaded", "failed", "seconds"), "a cache warm-up finished"),
