@@ -33,8 +33,11 @@ __all__ = [
     "SANDBOX_WORKER_KILLED",
     "SANDBOX_WORKER_RECYCLED",
     "SUPERVISOR_CHILD_ABANDONED",
+    "SUPERVISOR_CHILD_EXITED",
     "SUPERVISOR_CHILD_RESTARTED",
     "SUPERVISOR_GAVE_UP",
+    "SUPERVISOR_HEALTH_CHECK_MISSED",
+    "SUPERVISOR_STARTED",
     "TIMER_UNDELIVERED",
     "Event",
 ]
@@ -60,6 +63,9 @@ TIMER_UNDELIVERED: Final = "timer.undelivered"
 SUPERVISOR_CHILD_RESTARTED: Final = "supervisor.child_restarted"
 SUPERVISOR_GAVE_UP: Final = "supervisor.gave_up"
 SUPERVISOR_CHILD_ABANDONED: Final = "supervisor.child_abandoned"
+SUPERVISOR_HEALTH_CHECK_MISSED: Final = "supervisor.health_check_missed"
+SUPERVISOR_STARTED: Final = "supervisor.started"
+SUPERVISOR_CHILD_EXITED: Final = "supervisor.child_exited"
 BREAKER_TRANSITION: Final = "breaker.transition"
 BREAKER_EXCLUDE_FAILED: Final = "breaker.exclude_failed"
 BREAKER_LISTENER_FAILED: Final = "breaker.listener_failed"
@@ -99,8 +105,9 @@ EVENTS: Final[dict[str, Event]] = {
     TIMER_UNDELIVERED: Event("WARNING", ("message_type", "error_type"), "a timer's message could not be told"),
     SUPERVISOR_CHILD_RESTARTED: Event(
         "WARNING",
-        ("supervisor", "child", "restarts", "reason", "error_type"),
-        "a supervisor restarted a child (`reason`: the exit's kind)",
+        ("supervisor", "child", "restarts", "reason", "error_type", "delay"),
+        "a supervisor restarts a child, `delay` s from now (`reason`: the exit's kind; `restarts`: this child's, "
+        "this one included)",
     ),
     SUPERVISOR_GAVE_UP: Event(
         "ERROR",
@@ -109,6 +116,13 @@ EVENTS: Final[dict[str, Event]] = {
     ),
     SUPERVISOR_CHILD_ABANDONED: Event(
         "WARNING", ("supervisor", "child", "why"), "a child did not stop in time, or hung: it is forgotten"
+    ),
+    SUPERVISOR_HEALTH_CHECK_MISSED: Event(
+        "WARNING", ("supervisor", "child", "timeout"), "a child did not answer a health check in `timeout` s"
+    ),
+    SUPERVISOR_STARTED: Event("DEBUG", ("supervisor", "children"), "a supervisor started its children"),
+    SUPERVISOR_CHILD_EXITED: Event(
+        "DEBUG", ("supervisor", "child", "reason", "error_type"), "a supervisor saw a child exit"
     ),
     BREAKER_TRANSITION: Event(
         "WARNING", ("breaker", "old_state", "state"), "a circuit breaker changed state (WARNING to open, else INFO)"
