@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 __all__ = [
+    "ACTOR_CALL_FAILED",
     "ACTOR_CRASHED",
     "ACTOR_EXITED",
     "ACTOR_EXIT_HOOK_FAILED",
+    "ACTOR_INTERRUPTED",
     "ACTOR_LATE_START_STOPPED",
     "ACTOR_REPORT_UNDELIVERED",
     "ACTOR_STARTING",
+    "ACTOR_STOPPED",
     "ACTOR_START_ABANDONED",
     "ACTOR_UNEXPECTED_MESSAGE",
     "BREAKER_EXCLUDE_FAILED",
@@ -55,6 +58,9 @@ ACTOR_CRASHED: Final = "actor.crashed"
 ACTOR_UNEXPECTED_MESSAGE: Final = "actor.unexpected_message"
 ACTOR_EXIT_HOOK_FAILED: Final = "actor.on_exit_failed"
 ACTOR_STARTING: Final = "actor.starting"
+ACTOR_STOPPED: Final = "actor.stopped"
+ACTOR_CALL_FAILED: Final = "actor.call_failed"
+ACTOR_INTERRUPTED: Final = "actor.interrupted"
 ACTOR_EXITED: Final = "actor.exited"
 ACTOR_START_ABANDONED: Final = "actor.start_abandoned"
 ACTOR_LATE_START_STOPPED: Final = "actor.late_start_stopped"
@@ -87,6 +93,15 @@ EVENTS: Final[dict[str, Event]] = {
         ("actor_class", "error_type"),
         "an actor crashed: on_start, a told message or on_stop raised; `exception` holds the traceback",
     ),
+    ACTOR_CALL_FAILED: Event(
+        "INFO",
+        ("actor_class", "error_type"),
+        "an asked call raised; the error went back to the caller (`exception` holds the traceback)",
+    ),
+    ACTOR_INTERRUPTED: Event(
+        "DEBUG", ("actor_class", "error_type"), "a BaseException (not an Exception) stopped this actor only"
+    ),
+    ACTOR_STOPPED: Event("DEBUG", ("actor_class",), "an actor stopped; on_stop runs next"),
     ACTOR_UNEXPECTED_MESSAGE: Event(
         "WARNING", ("actor_class", "message_type"), "a plain message reached the default on_receive"
     ),
