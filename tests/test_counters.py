@@ -98,7 +98,7 @@ def test_a_gauge_goes_up_down_and_is_set() -> None:
 
 
 def test_a_gauges_label_sets_are_bounded_under_churn(few_series: int) -> None:
-    level = _counters.gauge("zixir_test_gauge_churn", "test", ("name",))
+    level = _counters.gauge("zixir_test_level_churn", "test", ("name",))
     for n in range(1_000):
         level.labels(f"breaker-{n}").inc()
         level.labels(f"breaker-{n}").dec()  # the same key lands in the same series
