@@ -108,12 +108,45 @@ def test_histogram_buckets_must_increase() -> None:
         _counters.histogram("zixir_test_bad_buckets", "test", (), (1.0, 0.5))
 
 
-def test_a_gauge_is_read_at_scrape_time_and_bounded(few_series: int) -> None:
+def test_a_scrape_gauge_is_read_at_scrape_time_and_bounded(few_series: int) -> None:
     values = {"a": 1.0}
-    gauge = _counters.gauge(
+    gauge = _counters.scrape_gauge(
         "zixir_test_depth", "test", ("name",), lambda: [((name,), value) for name, value in values.items()]
     )
     assert 'zixir_test_depth{name="a"} 1.0' in exposition()
     values.update({f"n{i}": 1.0 for i in range(20)})
     samples = dict(gauge.samples())
     assert len(samples) == few_series + 1 and samples[(_counters.OVERFLOW_LABEL,)] == 21 - few_series
+
+
+def test_a_gauge_goes_up_down_and_is_set() -> None:
+    level = _counters.gauge("zixir_test_level", "test", ("pool",))
+    series = level.labels("a")
+    series.inc(3)
+    series.dec()
+    assert series.value == 2.0
+    series.set(-1.5)
+    assert series.value == -1.5
+    plain = _counters.gauge("zixir_test_plain", "test")
+    plain.set(7)
+    plain.dec(2)
+    assert dict(plain.samples()) == {(): 5.0}
+    assert _counters.gauge("zixir_test_level", "test", ("pool",)) is level
+
+
+def test_a_gauges_label_sets_are_bounded_under_churn(few_series: int) -> None:
+    level = _counters.gauge("zixir_test_level_churn", "test", ("name",))
+    for n in range(1_000):
+        level.labels(f"breaker-{n}").inc()
+        level.labels(f"breaker-{n}").dec()  # the same key lands in the same series
+    samples = dict(level.samples())
+    assert len(samples) == few_series + 1
+    assert all(value == 0.0 for value in samples.values())
+
+
+def test_gauge_names_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"^a gauge's name does not end in '_total'"):
+        _counters.gauge("zixir_test_total", "test")
+    _counters.gauge("zixir_test_labelled", "test", ("a",))
+    with pytest.raises(ValueError, match=r"^the gauge 'zixir_test_labelled' exists with the labels"):
+        _counters.gauge("zixir_test_labelled", "test", ("b",))

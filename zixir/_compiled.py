@@ -18,6 +18,8 @@ from typing import Literal
 
 from loguru import logger
 
+from zixir.observability import events
+
 __all__ = ["PUREPYTHON", "implementation", "import_compiled", "prefer_source", "warn_unbuilt"]
 
 PUREPYTHON = os.environ.get("ZIXIR_PUREPYTHON", "") not in ("", "0")
@@ -65,7 +67,7 @@ def import_compiled(name: str) -> ModuleType | None:
         # the package; import_module keeps the missing module's own name.
         if exc.name != name:
             raise
-    logger.debug("{} is not built; using the pure-Python code", name)
+    logger.bind(event=events.ENGINE_PURE_PYTHON, module=name).debug("{} is not built; using the pure-Python code", name)
     warn_unbuilt(name)
     return None
 

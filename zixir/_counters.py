@@ -10,7 +10,7 @@ import bisect
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
@@ -21,8 +21,10 @@ __all__ = [
     "Counter",
     "CounterChild",
     "Gauge",
+    "GaugeChild",
     "Histogram",
     "HistogramChild",
+    "ScrapeGauge",
     "collectors",
     "counter",
     "counters",
@@ -33,6 +35,8 @@ __all__ = [
     "histograms",
     "max_series",
     "register_collector",
+    "scrape_gauge",
+    "scrape_gauges",
     "set_max_series",
 ]
 
@@ -41,9 +45,10 @@ OVERFLOW_LABEL = "other"
 
 _lock = threading.Lock()
 _counters: dict[str, Counter] = {}
+_gauges: dict[str, Gauge] = {}
 _collectors: list[Collector] = []
 _histograms: dict[str, Histogram] = {}
-_gauges: dict[str, Gauge] = {}
+_scrape_gauges: dict[str, ScrapeGauge] = {}
 _max_series = 1000
 #: Set once zixir.observability.metrics has registered its collector with prometheus_client.
 exported = threading.Event()
@@ -92,6 +97,8 @@ class Counter:
         label_names: The metric's label names, in order.
     """
 
+    _child: ClassVar[type[CounterChild]] = CounterChild
+
     def __init__(self, name: str, documentation: str, label_names: tuple[str, ...]) -> None:
         self.name = name
         self.documentation = documentation
@@ -99,10 +106,10 @@ class Counter:
         self._series: dict[tuple[str, ...], CounterChild] = {}
         self._lock = threading.Lock()
         if not label_names:
-            self._series[()] = CounterChild()
+            self._series[()] = self._child()
 
     def __repr__(self) -> str:
-        return f"Counter({self.name!r}, labels={self.label_names}, {len(self._series)} series)"
+        return f"{type(self).__name__}({self.name!r}, labels={self.label_names}, {len(self._series)} series)"
 
     def labels(self, *values: object, **named: object) -> CounterChild:
         """The series for these label values (positional, or by label name).
@@ -122,7 +129,7 @@ class Counter:
             with self._lock:
                 if key not in self._series and len(self._series) >= _max_series:
                     key = (OVERFLOW_LABEL,) * len(key)
-                child = self._series.setdefault(key, CounterChild())
+                child = self._series.setdefault(key, self._child())
         return child
 
     def inc(self, amount: float = 1.0) -> None:
@@ -192,6 +199,70 @@ def set_max_series(limit: int) -> None:
 
     global _max_series
     _max_series = _validate.whole("limit", limit)
+
+
+class GaugeChild(CounterChild):
+    """One series of a gauge: a plain number that goes up and down, behind a lock."""
+
+    __slots__ = ()
+
+    def inc(self, amount: float = 1.0) -> None:
+        """Adds `amount` (any sign) to the series."""
+        with self._lock:
+            self._value += amount
+
+    def dec(self, amount: float = 1.0) -> None:
+        """Subtracts `amount` from the series."""
+        self.inc(-amount)
+
+    def set(self, value: float) -> None:
+        """Sets the series to `value`."""
+        with self._lock:
+            self._value = float(value)
+
+
+class Gauge(Counter):
+    """A gauge with labels (``g.labels(...).inc()/.dec()/.set()``), bounded like `Counter`."""
+
+    _child = GaugeChild
+
+    def labels(self, *values: object, **named: object) -> GaugeChild:
+        """The series for these label values (see `Counter.labels`)."""
+        child = super().labels(*values, **named)
+        assert isinstance(child, GaugeChild)
+        return child
+
+    def dec(self, amount: float = 1.0) -> None:
+        """Subtracts `amount` from a gauge without labels."""
+        self.labels().dec(amount)
+
+    def set(self, value: float) -> None:
+        """Sets a gauge without labels to `value`."""
+        self.labels().set(value)
+
+
+def gauge(name: str, documentation: str, label_names: tuple[str, ...] = ()) -> Gauge:
+    """Creates a gauge, or returns the one already created under `name`.
+
+    Raises:
+        ValueError: `name` ends in ``_total`` (a counter's suffix), or names a gauge with
+            other labels.
+    """
+    if name.endswith("_total"):
+        raise ValueError(f"a gauge's name does not end in '_total' (a counter's suffix); got {name!r}")
+    with _lock:
+        existing = _gauges.get(name)
+        if existing is None:
+            existing = _gauges[name] = Gauge(name, documentation, label_names)
+        elif existing.label_names != label_names:
+            raise ValueError(f"the gauge {name!r} exists with the labels {existing.label_names}, not {label_names}")
+        return existing
+
+
+def gauges() -> list[Gauge]:
+    """Every gauge created so far."""
+    with _lock:
+        return list(_gauges.values())
 
 
 def _fold(values: tuple[str, ...], known: Mapping[tuple[str, ...], object]) -> tuple[str, ...]:
@@ -301,7 +372,7 @@ def histograms() -> list[Histogram]:
         return list(_histograms.values())
 
 
-class Gauge:
+class ScrapeGauge:
     """A gauge read when scraped: `read` returns (label values, value) pairs.
 
     Label sets past `max_series()` are summed under ``"other"``, so a reader that sees
@@ -327,7 +398,7 @@ class Gauge:
         self._read = read
 
     def __repr__(self) -> str:
-        return f"Gauge({self.name!r}, labels={self.label_names})"
+        return f"ScrapeGauge({self.name!r}, labels={self.label_names})"
 
     def samples(self) -> list[tuple[tuple[str, ...], float]]:
         """The values read now, label sets summed where they repeat or overflow."""
@@ -338,27 +409,27 @@ class Gauge:
         return list(totals.items())
 
 
-def gauge(
+def scrape_gauge(
     name: str,
     documentation: str,
     label_names: tuple[str, ...],
     read: Callable[[], Iterable[tuple[tuple[str, ...], float]]],
-) -> Gauge:
+) -> ScrapeGauge:
     """Creates a gauge read at scrape time, or returns the one already created under `name`.
 
     Raises:
         ValueError: `name` exists with other labels.
     """
     with _lock:
-        existing = _gauges.get(name)
+        existing = _scrape_gauges.get(name)
         if existing is None:
-            existing = _gauges[name] = Gauge(name, documentation, label_names, read)
+            existing = _scrape_gauges[name] = ScrapeGauge(name, documentation, label_names, read)
         elif existing.label_names != label_names:
             raise ValueError(f"the gauge {name!r} exists with the labels {existing.label_names}, not {label_names}")
         return existing
 
 
-def gauges() -> list[Gauge]:
-    """Every gauge created so far."""
+def scrape_gauges() -> list[ScrapeGauge]:
+    """Every gauge read at scrape time created so far."""
     with _lock:
-        return list(_gauges.values())
+        return list(_scrape_gauges.values())

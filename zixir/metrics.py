@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from zixir.observability.metrics import (
     Counter,
+    Gauge,
     ZixirCollector,
     counter,
     exposition,
+    gauge,
     max_series,
     set_max_series,
 )
 
-__all__ = ["Counter", "ZixirCollector", "counter", "exposition", "max_series", "set_max_series"]
+__all__ = ["Counter", "Gauge", "ZixirCollector", "counter", "exposition", "gauge", "max_series", "set_max_series"]

@@ -322,3 +322,21 @@ def test_dynamic_supervisor_and_child_spec_arguments_are_checked() -> None:
         ChildSpec("", Probe)
     with pytest.raises(ArgumentTypeError, match=r"^ChildSpec 'x': kwargs must be a mapping, got \[1\]$"):
         ChildSpec("x", Probe, kwargs=[1])  # type: ignore[arg-type]
+
+
+class CrashesRightAway(Actor):
+    """Crashes on the first message it tells itself from on_start."""
+
+    def on_start(self) -> None:
+        self.actor_ref.tell("crash")
+
+    def on_receive(self, message: Any) -> Any:
+        raise RuntimeError("crashed right away")
+
+
+def test_a_supervisor_that_gives_up_right_after_its_start_has_still_started() -> None:
+    # The give-up may land before Supervisor.start reads the outcome: it is not a failed start.
+    for _ in range(30):
+        root = Supervisor.start(children=[ChildSpec("quick", CrashesRightAway)], max_restarts=0)
+        reason = root.wait_exit(WAIT)  # type: ignore[attr-defined]
+        assert reason is not None and isinstance(reason.exception, RestartIntensityError)

@@ -13,7 +13,7 @@ from typing import Final
 
 from pykka import ActorRegistry
 
-from zixir._counters import CounterChild, HistogramChild, counter, gauge, histogram
+from zixir._counters import CounterChild, HistogramChild, counter, histogram, scrape_gauge
 
 __all__ = ["ASK_LATENCY_BUCKETS", "ask_latency", "messages", "watch_mailboxes"]
 
@@ -67,7 +67,7 @@ def _mailbox_depths() -> Iterator[tuple[tuple[str, ...], float]]:
 def watch_mailboxes() -> None:
     """Creates the ``zixir_actor_mailbox_depth`` gauge (once), read from live actors when scraped."""
     if not _watching.is_set():
-        gauge(
+        scrape_gauge(
             "zixir_actor_mailbox_depth",
             "Messages waiting in the mailboxes of running actors, by actor class",
             ("actor_class",),

@@ -53,6 +53,7 @@ from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 
 from zixir.actors import _metrics
 from zixir.actors.messages import ExitReason
+from zixir.observability import events
 
 if TYPE_CHECKING:
     from loguru import Message
@@ -62,11 +63,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFER_REPLY",
+    "FORWARDED",
     "PYKKA_LOGGER",
     "STOP_TYPE",
     "SUPPORTED_PYKKA",
     "ActorBase",
     "Inbox",
+    "current_actor",
     "forward_logs_to_stdlib",
     "future_has_result",
     "future_is_settled",
@@ -81,6 +84,12 @@ SUPPORTED_PYKKA: Final = ">=4.5,<4.6"
 PYKKA_LOGGER: Final = "pykka"
 #: The class of pykka's stop request.
 STOP_TYPE: Final[type] = _ActorStop
+#: An attribute set on the stdlib records `forward_logs_to_stdlib` makes: they came from
+#: loguru, so a bridge from stdlib logging into loguru must not send them back.
+FORWARDED: Final = "zixir_forwarded"
+
+# The actor whose thread this is; set once, when the thread starts its loop.
+_this_thread = threading.local()
 
 
 class _DeferReply:
@@ -128,6 +137,12 @@ def handler_name(message: object) -> str:
     if kind in _PROXY_MESSAGES:
         return str(message.attr_path[-1])  # type: ignore[attr-defined]
     return _SYSTEM_HANDLERS.get(kind.__name__, "on_receive")
+
+
+def current_actor() -> ActorBase | None:
+    """The actor whose thread calls this, or None outside any actor's thread."""
+    actor: ActorBase | None = getattr(_this_thread, "actor", None)
+    return actor
 
 
 def future_is_settled(future: pykka.ThreadingFuture[Any]) -> bool:
@@ -219,6 +234,7 @@ class ActorBase(pykka.ThreadingActor):
 
     def _actor_loop(self) -> None:
         self._thread = threading.current_thread()
+        _this_thread.actor = self
         try:
             self._actor_loop_setup()
             self._actor_loop_running()
@@ -263,14 +279,20 @@ class ActorBase(pykka.ThreadingActor):
             except Exception:
                 exc_info = sys.exc_info()
                 if reply_to is not None:
-                    logger.opt(exception=exc_info).info("Exception returned from {} to caller:", self)
+                    logger.bind(
+                        event=events.ACTOR_CALL_FAILED,
+                        actor_class=type(self).__name__,
+                        error_type=type(exc_info[1]).__name__,
+                    ).opt(exception=exc_info).info("Exception returned from {} to caller:", self)
                     reply_to.set_exception()
                     if not self.crash_on_ask_error:
                         continue
                 self._fail(exc_info)
             except BaseException as exc:
                 # pykka stops *every* actor here; Zixir stops this one, as a crash.
-                logger.debug("{!r} in {}. Stopping this actor only.", exc, self)
+                logger.bind(
+                    event=events.ACTOR_INTERRUPTED, actor_class=type(self).__name__, error_type=type(exc).__name__
+                ).debug("{} in {}. Stopping this actor only.", type(exc).__name__, self)
                 if self._crash is None:
                     self._crash = ExitReason.crash(exc)
                 if reply_to is not None:
@@ -293,7 +315,11 @@ class ActorBase(pykka.ThreadingActor):
         # pykka's, with the crash reason kept and the report logged through loguru.
         if self._crash is None and exception_value is not None:
             self._crash = ExitReason.crash(exception_value, traceback)
-        logger.opt(exception=(exception_type, exception_value, traceback)).error("Unhandled exception in {}:", self)
+        logger.bind(
+            event=events.ACTOR_CRASHED,
+            actor_class=type(self).__name__,
+            error_type=None if exception_type is None else exception_type.__name__,
+        ).opt(exception=(exception_type, exception_value, traceback)).error("Unhandled exception in {}:", self)
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
 
@@ -301,15 +327,21 @@ class ActorBase(pykka.ThreadingActor):
         # pykka's, logged through loguru.
         ActorRegistry.unregister(self.actor_ref)
         self.actor_stopped.set()
-        logger.debug("Stopped {}", self)
+        logger.bind(event=events.ACTOR_STOPPED, actor_class=type(self).__name__).debug("Stopped {}", self)
         try:
             self.on_stop()
         except Exception:
             self._handle_failure(*sys.exc_info())
 
     def on_receive(self, message: Any) -> Any:
-        """Handles a plain message; the default logs it as unexpected (pykka's text)."""
-        logger.warning("Unexpected message received by {}: {}", self, message)
+        """Handles a plain message; the default logs it as unexpected (pykka's text).
+
+        The record names the message's type only: its content may be a secret.
+        """
+        kind = type(message).__name__
+        logger.bind(event=events.ACTOR_UNEXPECTED_MESSAGE, actor_class=type(self).__name__, message_type=kind).warning(
+            "Unexpected message received by {}: a {}", self, kind
+        )
 
 
 def _tracing() -> ModuleType:
@@ -341,4 +373,9 @@ def _to_stdlib(message: Message) -> None:
     level = next((level for level in _STDLIB_LEVELS if number >= level), logging.DEBUG)
     error = record["exception"]
     exc_info = None if error is None else (error.type, error.value, error.traceback)
-    logging.getLogger(PYKKA_LOGGER).log(level, record["message"], exc_info=exc_info)  # type: ignore[arg-type]
+    logging.getLogger(PYKKA_LOGGER).log(
+        level,
+        record["message"],
+        exc_info=exc_info,  # type: ignore[arg-type]
+        extra={FORWARDED: True},
+    )

@@ -16,18 +16,19 @@ from pykka import ActorRegistry
 
 from zixir._counters import counter
 from zixir.actors import _metrics, registry
-from zixir.actors._pykka import ActorBase
+from zixir.actors._pykka import ActorBase, current_actor
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping, _Started
 from zixir.actors.ref import ActorRef, Future
 from zixir.errors import ActorCrashedError, ChildStartError
+from zixir.observability import events
 
 _EXITS = counter("zixir_actor_exits", "Actor exits, by actor class and kind of exit", ("actor_class", "kind"))
 
 if TYPE_CHECKING:
     from zixir.actors._pykka import Inbox
 
-__all__ = ["Actor", "abandon_start"]
+__all__ = ["Actor", "abandon_start", "current_actor_name"]
 
 _NOPROC = ExitReason("crash", "ActorDeadError", "the actor was not running", None, None)
 
@@ -67,6 +68,7 @@ class Actor(ActorBase):
         self._start_abandoned = False
         self._start_watcher: pykka.ActorRef[Any] | None = None  # told _Started, if set
         self._supervised = False  # started by a supervisor (a `watcher`), not as a root
+        self._start_failure: ExitReason | None = None  # why on_start failed, once it did
 
     @property
     def actor_ref(self) -> ActorRef[Self]:
@@ -134,15 +136,13 @@ class Actor(ActorBase):
             if not wait:
                 actor._start_watcher = watcher
         ActorRegistry.register(ref)
-        logger.debug("Starting {}", actor)
+        logger.bind(event=events.ACTOR_STARTING, actor_class=cls.__name__).debug("Starting {}", actor)
         actor._start_thread()
         if not wait:
             return ref, None
         if not actor._started.wait(timeout) and actor._abandon_start():
             return ref, start_timed_out(name or str(actor), timeout)
-        failure = actor._crash
-        if failure is None and actor.actor_stopped.is_set():
-            failure = ExitReason("normal")
+        failure = actor._start_failure
         if failure is not None:
             ref.wait_exit(timeout)  # on_exit runs after a failed start: bounded like on_start
             return ref, failure
@@ -166,13 +166,20 @@ class Actor(ActorBase):
         return True
 
     def _start_done(self) -> None:
+        # Taken before `_started` is set: a crash after on_start returned is not a failed start.
+        if self._crash is not None:
+            self._start_failure = self._crash
+        elif self.actor_stopped.is_set():
+            self._start_failure = ExitReason("normal")
         with self._start_lock:
             abandoned = self._start_abandoned
             self._started.set()
-        if self._crash is not None or self.actor_stopped.is_set():
+        if self._start_failure is not None:
             return  # a failed start: the Down reports it
         if abandoned:
-            logger.warning("{} returned from on_start after its start timed out; stopping it", self)
+            logger.bind(event=events.ACTOR_LATE_START_STOPPED, actor_class=type(self).__name__).warning(
+                "{} returned from on_start after its start timed out; stopping it", self
+            )
             self._stopped_from_outside = True  # its starter stopped it: a shutdown, not a crash
             self._stop()
         elif self._start_watcher is not None:
@@ -218,7 +225,9 @@ class Actor(ActorBase):
         try:
             self.on_exit(reason)
         except BaseException as exc:
-            logger.opt(exception=exc).warning("on_exit of {} failed", self)
+            logger.bind(
+                event=events.ACTOR_EXIT_HOOK_FAILED, actor_class=type(self).__name__, error_type=type(exc).__name__
+            ).opt(exception=exc).warning("on_exit of {} failed", self)
         with self._exit_lock:
             self._exit_reason = reason
             monitors, links = list(self._monitors), list(self._links)
@@ -235,7 +244,9 @@ class Actor(ActorBase):
         _EXITS.labels(type(self).__name__, reason.kind).inc()  # after the reports: off the restart path
         # Last: whoever waits on wait_exit() may rely on the reports being queued already.
         self.actor_ref._set_exit(reason)
-        logger.debug("{} exited: {}", self, reason)
+        logger.bind(
+            event=events.ACTOR_EXITED, actor_class=type(self).__name__, reason=reason.kind, error_type=reason.error_type
+        ).debug("{} exited: {}", self, reason.kind if reason.error_type is None else f"crash: {reason.error_type}")
 
     def _on_linked_exit_signal(self, signal: _LinkedExit) -> None:
         if self.trap_exits:
@@ -334,6 +345,19 @@ def abandon_start(ref: pykka.ActorRef[Any]) -> bool:
     return actor is not None and actor._abandon_start()
 
 
+def current_actor_name() -> str | None:
+    """The name of the actor whose thread calls this, for logs; None outside actors' threads.
+
+    A child's ChildSpec name (or the name it was started under), else its class and the
+    start of its URN, as ``"Worker (urn:uuid:1f0c2a9e)"``.
+    """
+    actor = current_actor()
+    if actor is None:
+        return None
+    name = actor._name if isinstance(actor, Actor) else None
+    return name if name is not None else f"{type(actor).__name__} ({actor.actor_urn[:17]})"
+
+
 def start_timed_out(child: str, timeout: float | None) -> ExitReason:
     """The failure of a start whose ``on_start`` did not return within `timeout` seconds."""
     error = ChildStartError(
@@ -362,4 +386,7 @@ def _deliver(ref: pykka.ActorRef[Any], message: object) -> None:
     try:
         ref.tell(message)
     except pykka.ActorDeadError:
-        logger.debug("{} could not be told {}: it has stopped", ref, message)
+        kind = type(message).__name__
+        logger.bind(event=events.ACTOR_REPORT_UNDELIVERED, message_type=kind).debug(
+            "{} could not be told a {}: it has stopped", ref, kind
+        )

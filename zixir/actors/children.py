@@ -23,6 +23,7 @@ from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec
 from zixir.actors.timers import Timer, send_after
 from zixir.errors import ChildStartError, UnknownChildError
+from zixir.observability import events
 
 __all__ = ["ChildOwner", "ChildRecord", "start_error"]
 
@@ -202,7 +203,9 @@ class ChildOwner(Actor):
         _ABANDONED.labels(self._metric_name, self._child_label(spec)).inc()
         pykka.ActorRegistry.unregister(ref)
         registry.vacate(name, ref)
-        logger.warning("{}: abandoned child {!r} ({}): {}", self, name, ref, why)
+        logger.bind(event=events.SUPERVISOR_CHILD_ABANDONED, supervisor=self._metric_name, child=name, why=why).warning(
+            "{}: abandoned child {!r} ({}): {}", self, name, ref, why
+        )
 
     def _remove(self, child: ChildRecord) -> None:
         self._children.remove(child)

@@ -15,6 +15,7 @@ from loguru import logger
 from zixir.actors import registry
 from zixir.actors.ref import ActorRef
 from zixir.actors.spec import ChildSpec
+from zixir.observability import events
 
 if TYPE_CHECKING:
     from zixir.resilience import CircuitBreaker
@@ -120,7 +121,9 @@ def _start_named(spec: ChildSpec) -> ActorRef[Any]:
     )
     if failure is not None:
         if isinstance(failure.exception, ChildStartError):
-            logger.warning("{} abandoned: {}", ref, failure.exception)
+            logger.bind(event=events.ACTOR_START_ABANDONED, child=spec.name).warning(
+                "{} abandoned: {}", ref, failure.exception
+            )
             raise failure.exception  # timed out: the error says so
         raise ChildStartError(f"{spec.name!r} failed to start: {failure}", spec.name)
     return ref

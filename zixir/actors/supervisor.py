@@ -33,6 +33,7 @@ from zixir.errors import (
     InvalidArgumentError,
     RestartIntensityError,
 )
+from zixir.observability import events
 
 # Labelled by names the code declares (supervisor and spec names), never by instance.
 if TYPE_CHECKING:
@@ -193,7 +194,9 @@ class Supervisor(ChildOwner):
         if self._health is not None:
             self._health.start(self.actor_ref)
         self._phase = "running"
-        logger.debug("{} started {} children", self, len(self._children))
+        logger.bind(event=events.SUPERVISOR_STARTED, supervisor=self._metric_name, children=len(self._children)).debug(
+            "{} started {} children", self, len(self._children)
+        )
 
     def on_stop(self) -> None:
         """Stops the children in reverse start order, before `stop()` returns."""
@@ -257,7 +260,13 @@ class Supervisor(ChildOwner):
 
     def _handle_exit(self, child: ChildRecord, reason: ExitReason) -> None:
         spec = child.spec
-        logger.debug("{}: child {!r} exited: {}", self, spec.name, reason)
+        logger.bind(
+            event=events.SUPERVISOR_CHILD_EXITED,
+            supervisor=self._metric_name,
+            child=spec.name,
+            reason=reason.kind,
+            error_type=reason.error_type,
+        ).debug("{}: child {!r} exited: {}", self, spec.name, reason.kind)
         if reason.abnormal:
             child.last_crash, child.last_crash_at = reason, self._clock()
         if spec.restart == "temporary":
@@ -283,6 +292,22 @@ class Supervisor(ChildOwner):
             child.attempt = 0
         delay = self._backoff.delay(child.attempt) if self._backoff is not None else 0.0
         child.attempt += 1
+        logger.bind(
+            event=events.SUPERVISOR_CHILD_RESTARTED,
+            supervisor=self._metric_name,
+            child=child.spec.name,
+            restarts=child.restarts + 1,
+            reason=reason.kind,
+            error_type=reason.error_type,
+            delay=delay,
+        ).warning(
+            "{}: restarting {!r} in {} s after {} {}",
+            self,
+            child.spec.name,
+            delay,
+            reason.kind,
+            reason.error_type or "",
+        )
         if delay > 0:
             self._schedule(child, group, delay)
         else:
@@ -383,9 +408,16 @@ class Supervisor(ChildOwner):
             f"(last: {child.spec.name!r}, {reason.kind}: {reason.error_type})"
         )
         _GIVE_UPS.labels(self._metric_name).inc()
-        logger.warning(
-            "{} gives up: {} restarts within {} s (last: child {!r}, {})",
-            self, self._max_restarts, self._max_seconds, child.spec.name, reason,
+        logger.bind(
+            event=events.SUPERVISOR_GAVE_UP,
+            supervisor=self._metric_name,
+            child=child.spec.name,
+            max_restarts=self._max_restarts,
+            max_seconds=self._max_seconds,
+            error_type=reason.error_type,
+        ).error(
+            "{} gives up: {} restarts within {} s (last: child {!r}, {} {})",
+            self, self._max_restarts, self._max_seconds, child.spec.name, reason.kind, reason.error_type or "",
         )  # fmt: skip
         raise RestartIntensityError(
             f"{type(self).__name__} gave up: its children needed more than {self._max_restarts} "
@@ -400,7 +432,12 @@ class Supervisor(ChildOwner):
         for ref in self._health.check([c.ref for c in self._children if c.ref is not None]):
             child = self._child_by_ref(ref)
             if child is not None:
-                logger.warning("{} did not answer a health check within {} s", ref, self._health.timeout)
+                logger.bind(
+                    event=events.SUPERVISOR_HEALTH_CHECK_MISSED,
+                    supervisor=self._metric_name,
+                    child=child.spec.name,
+                    timeout=self._health.timeout,
+                ).warning("{} did not answer a health check within {} s", ref, self._health.timeout)
                 self._abandon_hung(child, ref)
 
     def _abandon_hung(self, child: ChildRecord, ref: pykka.ActorRef[Any]) -> None:

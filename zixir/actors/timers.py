@@ -19,6 +19,7 @@ import pykka
 from loguru import logger
 
 from zixir._validate import number
+from zixir.observability import events
 from zixir.tracing._context import CURRENT, run_in
 
 __all__ = ["Timer", "TimerService", "send_after", "send_interval"]
@@ -181,7 +182,10 @@ class TimerService:
                 timer._cancelled = True  # nobody to send to any more: an interval ends here
                 continue
             except Exception as exc:
-                logger.opt(exception=exc).warning("{!r} could not be delivered", timer)
+                kind = type(timer.message).__name__  # the message itself may be a secret
+                logger.bind(event=events.TIMER_UNDELIVERED, message_type=kind, error_type=type(exc).__name__).opt(
+                    exception=exc
+                ).warning("a timer's {} to {} could not be delivered", kind, timer.ref)
             with self._changed:
                 if timer.interval is None:
                     timer._cancelled = True

@@ -20,6 +20,7 @@ import sys
 from loguru import logger
 
 from zixir.errors import CacheError
+from zixir.observability import events
 
 __all__ = ["check_data_file"]
 
@@ -56,7 +57,9 @@ def check_data_file(directory: str) -> None:
     try:
         size = os.fstat(fd).st_size
         if size == 0:
-            logger.warning("cache file {} is empty (0 bytes): it opens as an empty cache", path)
+            logger.bind(event=events.CACHE_EMPTY_FILE, path=str(path)).warning(
+                "cache file {} is empty (0 bytes): it opens as an empty cache", path
+            )
             return
         if sys.maxsize != 2**63 - 1:
             return  # the layout read here is the 64-bit one

@@ -28,6 +28,7 @@ from loguru import logger
 from zixir.cache.datafile import check_data_file
 from zixir.cache.meta import MetaPages
 from zixir.errors import CacheError
+from zixir.observability import events
 
 __all__ = ["SharedEnv", "acquire", "failure", "open_paths", "release"]
 
@@ -177,7 +178,10 @@ class SharedEnv:
         """Doubles the map (call with `write_lock` held, no transaction open here)."""
         size = self.env.info()["map_size"]
         self._resize(size * 2)
-        logger.debug("cache {}: map grown to {} MiB", self.path, size * 2 >> 20)
+        mib = size * 2 >> 20
+        logger.bind(event=events.CACHE_MAP_GROWN, path=str(self.path), map_size_mib=mib).info(
+            "cache {}: map grown to {} MiB", self.path, mib
+        )
 
     def adopt_growth(self) -> None:
         """Takes on a map size grown by another process (with `write_lock` held)."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from loguru import logger
 
+from zixir.observability import events
+
 __all__ = ["MetaPages"]
 
 _MAGIC, _VERSION = 0xBEEFC0DE, 1  # LMDB's MDB_MAGIC and MDB_DATA_VERSION
@@ -73,7 +75,9 @@ class MetaPages:
             or words[page // 8 + _MAGIC_WORD] != expected
             or (pages.last_txnid() != env.info()["last_txnid"])
         ):
-            logger.debug("cache {}: unknown meta page layout, using read transactions", path)
+            logger.bind(event=events.CACHE_META_UNKNOWN, path=str(path)).debug(
+                "cache {}: unknown meta page layout, using read transactions", path
+            )
             pages.close()
             return None
         return pages

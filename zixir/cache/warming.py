@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from zixir.cache.keys import Key
+from zixir.observability import events
 from zixir.tracing._context import CURRENT, run_in
 
 if TYPE_CHECKING:
@@ -94,5 +95,11 @@ def warm(
                 failed[futures[future]] = f"{type(error).__name__}: {error}"
             bar.update()
     summary = WarmSummary(loaded, failed, time.monotonic() - started)
-    logger.info("warmed {}: {} loaded, {} failed in {:.2f} s", cache.path, loaded, len(failed), summary.seconds)
+    logger.bind(
+        event=events.CACHE_WARMED,
+        path=str(cache.path),
+        loaded=loaded,
+        failed=len(failed),
+        seconds=round(summary.seconds, 6),
+    ).info("warmed {}: {} loaded, {} failed in {:.2f} s", cache.path, loaded, len(failed), summary.seconds)
     return summary

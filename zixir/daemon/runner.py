@@ -87,21 +87,22 @@ class _Logs:
 
     def __init__(self, options: DaemonOptions) -> None:
         self._options = options
-        self._handler: int | None = None
+        self._open = False
 
     def open(self) -> None:
-        from zixir.observability import configure_logging
+        """Installs (or replaces) the handler; the standard logging module's records join it."""
+        from zixir.observability.logs import configure_logging
 
-        if self._handler is None:
-            logger.remove()  # the daemon owns the process: loguru's default stderr handler goes too
-        self.close()
         sink: Any = str(self._options.log_file) if self._options.log_file is not None else sys.stderr
-        self._handler = configure_logging(self._options.log_level, sink=sink, json=self._options.log_json)
+        configure_logging(self._options.log_level, sink=sink, json=self._options.log_json, bridge_stdlib=True)
+        self._open = True
 
     def close(self) -> None:
-        if self._handler is not None:
-            logger.remove(self._handler)
-            self._handler = None
+        if self._open:
+            from zixir.observability.logs import remove_logging
+
+            remove_logging()
+            self._open = False
 
 
 class _Daemon:

@@ -1,24 +1,37 @@
 """Prometheus metrics of every Zixir component, read from their plain counters when scraped.
 
 Importing this module registers one collector in prometheus_client's default registry;
-until then components count in plain numbers and nothing touches prometheus_client.
+until then components count in plain numbers and nothing touches prometheus_client. The
+default registry also holds prometheus_client's process collector (``process_*``, on
+Linux) and platform and GC collectors; `exposition` writes them all.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from zixir import _counters
-from zixir._counters import Counter, counter, max_series, set_max_series
+from zixir._counters import Counter, Gauge, counter, gauge, max_series, set_max_series
 
-__all__ = ["Counter", "ZixirCollector", "counter", "exposition", "max_series", "set_max_series"]
+__all__ = [
+    "Counter",
+    "Gauge",
+    "ZixirCollector",
+    "counter",
+    "exposition",
+    "gauge",
+    "max_series",
+    "set_max_series",
+]
 
 
 class ZixirCollector:
-    """Turns Zixir's counters, and the components' own collectors, into metric families."""
+    """Turns Zixir's counters and gauges, and the components' own collectors, into metric families."""
 
     def collect(self) -> Iterator[Metric]:
         """Called by prometheus_client on every scrape."""
@@ -33,18 +46,31 @@ class ZixirCollector:
             for values, counts, total in histogram.samples():
                 hist_family.add_metric(values, list(zip(buckets, counts)), total)
             yield hist_family
-        for gauge in _counters.gauges():
-            gauge_family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=gauge.label_names)
-            for values, value in gauge.samples():
+        levels: list[_counters.Gauge | _counters.ScrapeGauge] = [*_counters.gauges(), *_counters.scrape_gauges()]
+        for level in levels:
+            gauge_family = GaugeMetricFamily(level.name, level.documentation, labels=level.label_names)
+            for values, value in level.samples():
                 gauge_family.add_metric(values, value)
             yield gauge_family
+        yield GaugeMetricFamily("zixir_threads", "Live threads in the process", value=threading.active_count())
         for collector in _counters.collectors():
             yield from collector.collect()
 
 
-def exposition() -> str:
-    """Every metric in prometheus_client's default registry, in the Prometheus text format."""
-    return generate_latest(REGISTRY).decode("utf-8")
+def exposition(openmetrics: bool = False) -> str:
+    """Every metric in prometheus_client's default registry, as a scrape would get it.
+
+    Args:
+        openmetrics: The OpenMetrics text format (``application/openmetrics-text``, ending
+            in ``# EOF``) when true; the Prometheus text format 0.0.4 otherwise.
+    """
+    if not isinstance(openmetrics, bool):
+        from zixir.errors import ArgumentTypeError
+
+        raise ArgumentTypeError(f"openmetrics must be True or False, got {openmetrics!r}", "openmetrics")
+    # prometheus_client leaves the OpenMetrics writer without type hints.
+    data: bytes = generate_openmetrics(REGISTRY) if openmetrics else generate_latest(REGISTRY)  # type: ignore[no-untyped-call]
+    return data.decode("utf-8")
 
 
 def _register_once() -> None:

@@ -19,9 +19,10 @@ from loguru import logger
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 
+import zixir.observability.metrics  # noqa: F401 - registers Zixir's collector in REGISTRY
 from zixir._validate import whole
 from zixir.errors import ArgumentTypeError, InvalidArgumentError
-from zixir.observability.health import health
+from zixir.observability.tree_health import health
 
 if TYPE_CHECKING:
     import pykka

@@ -10,6 +10,7 @@ import inspect
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ from typing import Any, Literal, ParamSpec, Self, TypeAlias, TypeVar, cast
 from loguru import logger
 
 from zixir import _validate
+from zixir._counters import GaugeChild
 from zixir._counters import counter as _counter
+from zixir._counters import gauge as _gauge
 from zixir.errors import ArgumentTypeError, CircuitOpenError
+from zixir.observability import events
 from zixir.resilience.counting import FailureCount
 
 __all__ = ["BreakerListener", "BreakerState", "BreakerStatistics", "CircuitBreaker", "ErrorFilter"]
@@ -42,6 +46,12 @@ _TRANSITIONS = _counter(
     ("breaker", "state"),
 )
 _REJECTIONS = _counter("zixir_breaker_rejections", "Calls a circuit breaker refused without making them", ("breaker",))
+_STATES = _gauge(
+    "zixir_breaker_state",
+    "Circuit breakers in each state, by breaker name: 1 or 0 for a uniquely named breaker",
+    ("breaker", "state"),
+)
+_ALL_STATES: tuple[BreakerState, ...] = ("closed", "open", "half_open")
 _NAMES = itertools.count(1)
 #: The metrics label of every breaker created without a name.
 _UNNAMED = "unnamed"
@@ -150,6 +160,12 @@ class CircuitBreaker:
         self._opened_at: float | None = None
         self._timeout = self._base_timeout
         self._calls = self._successes = self._failures = self._rejections = 0
+        # One series per state, all present (0 or 1), as Prometheus' enum idiom; the box
+        # holds the current state's series, left by the finalizer when the breaker goes.
+        self._gauges = {state: _STATES.labels(self._metric_label, state) for state in _ALL_STATES}
+        self._in_state = [self._gauges["closed"]]
+        self._in_state[0].inc()
+        weakref.finalize(self, _leave_state, self._in_state)
 
     # -- public surface -------------------------------------------------------------------
 
@@ -381,7 +397,9 @@ class CircuitBreaker:
         try:
             excluded = bool(self._excluded(error))
         except Exception:
-            logger.exception("the exclude predicate of circuit breaker {!r} raised; counting a failure", self.name)
+            logger.bind(event=events.BREAKER_EXCLUDE_FAILED, breaker=self.name).exception(
+                "the exclude predicate of circuit breaker {!r} raised; counting a failure", self.name
+            )
             excluded = False
         if excluded:
             self._finish_success(generation)
@@ -411,6 +429,9 @@ class CircuitBreaker:
 
     def _move(self, new: BreakerState) -> tuple[BreakerState, BreakerState]:
         old, self._state = self._state, new
+        self._in_state[0].dec()
+        self._in_state[0] = self._gauges[new]
+        self._in_state[0].inc()
         self._generation += 1
         self._probing = False
         if new == "open":
@@ -428,9 +449,18 @@ class CircuitBreaker:
             return
         old, new = moved
         _TRANSITIONS.labels(breaker=self._metric_label, state=new).inc()
-        logger.log("WARNING" if new == "open" else "INFO", "circuit breaker {!r}: {} -> {}", self.name, old, new)
+        logger.bind(event=events.BREAKER_TRANSITION, breaker=self.name, old_state=old, state=new).log(
+            "WARNING" if new == "open" else "INFO", "circuit breaker {!r}: {} -> {}", self.name, old, new
+        )
         for listener in self._listeners:
             try:
                 listener(self, old, new)
             except Exception:
-                logger.exception("a listener of circuit breaker {!r} raised on {} -> {}; ignored", self.name, old, new)
+                logger.bind(
+                    event=events.BREAKER_LISTENER_FAILED, breaker=self.name, old_state=old, state=new
+                ).exception("a listener of circuit breaker {!r} raised on {} -> {}; ignored", self.name, old, new)
+
+
+def _leave_state(box: list[GaugeChild]) -> None:
+    """A breaker was collected: it no longer counts in its last state."""
+    box[0].dec()

@@ -20,6 +20,7 @@ from loguru import logger
 from zixir import _validate
 from zixir._counters import counter as _counter
 from zixir.errors import ArgumentTypeError, CircuitOpenError, InvalidArgumentError, RetryError
+from zixir.observability import events
 from zixir.resilience.backoff import (
     DecorrelatedJitter,
     ExponentialBackoff,
@@ -314,7 +315,10 @@ class _Run:
         self.schedule: Iterator[float] | None = None  # built at the first failure only
 
     def recovered(self) -> None:
-        logger.info("{} succeeded on attempt {}", _describe(self.target), len(self.errors) + 1)
+        target, attempt = _describe(self.target), len(self.errors) + 1
+        logger.bind(event=events.RETRY_RECOVERED, target=target, attempt=attempt).info(
+            "{} succeeded on attempt {}", target, attempt
+        )
 
     def failed(self, error: Exception) -> float | RetryError | None:
         """The wait before the next attempt, the RetryError to raise, or None to re-raise."""
@@ -336,9 +340,14 @@ class _Run:
         if policy._max_total_time is not None and elapsed + wait > policy._max_total_time:
             return self._give_up(f"waiting {wait:.1f}s more would pass max_total_time={policy._max_total_time}s")
         _RETRIED.inc()
-        logger.info(
-            "{} failed on attempt {} with {!r}; retrying in {:.3f}s", _describe(self.target), attempt, error, wait
-        )
+        target = _describe(self.target)
+        logger.bind(
+            event=events.RETRY_ATTEMPT_FAILED,
+            target=target,
+            attempt=attempt,
+            error_type=type(error).__name__,
+            wait=wait,
+        ).info("{} failed on attempt {} with {!r}; retrying in {:.3f}s", target, attempt, error, wait)
         return wait
 
     def _give_up(self, reason: str) -> RetryError:
@@ -350,5 +359,12 @@ class _Run:
             f"in {elapsed:.1f}s and the retry policy gave up ({reason}); "
             f"last error: {self.errors[-1]!r}"
         )
-        logger.warning("{}", message)
+        logger.bind(
+            event=events.RETRY_GAVE_UP,
+            target=_describe(self.target),
+            attempts=attempts,
+            elapsed=round(elapsed, 6),
+            cause=reason,
+            error_type=type(self.errors[-1]).__name__,
+        ).warning("{}", message)
         return RetryError(message, list(self.errors))

@@ -13,7 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from loguru import logger
+
 from zixir.errors import SandboxClosedError, SandboxStartError
+from zixir.observability import events
 from zixir.sandbox import _metrics, _process, _procfs, _protocol
 from zixir.sandbox._forkserver_client import ForkServerClient
 from zixir.sandbox._protocol import WorkerConfig
@@ -315,15 +318,16 @@ class WorkerPool:
             reason: The call's reason (None for success), for the statistics.
             counted: Whether a call ran (and counts in the statistics).
         """
+        killed = worker.killed or worker.exited.is_set()  # by the call's limits, or it died
         retire = (
             retire
-            or worker.killed
-            or worker.exited.is_set()
+            or killed
             or not worker.ready
             or (self._max_tasks is not None and worker.tasks >= self._max_tasks)
             or (worker.high_water is not None and worker.idle_rss > worker.high_water)
         )
         if retire:
+            self._log_retirement(worker, reason if counted else None, killed)
             worker.kill()
             worker.close()
         with self._cond:
@@ -344,6 +348,27 @@ class WorkerPool:
             else:
                 self._idle.append(worker)  # close() collects it if the pool is closing
             self._cond.notify_all()
+
+    def _log_retirement(self, worker: Worker, reason: str | None, killed: bool) -> None:
+        """Logs why a worker goes: killed in a call (by the call's reason), or recycled."""
+        if killed and reason is not None:
+            logger.bind(event=events.SANDBOX_WORKER_KILLED, reason=reason, pid=worker.pid).warning(
+                "sandbox worker {} was killed or died in a call: {}", worker.pid, reason
+            )
+            return
+        if killed:
+            cause = "exited"
+        elif not worker.ready:
+            cause = "not_ready"
+        elif worker.high_water is not None and worker.idle_rss > worker.high_water:
+            cause = "high_water"
+        elif self._max_tasks is not None and worker.tasks >= self._max_tasks:
+            cause = "max_tasks"
+        else:
+            cause = reason or "suspect"  # a MemoryError, or child processes left running
+        logger.bind(event=events.SANDBOX_WORKER_RECYCLED, cause=cause, pid=worker.pid).debug(
+            "sandbox worker {} retired: {}", worker.pid, cause
+        )
 
     @property
     def running(self) -> int:

@@ -1,0 +1,174 @@
+"""The names of Zixir's log events, and the fields each carries, in one place.
+
+Every record Zixir writes is bound (loguru's ``bind``) to an ``event`` name from here and
+to that event's fields; the JSON log lines put them at the top level. Fields never hold
+the arguments, messages or results of calls (they may be secrets): types and names only.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+__all__ = [
+    "ACTOR_CALL_FAILED",
+    "ACTOR_CRASHED",
+    "ACTOR_EXITED",
+    "ACTOR_EXIT_HOOK_FAILED",
+    "ACTOR_INTERRUPTED",
+    "ACTOR_LATE_START_STOPPED",
+    "ACTOR_REPORT_UNDELIVERED",
+    "ACTOR_STARTING",
+    "ACTOR_START_ABANDONED",
+    "ACTOR_STOPPED",
+    "ACTOR_UNEXPECTED_MESSAGE",
+    "BREAKER_EXCLUDE_FAILED",
+    "BREAKER_LISTENER_FAILED",
+    "BREAKER_TRANSITION",
+    "CACHE_EMPTY_FILE",
+    "CACHE_MAP_GROWN",
+    "CACHE_META_UNKNOWN",
+    "CACHE_WARMED",
+    "ENGINE_PURE_PYTHON",
+    "EVENTS",
+    "RETRY_ATTEMPT_FAILED",
+    "RETRY_GAVE_UP",
+    "RETRY_RECOVERED",
+    "SANDBOX_WORKER_KILLED",
+    "SANDBOX_WORKER_RECYCLED",
+    "SUPERVISOR_CHILD_ABANDONED",
+    "SUPERVISOR_CHILD_EXITED",
+    "SUPERVISOR_CHILD_RESTARTED",
+    "SUPERVISOR_GAVE_UP",
+    "SUPERVISOR_HEALTH_CHECK_MISSED",
+    "SUPERVISOR_STARTED",
+    "TIMER_UNDELIVERED",
+    "Event",
+]
+
+
+class Event(NamedTuple):
+    """One event: its level and the fields its records carry besides the common ones."""
+
+    level: str
+    fields: tuple[str, ...]
+    meaning: str
+
+
+ACTOR_CRASHED: Final = "actor.crashed"
+ACTOR_UNEXPECTED_MESSAGE: Final = "actor.unexpected_message"
+ACTOR_EXIT_HOOK_FAILED: Final = "actor.on_exit_failed"
+ACTOR_STARTING: Final = "actor.starting"
+ACTOR_STOPPED: Final = "actor.stopped"
+ACTOR_CALL_FAILED: Final = "actor.call_failed"
+ACTOR_INTERRUPTED: Final = "actor.interrupted"
+ACTOR_EXITED: Final = "actor.exited"
+ACTOR_START_ABANDONED: Final = "actor.start_abandoned"
+ACTOR_LATE_START_STOPPED: Final = "actor.late_start_stopped"
+ACTOR_REPORT_UNDELIVERED: Final = "actor.report_undelivered"
+TIMER_UNDELIVERED: Final = "timer.undelivered"
+SUPERVISOR_CHILD_RESTARTED: Final = "supervisor.child_restarted"
+SUPERVISOR_GAVE_UP: Final = "supervisor.gave_up"
+SUPERVISOR_CHILD_ABANDONED: Final = "supervisor.child_abandoned"
+SUPERVISOR_HEALTH_CHECK_MISSED: Final = "supervisor.health_check_missed"
+SUPERVISOR_STARTED: Final = "supervisor.started"
+SUPERVISOR_CHILD_EXITED: Final = "supervisor.child_exited"
+BREAKER_TRANSITION: Final = "breaker.transition"
+BREAKER_EXCLUDE_FAILED: Final = "breaker.exclude_failed"
+BREAKER_LISTENER_FAILED: Final = "breaker.listener_failed"
+RETRY_ATTEMPT_FAILED: Final = "retry.attempt_failed"
+RETRY_RECOVERED: Final = "retry.recovered"
+RETRY_GAVE_UP: Final = "retry.gave_up"
+SANDBOX_WORKER_KILLED: Final = "sandbox.worker_killed"
+SANDBOX_WORKER_RECYCLED: Final = "sandbox.worker_recycled"
+CACHE_MAP_GROWN: Final = "cache.map_grown"
+CACHE_WARMED: Final = "cache.warmed"
+CACHE_EMPTY_FILE: Final = "cache.empty_file"
+CACHE_META_UNKNOWN: Final = "cache.meta_unknown"
+ENGINE_PURE_PYTHON: Final = "engine.pure_python"
+
+#: Every event: its level, its own fields, and what it means (docs/observability.md's table).
+EVENTS: Final[dict[str, Event]] = {
+    ACTOR_CRASHED: Event(
+        "ERROR",
+        ("actor_class", "error_type"),
+        "an actor crashed: on_start, a told message or on_stop raised; `exception` holds the traceback",
+    ),
+    ACTOR_CALL_FAILED: Event(
+        "INFO",
+        ("actor_class", "error_type"),
+        "an asked call raised; the error went back to the caller (`exception` holds the traceback)",
+    ),
+    ACTOR_INTERRUPTED: Event(
+        "DEBUG", ("actor_class", "error_type"), "a BaseException (not an Exception) stopped this actor only"
+    ),
+    ACTOR_STOPPED: Event("DEBUG", ("actor_class",), "an actor stopped; on_stop runs next"),
+    ACTOR_UNEXPECTED_MESSAGE: Event(
+        "WARNING", ("actor_class", "message_type"), "a plain message reached the default on_receive"
+    ),
+    ACTOR_EXIT_HOOK_FAILED: Event("WARNING", ("actor_class", "error_type"), "an actor's on_exit raised"),
+    ACTOR_STARTING: Event("DEBUG", ("actor_class",), "an actor's thread is starting"),
+    ACTOR_EXITED: Event("DEBUG", ("actor_class", "reason", "error_type"), "an actor exited (`reason`: its kind)"),
+    ACTOR_START_ABANDONED: Event(
+        "WARNING", ("child",), "a child started by ensure_started did not leave on_start in time"
+    ),
+    ACTOR_LATE_START_STOPPED: Event(
+        "WARNING", ("actor_class",), "an abandoned start's on_start returned at last; the actor is stopped"
+    ),
+    ACTOR_REPORT_UNDELIVERED: Event(
+        "DEBUG", ("message_type",), "an exit report could not be told: its recipient has stopped"
+    ),
+    TIMER_UNDELIVERED: Event("WARNING", ("message_type", "error_type"), "a timer's message could not be told"),
+    SUPERVISOR_CHILD_RESTARTED: Event(
+        "WARNING",
+        ("supervisor", "child", "restarts", "reason", "error_type", "delay"),
+        "a supervisor restarts a child, `delay` s from now (`reason`: the exit's kind; `restarts`: this child's, "
+        "this one included)",
+    ),
+    SUPERVISOR_GAVE_UP: Event(
+        "ERROR",
+        ("supervisor", "child", "max_restarts", "max_seconds", "error_type"),
+        "a supervisor exceeded its restart intensity and stops (`child`: the last to fail)",
+    ),
+    SUPERVISOR_CHILD_ABANDONED: Event(
+        "WARNING", ("supervisor", "child", "why"), "a child did not stop in time, or hung: it is forgotten"
+    ),
+    SUPERVISOR_HEALTH_CHECK_MISSED: Event(
+        "WARNING", ("supervisor", "child", "timeout"), "a child did not answer a health check in `timeout` s"
+    ),
+    SUPERVISOR_STARTED: Event("DEBUG", ("supervisor", "children"), "a supervisor started its children"),
+    SUPERVISOR_CHILD_EXITED: Event(
+        "DEBUG", ("supervisor", "child", "reason", "error_type"), "a supervisor saw a child exit"
+    ),
+    BREAKER_TRANSITION: Event(
+        "WARNING", ("breaker", "old_state", "state"), "a circuit breaker changed state (WARNING to open, else INFO)"
+    ),
+    BREAKER_EXCLUDE_FAILED: Event(
+        "ERROR", ("breaker",), "a breaker's exclude predicate raised; the error counts as a failure"
+    ),
+    BREAKER_LISTENER_FAILED: Event("ERROR", ("breaker", "old_state", "state"), "a breaker's listener raised; ignored"),
+    RETRY_ATTEMPT_FAILED: Event(
+        "INFO", ("target", "attempt", "error_type", "wait"), "an attempt failed; the next one follows in `wait` s"
+    ),
+    RETRY_RECOVERED: Event("INFO", ("target", "attempt"), "a call succeeded after failed attempts"),
+    RETRY_GAVE_UP: Event(
+        "WARNING",
+        ("target", "attempts", "elapsed", "cause", "error_type"),
+        "a retry policy gave up (`cause`: the limit reached)",
+    ),
+    SANDBOX_WORKER_KILLED: Event(
+        "WARNING",
+        ("reason", "pid"),
+        "a sandbox worker was killed or died in a call (`reason`: timeout, cpu, memory, output, depth, crashed)",
+    ),
+    SANDBOX_WORKER_RECYCLED: Event(
+        "DEBUG",
+        ("cause", "pid"),
+        "a sandbox worker was replaced (`cause`: max_tasks, high_water, not_ready, exited, or the reason of "
+        "a call that left it suspect)",
+    ),
+    CACHE_MAP_GROWN: Event("INFO", ("path", "map_size_mib"), "a cache's LMDB map doubled"),
+    CACHE_WARMED: Event("INFO", ("path", "loaded", "failed", "seconds"), "a cache warm-up finished"),
+    CACHE_EMPTY_FILE: Event("WARNING", ("path",), "a cache file of 0 bytes opens as an empty cache"),
+    CACHE_META_UNKNOWN: Event("DEBUG", ("path",), "LMDB's meta page layout is unknown; readers use read transactions"),
+    ENGINE_PURE_PYTHON: Event("DEBUG", ("module",), "a compiled module is not built; its pure-Python twin runs"),
+}
