@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 import zixir
 
-HEAVY = ("prometheus_client", "lmdb", "msgpack", "psutil", "tqdm", "importlib.metadata")
+HEAVY = ("prometheus_client", "lmdb", "msgpack", "psutil", "tqdm", "cronsim", "importlib.metadata")
 
 
 def _loaded_after(code: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import decimal
 import struct
@@ -11,7 +12,9 @@ import textwrap
 import uuid
 from typing import Any
 
+import hypothesis.extra.numpy as hnp
 import msgpack
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +27,7 @@ HEADER = bytes((0xC1, FORMAT_VERSION))
 BIGINT, TUPLE, SET, DATETIME, DATE, TIME, TIMEDELTA, DECIMAL, UUID, COMPLEX, ENUM, DATACLASS, PICKLE = (
     1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 )  # fmt: skip
+NDARRAY, ARRAY, NPSCALAR = 16, 17, 18
 
 
 def only_serialization_error(data: Any, **options: bool) -> None:
@@ -85,6 +89,48 @@ shaped_exts = st.one_of(
     ),
     st.builds(lambda name, data: nested(PICKLE, [name, data]), junk, st.binary(max_size=30)),
     st.builds(nested, st.sampled_from([TUPLE, SET, 4]), junk),
+    # Arrays: dtypes numpy reads but Zixir never writes, shapes that disagree with the bytes.
+    st.builds(
+        lambda dtype, ndim, dims, body: msgpack.ExtType(
+            NDARRAY, bytes((len(dtype),)) + dtype + bytes((ndim,)) + b"".join(struct.pack(">Q", d) for d in dims) + body
+        ),
+        st.sampled_from(
+            [
+                b"<f8",
+                b"|u1",
+                b"|b1",
+                b">i2",
+                b"<U3",
+                b"|S2",
+                b"<M8[s]",
+                b"|O",
+                b"O",
+                b"i4,i4",
+                b"(2,)f4",
+                b"|V0",
+                b"<U0",
+                b"f8",
+                b"<q9",
+                b"\xff",
+                b"",
+            ]
+        ),
+        st.integers(0, 70),
+        st.lists(st.one_of(st.integers(0, 4), st.sampled_from([2**32, 2**63 - 1, 2**64 - 1])), max_size=5),
+        st.binary(max_size=24),
+    ),
+    st.builds(
+        lambda dtype, body: msgpack.ExtType(NPSCALAR, bytes((len(dtype),)) + dtype + body),
+        st.sampled_from([b"<f8", b"|b1", b"<U0", b"|S0", b"|V0", b"|O", b"<M8[D]"]),
+        st.binary(max_size=10),
+    ),
+    st.builds(msgpack.ExtType, st.sampled_from([NDARRAY, NPSCALAR, ARRAY]), st.binary(max_size=40)),
+    st.builds(
+        lambda code, size, body: msgpack.ExtType(ARRAY, code + bytes((size,)) + body),
+        st.sampled_from([b"d", b"l", b"b", b"u", b"z", b"\x00"]),
+        st.integers(0, 9),
+        st.binary(max_size=20),
+    ),
 )
 
 
@@ -150,6 +196,9 @@ values = st.recursive(
         st.complex_numbers(),
         st.integers(),
         st.builds(lambda n: n * 2**70, st.integers()),
+        hnp.arrays(st.sampled_from(["<f8", ">i2", "|b1", "<U2", "<M8[s]"]), hnp.array_shapes(min_dims=0, max_side=3)),
+        st.builds(lambda items: array.array("d", items), st.lists(st.floats(), max_size=4)),
+        st.builds(np.float32, st.floats(width=32)),
     ),
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),

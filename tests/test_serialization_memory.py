@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import array
+import struct
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import msgpack
+import numpy as np
 import pytest
 
 from zixir.errors import SerializationError
 from zixir.serialization import FORMAT_VERSION, dumps, ext_hook, loads, loads_body
 
 HEADER = bytes((0xC1, FORMAT_VERSION))
-TUPLE_CODE = 2  # pinned: part of the stored format
+TUPLE_CODE, NDARRAY_CODE = 2, 16  # pinned: part of the stored format
 MIB = 1024 * 1024
 
 
@@ -43,13 +46,15 @@ def peak_and_kept(load: Callable[[bytes], Any], data: bytes) -> tuple[int, int, 
         nested([b"z" * (4 * MIB)], 60, lambda inner: [{"k": (inner,)}]),  # lists and dicts between
         [(b"w" * 20_000, (i,)) for i in range(200)],  # wide: many big payloads side by side
         {(b"k" * 5000, i): frozenset({(b"v" * 5000, i)}) for i in range(400)},  # big keys
+        np.arange(2 * MIB, dtype=np.float64).reshape(1024, -1),  # 16 MiB of elements
+        nested((np.ones(MIB, dtype=np.int32), array.array("d", bytes(4 * MIB))), 40),  # arrays deep down
     ],
-    ids=["deep", "deep-spread", "deep-mixed", "wide", "wide-keys"],
+    ids=["deep", "deep-spread", "deep-mixed", "wide", "wide-keys", "array", "deep-arrays"],
 )
 def test_peak_memory_of_loads_is_at_most_three_times_the_input_plus_the_result(value: Any) -> None:
     data = dumps(value)
     peak, kept, result = peak_and_kept(loads, data)
-    assert result == value
+    assert dumps(result) == data  # arrays compare elementwise, so compare what they store
     assert peak <= 3 * len(data) + kept, f"peak {peak / len(data):.1f}x the input"
 
 
@@ -94,3 +99,28 @@ def test_a_big_payload_nested_too_deep_is_refused() -> None:
     with pytest.raises(SerializationError, match="nest over 100 deep"):
         loads(HEADER + payload)
     assert loads(dumps((1, (2,)))) == (1, (2,))  # the thread's decoder is left usable
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape", "body"),
+    [
+        (b"<f8", (2**40,), b"\x00" * 8),  # 8 TiB claimed
+        (b"<f8", (2**32, 2**32, 2**32), b""),  # beyond any int64
+        (b"<U100000000", (4096,), b"\x00" * 16),  # huge items
+        (b"<f8", (0, 2**62, 2**62), b""),  # no bytes, yet too big for numpy
+    ],
+)
+def test_a_forged_array_shape_allocates_nothing_near_what_it_claims(
+    dtype: bytes, shape: tuple[int, ...], body: bytes
+) -> None:
+    payload = bytes((len(dtype),)) + dtype + bytes((len(shape),)) + b"".join(struct.pack(">Q", n) for n in shape)
+    data = HEADER + msgpack.packb(msgpack.ExtType(NDARRAY_CODE, payload + body))
+    loads(dumps(np.zeros(1)))  # numpy and the decoders are set up before measuring
+    tracemalloc.start()
+    try:
+        with pytest.raises(SerializationError):
+            loads(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024

@@ -22,9 +22,11 @@ from typing import Any
 import msgpack
 
 from zixir.errors import SerializationError
+from zixir.serialization import _arrays
 from zixir.serialization._classes import by_name, find_enum
 from zixir.serialization._encode import COMPLEX_STRUCT
 from zixir.serialization._format import (
+    ARRAY,
     BIGINT,
     COMPLEX,
     DATACLASS,
@@ -34,6 +36,8 @@ from zixir.serialization._format import (
     ENUM,
     FROZENSET,
     MAX_DEPTH,
+    NDARRAY,
+    NPSCALAR,
     PICKLE,
     SET,
     TIME,
@@ -297,4 +301,7 @@ _FLAT: dict[int, Callable[[bytes], Any]] = {
     DECIMAL: lambda b: decimal.Decimal(b.decode("ascii")),
     UUID: lambda b: uuid.UUID(bytes=b),
     COMPLEX: lambda b: complex(*COMPLEX_STRUCT.unpack(b)),
+    NDARRAY: _arrays.decode_ndarray,
+    ARRAY: _arrays.decode_array,
+    NPSCALAR: _arrays.decode_scalar,
 }

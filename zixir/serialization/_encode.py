@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import datetime as dt
 import decimal
@@ -16,8 +17,10 @@ from typing import Any, cast
 import msgpack
 
 from zixir.errors import SerializationError
+from zixir.serialization import _arrays
 from zixir.serialization._classes import by_class
 from zixir.serialization._format import (
+    ARRAY,
     BIGINT,
     COMPLEX,
     DATACLASS,
@@ -92,6 +95,13 @@ class Encoder:
             return _ext((entry[0], entry[1](self, obj)))
         if isinstance(obj, enum.Enum):
             return _ext((ENUM, _encode_enum(self, obj)))
+        numpy_entry = _arrays.numpy_encoder(cls)
+        if numpy_entry is not None:
+            try:
+                return _ext((numpy_entry[0], numpy_entry[1](obj)))
+            except _arrays.Unstorable as exc:  # an object or structured dtype...
+                if not self.allow_pickle:
+                    raise SerializationError(str(exc)) from None
         registration = by_class.get(cls)
         if registration is not None:
             values = {name: getattr(obj, name) for name in registration.fields}
@@ -174,4 +184,5 @@ _ENCODERS: dict[type, tuple[int, Callable[[Encoder, Any], bytes]]] = {
     decimal.Decimal: (DECIMAL, lambda e, o: str(o).encode("ascii")),
     uuid.UUID: (UUID, lambda e, o: o.bytes),
     complex: (COMPLEX, lambda e, o: COMPLEX_STRUCT.pack(o.real, o.imag)),
+    array.array: (ARRAY, lambda e, o: _arrays.encode_array(o)),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import reprlib
 
 __all__ = [
+    "ARRAY",
     "BIGINT",
     "COMPLEX",
     "DATACLASS",
@@ -20,6 +21,8 @@ __all__ = [
     "HEADER",
     "MAGIC",
     "MAX_DEPTH",
+    "NDARRAY",
+    "NPSCALAR",
     "PICKLE",
     "SET",
     "TIME",
@@ -34,8 +37,11 @@ __all__ = [
     "shown",
 ]
 
-FORMAT_VERSION = 1
-"""The format `dumps` writes. `loads` reads it and every older one."""
+FORMAT_VERSION = 2
+"""The format `dumps` writes. `loads` reads it and every older one.
+
+1: the first. 2: adds numpy arrays (NDARRAY), array.array (ARRAY) and numpy scalars (NPSCALAR).
+"""
 
 # 0xC1 is the one byte msgpack never uses, so plain msgpack is never taken for Zixir data.
 MAGIC = 0xC1
@@ -44,6 +50,7 @@ HEADER = bytes((MAGIC, FORMAT_VERSION))
 BIGINT, TUPLE, SET, FROZENSET = 1, 2, 3, 4  # 5 is reserved (never written)
 DATETIME, DATE, TIME, TIMEDELTA, DECIMAL = 6, 7, 8, 9, 10
 UUID, COMPLEX, ENUM, DATACLASS, PICKLE = 11, 12, 13, 14, 15
+NDARRAY, ARRAY, NPSCALAR = 16, 17, 18  # format 2
 
 # Tuples, sets, dataclasses... are ext payloads holding nested msgpack.
 MAX_DEPTH = 100  # enforced by dumps too, so whatever dumps writes, loads can read
