@@ -15,12 +15,15 @@ from typing import Any as _Any
 from loguru import logger as _logger
 
 from zixir.errors import (
+    AbandonedThreadsError,
     ActorCrashedError,
     ArgumentTypeError,
     CacheError,
+    CheckpointMissingError,
     ChildStartError,
     CircuitOpenError,
     CorruptRecordError,
+    CycleError,
     DeadlockError,
     DuplicateNameError,
     EmptyInputError,
@@ -35,6 +38,8 @@ from zixir.errors import (
     RemoteError,
     RestartIntensityError,
     RetryError,
+    RunMismatchError,
+    RunOwnedError,
     SandboxClosedError,
     SandboxError,
     SandboxLimitError,
@@ -42,15 +47,19 @@ from zixir.errors import (
     SandboxTimeoutError,
     SerializationError,
     ShapeError,
+    StepTimeoutError,
     UnknownChildError,
+    UnknownDeadLetterError,
     UnknownOperationError,
+    UnknownRunError,
     WorkerCrashedError,
+    WorkflowDefinitionError,
     ZeroVectorError,
     ZixirError,
 )
 
 if _TYPE_CHECKING:
-    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization
+    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization, workflow
     from zixir.actors import (
         Actor,
         ActorRef,
@@ -68,6 +77,7 @@ if _TYPE_CHECKING:
     from zixir.observability import configure_logging
     from zixir.resilience import CircuitBreaker, RetryPolicy
     from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
+    from zixir.workflow import RunResult, StepContext, Workflow
 
     __version__: str
 
@@ -97,10 +107,16 @@ _LAZY_NAMES = {
     "SandboxActor": "zixir.sandbox",
     "SandboxResult": "zixir.sandbox",
     "configure_logging": "zixir.observability",
+    "RunResult": "zixir.workflow",
+    "StepContext": "zixir.workflow",
+    "Workflow": "zixir.workflow",
 }
-_LAZY_MODULES = ("actors", "cache", "engine", "metrics", "observability", "resilience", "sandbox", "serialization")
+_LAZY_MODULES = (
+    "actors", "cache", "engine", "metrics", "observability", "resilience", "sandbox", "serialization", "workflow",
+)  # fmt: skip
 
 __all__ = [
+    "AbandonedThreadsError",
     "Actor",
     "ActorCrashedError",
     "ActorRef",
@@ -108,11 +124,13 @@ __all__ = [
     "Cache",
     "CacheActor",
     "CacheError",
+    "CheckpointMissingError",
     "ChildSpec",
     "ChildStartError",
     "CircuitBreaker",
     "CircuitOpenError",
     "CorruptRecordError",
+    "CycleError",
     "DeadlockError",
     "Down",
     "DuplicateNameError",
@@ -132,6 +150,9 @@ __all__ = [
     "RestartIntensityError",
     "RetryError",
     "RetryPolicy",
+    "RunMismatchError",
+    "RunOwnedError",
+    "RunResult",
     "Sandbox",
     "SandboxActor",
     "SandboxClosedError",
@@ -142,10 +163,16 @@ __all__ = [
     "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
+    "StepContext",
+    "StepTimeoutError",
     "Supervisor",
     "UnknownChildError",
+    "UnknownDeadLetterError",
     "UnknownOperationError",
+    "UnknownRunError",
     "WorkerCrashedError",
+    "Workflow",
+    "WorkflowDefinitionError",
     "ZeroVectorError",
     "ZixirError",
     "__version__",
@@ -162,6 +189,7 @@ __all__ = [
     "sandbox",
     "serialization",
     "whereis",
+    "workflow",
 ]
 
 
