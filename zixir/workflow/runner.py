@@ -277,6 +277,7 @@ class Runner:
             assert state.items is not None
             if outcome.status != "failed":
                 state.items[item] = outcome.value
+            state.item_records[item] = outcome.record  # before gathering: the step's status reads it
             state.left -= 1
             end = outcome.status == "failed" or state.left == 0
             if not end or state.resolved:
