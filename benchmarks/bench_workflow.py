@@ -82,6 +82,8 @@ def _dask_independent() -> object:
 
 def _prefect_chain() -> Callable[[], object] | None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline: no telemetry
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
         from prefect import flow, task
     except ImportError as exc:
