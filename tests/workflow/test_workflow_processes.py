@@ -152,7 +152,9 @@ def test_two_processes_racing_to_resume_one_run_execute_each_step_once(tmp_path:
     wf = wf_programs.racing(str(store), str(log))
     os.environ["WF_GATE"] = str(gate)
     try:
-        assert wf_programs.racing(str(store), str(log)).run(run_id="run").status == "failed"
+        first = wf_programs.racing(str(store), str(log))
+        assert first.run(run_id="run").status == "failed"
+        first.close()
     finally:
         del os.environ["WF_GATE"]
     gate.touch()
