@@ -15,6 +15,7 @@ from benchmarks import (
     bench_resilience,
     bench_sandbox,
     bench_tables,
+    bench_workflow,
 )
 from benchmarks.harness import machine, print_table
 from zixir import engine
@@ -31,6 +32,7 @@ def main() -> None:
     print_table("cache", bench_cache.run())
     print_table("cache tables", bench_tables.run())
     print_table("sandbox", bench_sandbox.run())
+    print_table("workflow", bench_workflow.run())
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ SAMPLES: dict[str, Any] = {
     "float": 2.5,
     "int | None": 9,
     "str | bytes": b"key",
+    "tuple[str, ...]": ("a", "b", "a"),
     "tuple[int, int]": (3, 4),
     "list[BaseException]": [ValueError("first"), TimeoutError("second")],
     "SandboxResult": SandboxResult(reason="exception", error=ValueError("inside"), traceback="tb"),

@@ -584,3 +584,30 @@ def test_a_schedule_refuses_numbers_that_cannot_work(options: dict[str, Any], ar
     with pytest.raises(InvalidArgumentError) as caught:
         RestartBackoff(**shape)
     assert caught.value.argument == argument
+
+
+def test_on_attempt_is_called_with_each_attempt_number_before_it_runs() -> None:
+    seen: list[int] = []
+    calls = iter([ValueError("one"), ValueError("two"), "done"])
+
+    def flaky() -> str:
+        outcome = next(calls)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    policy = RetryPolicy(max_attempts=3, initial_delay=0.0, jitter=0.0, on_attempt=seen.append)
+    assert policy.call(flaky) == "done"
+    assert seen == [1, 2, 3]
+
+
+def test_schedule_is_public_and_should_retry_applies_the_call_rules() -> None:
+    policy = RetryPolicy(max_attempts=3, initial_delay=1.0, multiplier=2.0, jitter=0.0, max_total_time=10.0)
+    assert list(itertools.islice(policy.schedule(), 3)) == [1.0, 2.0, 4.0]
+    assert policy.max_attempts == 3
+    assert policy.should_retry(ValueError("x"), 1)
+    assert not policy.should_retry(ValueError("x"), 3)  # attempts ran out
+    assert not policy.should_retry(ValueError("x"), 1, elapsed=9.5, wait=1.0)  # past max_total_time
+    typed = RetryPolicy(retry_on=(TimeoutError,))
+    assert not typed.should_retry(ValueError("x"), 1)
+    assert typed.should_retry(TimeoutError("x"), 1)

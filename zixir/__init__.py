@@ -15,13 +15,16 @@ from typing import Any as _Any
 from loguru import logger as _logger
 
 from zixir.errors import (
+    AbandonedThreadsError,
     ActorCrashedError,
     ArgumentTypeError,
     CacheError,
+    CheckpointMissingError,
     ChildStartError,
     CircuitOpenError,
     ConfigError,
     CorruptRecordError,
+    CycleError,
     DataDirLockedError,
     DeadlockError,
     DuplicateNameError,
@@ -37,6 +40,8 @@ from zixir.errors import (
     RemoteError,
     RestartIntensityError,
     RetryError,
+    RunMismatchError,
+    RunOwnedError,
     SandboxClosedError,
     SandboxError,
     SandboxLimitError,
@@ -44,15 +49,30 @@ from zixir.errors import (
     SandboxTimeoutError,
     SerializationError,
     ShapeError,
+    StepTimeoutError,
     UnknownChildError,
+    UnknownDeadLetterError,
     UnknownOperationError,
+    UnknownRunError,
     WorkerCrashedError,
+    WorkflowDefinitionError,
     ZeroVectorError,
     ZixirError,
 )
 
 if _TYPE_CHECKING:
-    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization, tracing
+    from zixir import (
+        actors,
+        cache,
+        engine,
+        metrics,
+        observability,
+        resilience,
+        sandbox,
+        serialization,
+        tracing,
+        workflow,
+    )
     from zixir.actors import (
         Actor,
         ActorRef,
@@ -70,6 +90,7 @@ if _TYPE_CHECKING:
     from zixir.observability import configure_logging
     from zixir.resilience import CircuitBreaker, RetryPolicy
     from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
+    from zixir.workflow import RunResult, StepContext, Workflow
 
     __version__: str
 
@@ -99,6 +120,9 @@ _LAZY_NAMES = {
     "SandboxActor": "zixir.sandbox",
     "SandboxResult": "zixir.sandbox",
     "configure_logging": "zixir.observability",
+    "RunResult": "zixir.workflow",
+    "StepContext": "zixir.workflow",
+    "Workflow": "zixir.workflow",
 }
 _LAZY_MODULES = (
     "actors",
@@ -110,9 +134,11 @@ _LAZY_MODULES = (
     "sandbox",
     "serialization",
     "tracing",
+    "workflow",
 )
 
 __all__ = [
+    "AbandonedThreadsError",
     "Actor",
     "ActorCrashedError",
     "ActorRef",
@@ -120,12 +146,14 @@ __all__ = [
     "Cache",
     "CacheActor",
     "CacheError",
+    "CheckpointMissingError",
     "ChildSpec",
     "ChildStartError",
     "CircuitBreaker",
     "CircuitOpenError",
     "ConfigError",
     "CorruptRecordError",
+    "CycleError",
     "DataDirLockedError",
     "DeadlockError",
     "Down",
@@ -146,6 +174,9 @@ __all__ = [
     "RestartIntensityError",
     "RetryError",
     "RetryPolicy",
+    "RunMismatchError",
+    "RunOwnedError",
+    "RunResult",
     "Sandbox",
     "SandboxActor",
     "SandboxClosedError",
@@ -156,10 +187,16 @@ __all__ = [
     "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
+    "StepContext",
+    "StepTimeoutError",
     "Supervisor",
     "UnknownChildError",
+    "UnknownDeadLetterError",
     "UnknownOperationError",
+    "UnknownRunError",
     "WorkerCrashedError",
+    "Workflow",
+    "WorkflowDefinitionError",
     "ZeroVectorError",
     "ZixirError",
     "__version__",
@@ -177,6 +214,7 @@ __all__ = [
     "serialization",
     "tracing",
     "whereis",
+    "workflow",
 ]
 
 

@@ -17,13 +17,16 @@ if TYPE_CHECKING:
     from zixir.sandbox.result import SandboxResult
 
 __all__ = [
+    "AbandonedThreadsError",
     "ActorCrashedError",
     "ArgumentTypeError",
     "CacheError",
+    "CheckpointMissingError",
     "ChildStartError",
     "CircuitOpenError",
     "ConfigError",
     "CorruptRecordError",
+    "CycleError",
     "DataDirLockedError",
     "DeadlockError",
     "DuplicateNameError",
@@ -39,6 +42,8 @@ __all__ = [
     "RemoteError",
     "RestartIntensityError",
     "RetryError",
+    "RunMismatchError",
+    "RunOwnedError",
     "SandboxClosedError",
     "SandboxError",
     "SandboxLimitError",
@@ -46,9 +51,13 @@ __all__ = [
     "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
+    "StepTimeoutError",
     "UnknownChildError",
+    "UnknownDeadLetterError",
     "UnknownOperationError",
+    "UnknownRunError",
     "WorkerCrashedError",
+    "WorkflowDefinitionError",
     "ZeroVectorError",
     "ZixirError",
 ]
@@ -452,3 +461,128 @@ class DataDirLockedError(RuntimeError, ZixirError):
         super().__init__(message)
         self.data_dir = data_dir
         self.pid = pid
+
+
+class CycleError(ValueError, ZixirError):
+    """A workflow's steps depend on each other in a cycle.
+
+    Attributes:
+        cycle: The steps of the cycle in order, the first repeated at the end
+            (``("a", "b", "a")``).
+    """
+
+    def __init__(self, message: str, cycle: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+
+
+class WorkflowDefinitionError(ValueError, ZixirError):
+    """A workflow is defined in a way that cannot run: an unknown dependency or input, a
+    parameter that maps to nothing, a step named like an input.
+
+    Attributes:
+        step: The step at fault.
+    """
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class RunMismatchError(ValueError, ZixirError):
+    """A run was resumed with other inputs, or under another DAG shape, than it started with.
+
+    Attributes:
+        run_id: The run's id.
+    """
+
+    def __init__(self, message: str, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class RunOwnedError(RuntimeError, ZixirError):
+    """A run is owned by another live process (or another call in this one), or was taken over.
+
+    Attributes:
+        run_id: The run's id.
+    """
+
+    def __init__(self, message: str, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class UnknownRunError(KeyError, ZixirError):
+    """A workflow's store holds no run with that id (never started, or pruned).
+
+    Attributes:
+        run_id: The id no run has.
+    """
+
+    def __init__(self, message: str, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownDeadLetterError(KeyError, ZixirError):
+    """A workflow's store holds no dead letter with that id (discarded, or its run pruned).
+
+    Attributes:
+        entry_id: The id no dead letter has.
+    """
+
+    def __init__(self, message: str, entry_id: str) -> None:
+        super().__init__(message)
+        self.entry_id = entry_id
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CheckpointMissingError(LookupError, ZixirError):
+    """A replay needs a checkpoint that is gone (its run was pruned, or the step kept none).
+
+    Attributes:
+        run_id: The run's id.
+        step: The step whose checkpoint is missing.
+    """
+
+    def __init__(self, message: str, run_id: str, step: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.step = step
+
+
+class StepTimeoutError(TimeoutError, ZixirError):
+    """A workflow step's attempt ran past the step's timeout.
+
+    Attributes:
+        step: The step's name.
+        timeout: The step's timeout in seconds.
+    """
+
+    def __init__(self, message: str, step: str, timeout: float) -> None:
+        super().__init__(message)
+        self.step = step
+        self.timeout = timeout
+
+    __reduce__ = ZixirError.__reduce__  # OSError's own would rebuild it from the message alone
+
+
+class AbandonedThreadsError(RuntimeError, ZixirError):
+    """A thread step's attempt was refused: the workflow already has as many abandoned
+    (timed-out, still running) threads as it allows.
+
+    Attributes:
+        step: The step whose attempt was refused.
+        limit: How many abandoned threads the workflow allows (its ``max_workers``).
+    """
+
+    def __init__(self, message: str, step: str, limit: int) -> None:
+        super().__init__(message)
+        self.step = step
+        self.limit = limit

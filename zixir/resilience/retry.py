@@ -74,6 +74,9 @@ class RetryPolicy:
         sleep: Waits between sync attempts; ``time.sleep`` by default.
         async_sleep: Awaited between async attempts; ``asyncio.sleep`` by default.
         random: The jitter's random source; a fresh ``random.Random()`` by default.
+        on_attempt: Called with the attempt's number (1 for the first) just before each
+            attempt of `call` and `call_async`, e.g. to record attempts durably; what it
+            raises propagates and no attempt is made.
 
     Raises:
         ArgumentTypeError: An argument has the wrong type (a TypeError).
@@ -97,6 +100,7 @@ class RetryPolicy:
         sleep: Callable[[float], object] = time.sleep,
         async_sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         random: Random | None = None,
+        on_attempt: Callable[[int], object] | None = None,
     ) -> None:
         self._max_attempts = None if max_attempts is None else _validate.whole("max_attempts", max_attempts)
         self._max_total_time = _validate.optional_number("max_total_time", max_total_time, above=0)
@@ -141,6 +145,7 @@ class RetryPolicy:
         if random is not None and not isinstance(random, Random):
             raise ArgumentTypeError(f"random must be a random.Random, got {random!r}", "random")
         self._random = Random() if random is None else random
+        self._on_attempt = None if on_attempt is None else _validate.function("on_attempt", on_attempt)
 
     # -- public surface -------------------------------------------------------------------
 
@@ -159,7 +164,10 @@ class RetryPolicy:
             self._refuse_sync(fn)
         started = self._clock()
         run: _Run | None = None  # built at the first failure: a first-try success stays cheap
+        hook = self._on_attempt
         while True:
+            if hook is not None:
+                hook(1 if run is None else len(run.errors) + 1)
             try:
                 result = fn(*args, **kwargs)
             except Exception as error:
@@ -193,7 +201,10 @@ class RetryPolicy:
             Exception: A non-retryable error (or one `giveup` accepts), unchanged.
         """
         run = _Run(self, fn, self._clock())
+        hook = self._on_attempt
         while True:
+            if hook is not None:
+                hook(len(run.errors) + 1)
             try:
                 result = await self._attempt(fn, args, kwargs, run)
             except Exception as error:
@@ -251,6 +262,39 @@ class RetryPolicy:
             count = self._max_attempts - 1
         return list(itertools.islice(self._schedule(), _validate.whole("count", count, at_least=0)))
 
+    def schedule(self) -> Iterator[float]:
+        """The endless schedule of jittered waits a call follows: the n-th follows the n-th
+        failure (drawn from the policy's random source as they are taken).
+
+        A caller driving its own attempts (a workflow step, whose waits must not hold a
+        thread) takes one wait per failure; `max_attempts` and `max_total_time` are
+        applied by `should_retry`, not here.
+        """
+        return self._backoff.delays(self._random)
+
+    def should_retry(self, error: BaseException, attempt: int, *, elapsed: float = 0.0, wait: float = 0.0) -> bool:
+        """Whether the policy makes another attempt after `error` ended attempt `attempt`.
+
+        The rules of `call`: `error` must be retryable (`retry_on`, CircuitOpenError only
+        when asked for) and not accepted by `giveup`; `attempt` must be below
+        `max_attempts`; and the next wait must end within `max_total_time`.
+
+        Args:
+            error: What the attempt raised.
+            attempt: The failed attempt's number, 1 for the first.
+            elapsed: Seconds since the first attempt started.
+            wait: The wait before the next attempt (from `schedule`).
+
+        Returns:
+            True if the caller should wait `wait` and try again.
+        """
+        return self._verdict(error, _validate.whole("attempt", attempt), elapsed, wait) is None
+
+    @property
+    def max_attempts(self) -> int | None:
+        """Attempts in all, the first included; None when only `max_total_time` limits them."""
+        return self._max_attempts
+
     def __repr__(self) -> str:
         backoff = self._backoff
         jitter = backoff.jitter
@@ -273,8 +317,27 @@ class RetryPolicy:
     # -- internals ------------------------------------------------------------------------
 
     def _schedule(self) -> Iterator[float]:
-        """Endless jittered waits: the n-th follows the n-th failure."""
-        return self._backoff.delays(self._random)
+        return self.schedule()
+
+    def _verdict(self, error: BaseException, attempt: int, elapsed: float, wait: float | None) -> str | None:
+        """None to retry; ``""`` to re-raise `error` unchanged; else why the policy gives up.
+
+        With ``wait=None`` the total-time rule is left for the caller (the wait is not drawn yet).
+        """
+        retryable = isinstance(error, Exception) and self._retryable(error)
+        if not retryable or (not self._retries_open and isinstance(error, CircuitOpenError)):
+            return ""
+        if self._giveup is not None and isinstance(error, Exception) and self._giveup(error):
+            return ""
+        if self._max_attempts is not None and attempt >= self._max_attempts:
+            return f"max_attempts={self._max_attempts} reached"
+        return None if wait is None else self._too_late(elapsed, wait)
+
+    def _too_late(self, elapsed: float, wait: float) -> str | None:
+        """Why waiting `wait` more after `elapsed` seconds passes `max_total_time`, or None."""
+        if self._max_total_time is not None and elapsed + wait > self._max_total_time:
+            return f"waiting {wait:.1f}s more would pass max_total_time={self._max_total_time}s"
+        return None
 
     def _refuse_sync(self, fn: object) -> None:
         if self._attempt_timeout is not None:
@@ -325,20 +388,20 @@ class _Run:
         policy = self.policy
         self.errors.append(error)
         attempt = len(self.errors)
-        retryable = policy._retryable(error) and (policy._retries_open or not isinstance(error, CircuitOpenError))
-        if not retryable or (policy._giveup is not None and policy._giveup(error)):
+        verdict = policy._verdict(error, attempt, 0.0, None)
+        if verdict == "":
             _NOT_RETRIED.inc()
             return None
-        if policy._max_attempts is not None and attempt >= policy._max_attempts:
-            return self._give_up(f"max_attempts={policy._max_attempts} reached")
+        if verdict is not None:
+            return self._give_up(verdict)
         if self.schedule is None:
             self.schedule = policy._schedule()
         wait = next(self.schedule)
         if isinstance(error, CircuitOpenError):
             wait = max(wait, error.retry_after)  # no sooner than the breaker will listen
-        elapsed = policy._clock() - self.started
-        if policy._max_total_time is not None and elapsed + wait > policy._max_total_time:
-            return self._give_up(f"waiting {wait:.1f}s more would pass max_total_time={policy._max_total_time}s")
+        verdict = policy._too_late(policy._clock() - self.started, wait)
+        if verdict is not None:
+            return self._give_up(verdict)
         _RETRIED.inc()
         target = _describe(self.target)
         logger.bind(

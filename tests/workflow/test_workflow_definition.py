@@ -1,0 +1,120 @@
+"""Defining workflows: parameters by name, validation, and errors that name the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from zixir.errors import ArgumentTypeError, CycleError, InvalidArgumentError, WorkflowDefinitionError
+from zixir.workflow import StepContext, Workflow
+
+
+def test_parameters_receive_step_outputs_inputs_ctx_and_defaults(make: Callable[..., Workflow]) -> None:
+    wf = make(inputs=("day",))
+    seen: dict[str, object] = {}
+
+    @wf.step()
+    def load(day: str) -> list[int]:
+        return [len(day), 2]
+
+    @wf.step()
+    def report(load: list[int], ctx: StepContext, scale: int = 10) -> int:
+        seen["ctx"] = (ctx.workflow, ctx.run_id, ctx.step, ctx.attempt, ctx.item)
+        return sum(load) * scale
+
+    result = wf.run(run_id="r", inputs={"day": "monday"})
+    assert result.status == "succeeded"
+    assert result.outputs == {"load": [6, 2], "report": 80}
+    assert seen["ctx"] == ("wf", "r", "report", 1, None)
+
+
+def test_the_decorator_returns_the_function_unchanged(make: Callable[..., Workflow]) -> None:
+    wf = make()
+
+    def one() -> int:
+        return 1
+
+    def two(one: int) -> int:
+        return one + 1
+
+    assert wf.step()(one) is one
+    assert wf.step(two) is two
+    assert wf.steps == ("one", "two")
+    assert wf.run().outputs == {"one": 1, "two": 2}
+
+
+def test_a_cycle_is_named_in_order(make: Callable[..., Workflow]) -> None:
+    wf = make()
+    wf.add_step("a", lambda c: c)
+    wf.add_step("b", lambda a: a)
+    wf.add_step("c", lambda b: b)
+    with pytest.raises(CycleError, match=r"^the steps depend on each other in a cycle: a -> c -> b -> a") as info:
+        wf.validate()
+    assert info.value.cycle == ("a", "c", "b", "a")
+
+
+def test_a_step_depending_on_itself_is_a_cycle(make: Callable[..., Workflow]) -> None:
+    wf = make()
+    wf.add_step("a", lambda: 1, depends_on="a")
+    with pytest.raises(CycleError, match=r"^step 'a' depends on itself$"):
+        wf.validate()
+
+
+def test_an_unknown_dependency_is_an_error(make: Callable[..., Workflow]) -> None:
+    wf = make()
+    wf.add_step("a", lambda: 1, depends_on=("missing",))
+    with pytest.raises(WorkflowDefinitionError, match=r"^step 'a': depends_on names 'missing', which is no step"):
+        wf.run()
+
+
+def test_a_parameter_that_maps_to_nothing_is_an_error(make: Callable[..., Workflow]) -> None:
+    wf = make(inputs=("day",))
+    wf.add_step("a", lambda dya: 1)
+    with pytest.raises(
+        WorkflowDefinitionError, match=r"^step 'a': parameter 'dya' maps to nothing: name a step, a declared input"
+    ):
+        wf.validate()
+
+
+def test_duplicate_names_and_input_clashes_fail_when_added(make: Callable[..., Workflow]) -> None:
+    wf = make(inputs=("day",))
+    wf.add_step("a", lambda: 1)
+    with pytest.raises(WorkflowDefinitionError, match=r"^workflow 'wf' already has a step named 'a'$"):
+        wf.add_step("a", lambda: 2)
+    with pytest.raises(WorkflowDefinitionError, match=r"^step 'day' has the name of an input"):
+        wf.add_step("day", lambda: 2)
+
+
+def test_options_are_checked_when_the_step_is_added(make: Callable[..., Workflow]) -> None:
+    wf = make()
+    with pytest.raises(InvalidArgumentError, match=r'^step \'a\': on_error must be "fail" or "continue"'):
+        wf.add_step("a", lambda: 1, on_error="ignore")
+    with pytest.raises(InvalidArgumentError, match=r"timeout"):
+        wf.add_step("a", lambda: 1, timeout=-1)
+    with pytest.raises(ArgumentTypeError, match=r"^step 'a': retry must be a RetryPolicy"):
+        wf.add_step("a", lambda: 1, retry=3)
+    with pytest.raises(InvalidArgumentError, match=r"^step 'a': limits apply to executor=\"process\" steps only"):
+        wf.add_step("a", lambda: 1, limits={"memory": "1GB"})
+    with pytest.raises(WorkflowDefinitionError, match=r"define it at module level$"):
+        wf.add_step("a", lambda: 1, executor="process")
+    with pytest.raises(InvalidArgumentError, match=r"does not fit a sync function"):
+        wf.add_step("a", lambda: 1, executor="async")
+    with pytest.raises(WorkflowDefinitionError, match=r"takes \*\*kwargs"):
+        wf.add_step("a", lambda **kw: 1)
+    with pytest.raises(WorkflowDefinitionError, match=r"map_over='x' names no parameter"):
+        wf.add_step("a", lambda y: 1, map_over="x")
+    assert wf.steps == ()
+
+
+def test_missing_and_unknown_inputs_are_named(make: Callable[..., Workflow]) -> None:
+    wf = make(inputs=("day", "region"))
+    wf.add_step("a", lambda day, region: 1)
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^workflow 'wf' takes the inputs \['day', 'region'\]: missing \['region'\]; "
+        r"unknown \['dya'\]$",
+    ):
+        wf.run(inputs={"day": 1, "dya": 2})
+    with pytest.raises(InvalidArgumentError, match=r"is new and needs its inputs"):
+        wf.run(run_id="new")

@@ -1,0 +1,213 @@
+"""A step's attempts: skip rules, condition, cache, the call itself, and what a failure
+leads to (a retry parked until due, or the step's end with its dead letter).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any
+
+from loguru import logger
+
+from zixir import serialization
+from zixir._counters import counter
+from zixir.errors import CircuitOpenError, SerializationError
+from zixir.workflow.context import StepContext
+from zixir.workflow.dag import CTX, PlannedStep
+from zixir.workflow.executors import AttemptFailed, Executors
+from zixir.workflow.outcomes import Outcome, cache_digest, dead_letter, describe, encode_output, step_record
+from zixir.workflow.runner import Runner, Task
+from zixir.workflow.store import pack, unpack
+
+__all__ = ["Attempts"]
+
+_STEPS = counter("zixir_workflow_steps", "Workflow step transitions, by status", ("status",))
+_BY_STATUS = {
+    status: _STEPS.labels(status=status)
+    for status in ("succeeded", "failed", "failed_continued", "skipped", "retrying", "cached")
+}
+
+
+class Attempts:
+    """Runs steps' attempts for one workflow (shared by its runs).
+
+    Args:
+        workflow: The workflow's name.
+        executors: Where attempts run.
+        allow_pickle: Whether outputs may be pickled.
+    """
+
+    def __init__(self, workflow: str, executors: Executors, allow_pickle: bool) -> None:
+        self.workflow = workflow
+        self.executors = executors
+        self.allow_pickle = allow_pickle
+
+    def encode(self, planned: PlannedStep, value: Any) -> bytes:
+        return encode_output(planned.spec.name, value, self.allow_pickle)
+
+    def skipped(self, runner: Runner, planned: PlannedStep) -> Outcome | None:
+        """The step's "skipped" outcome if a dependency was skipped and it does not opt in."""
+        if planned.spec.allow_skipped:
+            return None
+        states = runner.states
+        if any(states[d].status == "skipped" for d in planned.deps):
+            return self._skipped(runner, planned, "a dependency was skipped")
+        return None
+
+    def _skipped(self, runner: Runner, planned: PlannedStep, why: str) -> Outcome:
+        _BY_STATUS["skipped"].inc()
+        logger.info(
+            "workflow {workflow} run {run_id}: step {step} skipped ({why})",
+            event="workflow.step.skipped", workflow=self.workflow, run_id=runner.run_id, step=planned.spec.name,
+            why=why,
+        )  # fmt: skip
+        key = runner.store.step_key(self.workflow, runner.run_id, planned.spec.name)
+        return Outcome(planned, None, "skipped", None, step_record("skipped", 0, None), key)
+
+    def run(self, runner: Runner, task: Task) -> list[Outcome] | None:
+        """One attempt of `task`: its outcomes to commit, or None when it waits for a retry
+        (or the run was taken over)."""
+        planned = task.planned
+        spec = planned.spec
+        if task.item is None:
+            skipped = self.skipped(runner, planned)
+            if skipped is not None:
+                return [skipped]
+        attempt = task.attempts + 1
+        event = runner.attempt_event()
+        try:
+            ctx = None
+            if any(kind == CTX for _, kind, _ in planned.arguments):
+                ctx = StepContext(
+                    self.workflow, runner.run_id, spec.name, attempt, task.item, event,
+                    logger.bind(workflow=self.workflow, run_id=runner.run_id, step=spec.name, attempt=attempt),
+                )  # fmt: skip
+            kwargs = runner.kwargs(planned, task, ctx)
+            start = time.time()
+            if spec.condition is not None:
+                try:
+                    names = planned.condition_names
+                    chosen = kwargs if names is None else {name: kwargs[name] for name in names}
+                    if not spec.condition(**chosen):
+                        return [self._skipped(runner, planned, "its condition is false")]
+                except Exception as error:
+                    return self.gave_up(runner, task, error, 0, start)
+            cache_key = None
+            if spec.cache_ttl is not None:
+                try:
+                    cache_key = cache_digest(self.workflow, planned, kwargs, self.allow_pickle)
+                except SerializationError as error:
+                    return self.gave_up(runner, task, error, 0, start)
+                hit = self._cached(runner, cache_key)
+                if hit is not None:
+                    return self._succeeded(runner, task, hit[0], hit[1], 0, start, cached=True)
+            key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)
+            if task.first_start is None:
+                task.first_start = time.monotonic()
+            if spec.retry is not None and not runner.record_attempt(
+                key, step_record("running", attempt, start, cached=False)
+            ):
+                return None
+            logger.debug(
+                "workflow {workflow} run {run_id}: step {step} attempt {attempt} started",
+                event="workflow.step.started", workflow=self.workflow, run_id=runner.run_id, step=spec.name,
+                item=task.item, attempt=attempt,
+            )  # fmt: skip
+            try:
+                value = self.executors.call(spec, kwargs, event)
+            except AttemptFailed as failure:
+                return self._failed(runner, task, failure.error, failure.text, attempt, start)
+        finally:
+            runner.attempt_over(event)
+        try:
+            output = self.encode(planned, value) if spec.checkpoint or cache_key is not None else None
+        except SerializationError as error:
+            return self.gave_up(runner, task, error, attempt, start)
+        outcomes = self._succeeded(runner, task, value, output, attempt, start)
+        if cache_key is not None and output is not None and spec.cache_ttl is not None:
+            outcomes[0].cache = (cache_key, pack({"expires": time.time() + spec.cache_ttl, "output": output}))
+        return outcomes
+
+    def _cached(self, runner: Runner, key: bytes) -> tuple[Any, bytes] | None:
+        store = runner.store
+        raw = store.read(lambda txn: txn.get(key, db=store.cache))
+        if raw is None:
+            return None
+        entry = unpack(raw, key)
+        if entry["expires"] <= time.time():
+            return None
+        output = entry["output"]
+        return serialization.loads(output, allow_pickle=self.allow_pickle), output
+
+    def _succeeded(
+        self, runner: Runner, task: Task, value: Any, output: bytes | None, attempts: int, start: float,
+        cached: bool = False,
+    ) -> list[Outcome]:  # fmt: skip
+        spec = task.planned.spec
+        _BY_STATUS["cached" if cached else "succeeded"].inc()
+        logger.info(
+            "workflow {workflow} run {run_id}: step {step} succeeded",
+            event="workflow.step.succeeded", workflow=self.workflow, run_id=runner.run_id, step=spec.name,
+            item=task.item, attempt=attempts, duration=time.time() - start, cached=cached,
+        )  # fmt: skip
+        record = step_record("succeeded", attempts, start, output if spec.checkpoint else None, cached=cached)
+        key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)
+        outcome = Outcome(task.planned, task.item, "succeeded", value, record, key)
+        return [outcome] if task.item is None else runner.item_done(outcome)
+
+    def _failed(
+        self, runner: Runner, task: Task, error: BaseException, text: str, attempt: int, start: float
+    ) -> list[Outcome] | None:
+        policy = task.planned.spec.retry
+        if policy is not None and runner.stopping is None:
+            if task.schedule is None:
+                task.schedule = policy.schedule()
+                for _ in range(attempt - 1):  # a resumed step continues its schedule
+                    next(task.schedule)
+            wait = next(task.schedule)
+            if isinstance(error, CircuitOpenError):
+                wait = max(wait, error.retry_after)  # no sooner than the breaker will listen
+            elapsed = time.monotonic() - (task.first_start or time.monotonic())
+            if policy.should_retry(error, attempt, elapsed=elapsed, wait=wait):
+                task.attempts = attempt
+                _BY_STATUS["retrying"].inc()
+                logger.info(
+                    "workflow {workflow} run {run_id}: step {step} attempt {attempt} failed ({error}); retrying in "
+                    "{wait:.3f}s",
+                    event="workflow.step.retrying", workflow=self.workflow, run_id=runner.run_id,
+                    step=task.planned.spec.name, item=task.item, attempt=attempt, error=describe(error), wait=wait,
+                )  # fmt: skip
+                runner.retry_later(task, wait)
+                return None
+        return self.gave_up(runner, task, error, attempt, start, text)
+
+    def gave_up(
+        self, runner: Runner, task: Task, error: BaseException, attempts: int, start: float | None,
+        text: str | None = None,
+    ) -> list[Outcome]:  # fmt: skip
+        """The step's end after its last failed attempt: "failed", or "failed_continued" with
+        its fallback; a dead letter either way."""
+        planned = task.planned
+        spec = planned.spec
+        if text is None:
+            text = "".join(traceback.format_exception(error))
+        status = "failed_continued" if spec.on_error == "continue" else "failed"
+        value = spec.fallback if status == "failed_continued" else None
+        output = None
+        if status == "failed_continued" and spec.checkpoint:
+            try:
+                output = self.encode(planned, value)
+            except SerializationError as exc:
+                status, value, error, text = "failed", None, exc, "".join(traceback.format_exception(exc))
+        _BY_STATUS[status].inc()
+        logger.warning(
+            "workflow {workflow} run {run_id}: step {step} failed after {attempts} attempts: {error}",
+            event=f"workflow.step.{status}", workflow=self.workflow, run_id=runner.run_id, step=spec.name,
+            item=task.item, attempts=attempts, error=describe(error),
+        )  # fmt: skip
+        record = step_record(status, attempts, start, output, describe(error), text)
+        key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)
+        dead = dead_letter(self.workflow, runner.run_id, planned, task.item, error, text, attempts)
+        outcome = Outcome(planned, task.item, status, value, record, key, dead=dead)
+        return [outcome] if task.item is None else runner.item_done(outcome)
