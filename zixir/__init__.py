@@ -17,6 +17,8 @@ from loguru import logger as _logger
 from zixir.errors import (
     ActorCrashedError,
     ArgumentTypeError,
+    AsyncSourceError,
+    BufferFullError,
     CacheError,
     ChildStartError,
     CircuitOpenError,
@@ -26,9 +28,12 @@ from zixir.errors import (
     EmptyInputError,
     EmptyKeyError,
     FormatVersionError,
+    GroupLimitError,
     InvalidArgumentError,
+    ItemTimeoutError,
     KeyTypeError,
     LengthMismatchError,
+    LoopBoundError,
     MailboxFullError,
     NotNumericError,
     RecordNotFoundError,
@@ -42,6 +47,7 @@ from zixir.errors import (
     SandboxTimeoutError,
     SerializationError,
     ShapeError,
+    SourceConsumedError,
     UnknownChildError,
     UnknownOperationError,
     WorkerCrashedError,
@@ -50,7 +56,7 @@ from zixir.errors import (
 )
 
 if _TYPE_CHECKING:
-    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization
+    from zixir import actors, cache, engine, metrics, observability, resilience, sandbox, serialization, stream
     from zixir.actors import (
         Actor,
         ActorRef,
@@ -68,6 +74,7 @@ if _TYPE_CHECKING:
     from zixir.observability import configure_logging
     from zixir.resilience import CircuitBreaker, RetryPolicy
     from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
+    from zixir.stream import Stream, gather, run_async
 
     __version__: str
 
@@ -97,14 +104,29 @@ _LAZY_NAMES = {
     "SandboxActor": "zixir.sandbox",
     "SandboxResult": "zixir.sandbox",
     "configure_logging": "zixir.observability",
+    "Stream": "zixir.stream",
+    "gather": "zixir.stream",
+    "run_async": "zixir.stream",
 }
-_LAZY_MODULES = ("actors", "cache", "engine", "metrics", "observability", "resilience", "sandbox", "serialization")
+_LAZY_MODULES = (
+    "actors",
+    "cache",
+    "engine",
+    "metrics",
+    "observability",
+    "resilience",
+    "sandbox",
+    "serialization",
+    "stream",
+)
 
 __all__ = [
     "Actor",
     "ActorCrashedError",
     "ActorRef",
     "ArgumentTypeError",
+    "AsyncSourceError",
+    "BufferFullError",
     "Cache",
     "CacheActor",
     "CacheError",
@@ -121,9 +143,12 @@ __all__ = [
     "EmptyKeyError",
     "ExitReason",
     "FormatVersionError",
+    "GroupLimitError",
     "InvalidArgumentError",
+    "ItemTimeoutError",
     "KeyTypeError",
     "LengthMismatchError",
+    "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
     "RecordNotFoundError",
@@ -142,6 +167,8 @@ __all__ = [
     "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
+    "SourceConsumedError",
+    "Stream",
     "Supervisor",
     "UnknownChildError",
     "UnknownOperationError",
@@ -155,12 +182,15 @@ __all__ = [
     "engine",
     "ensure_started",
     "errors",
+    "gather",
     "handle",
     "metrics",
     "observability",
     "resilience",
+    "run_async",
     "sandbox",
     "serialization",
+    "stream",
     "whereis",
 ]
 
