@@ -13,7 +13,7 @@ from zixir.stream.buffer import _END, APump, Pump
 from zixir.stream.run import Run, tag
 from zixir.stream.stats import Point, Tally
 
-__all__ = ["blocking_stage", "thread_reader", "timed_batches"]
+__all__ = ["atimed_batches", "blocking_stage", "thread_reader"]
 
 
 async def blocking_stage(
@@ -91,7 +91,7 @@ async def thread_reader(it: Iterator[Any], run: Run, name: str, size: int = 4) -
         pump.close()
 
 
-async def timed_batches(
+async def atimed_batches(
     up: AsyncIterator[Any], size: int, within: float, tally: Tally, run: Run, *, windowed: bool = False
 ) -> AsyncIterator[list[Any]]:
     """Batches of `size` items, each passed on at most `within` seconds after its first item

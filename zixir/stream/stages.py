@@ -294,10 +294,10 @@ class Batch(Stage):
         return timed_batches(up, self.size, self.within, tally, run)
 
     def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
-        from zixir.stream.operators_async import timed_batches
+        from zixir.stream.operators_async import atimed_batches
 
         assert self.within is not None
-        return timed_batches(up, self.size, self.within, tally, run)
+        return atimed_batches(up, self.size, self.within, tally, run)
 
 
 def textwrap_indent(code: str) -> str:

@@ -30,7 +30,7 @@ class Window(Stage):
         return operators_sync.timed_batches(up, self.max_items, self.seconds, tally, run, windowed=True)
 
     def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
-        return operators_async.timed_batches(up, self.max_items, self.seconds, tally, run, windowed=True)
+        return operators_async.atimed_batches(up, self.max_items, self.seconds, tally, run, windowed=True)
 
 
 class TokenBucket:
