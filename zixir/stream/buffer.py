@@ -215,5 +215,9 @@ class Buffer(Stage):
         return iter(Pump(up, self.size, self.overflow, tally, run, self.name))
 
     async def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
-        async for item in APump(up, self.size, self.overflow, tally, run, self.name):
-            yield item
+        pump = APump(up, self.size, self.overflow, tally, run, self.name)
+        try:
+            while (item := await pump.get()) is not _END:
+                yield item
+        finally:
+            await pump.close()
