@@ -465,6 +465,11 @@ class ItemTimeoutError(TimeoutError, ZixirError):
         super().__init__(message)
         self.seconds = seconds
 
+    __reduce__ = ZixirError.__reduce__  # OSError's own would drop `seconds`
+
+    def __str__(self) -> str:  # OSError would format a one-argument message the same way
+        return str(self.args[0]) if self.args else ""
+
 
 class GroupLimitError(RuntimeError, ZixirError):
     """``group_by`` met a new key while it already held ``max_groups`` open groups.
