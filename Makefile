@@ -33,13 +33,13 @@ test: $(INSTALLED)
 	ZIXIR_EXPECT_IMPLEMENTATION=cython $(PY) -m pytest
 	ZIXIR_PUREPYTHON=1 ZIXIR_EXPECT_IMPLEMENTATION=python $(PY) -m pytest
 
-# The workflow benchmarks' peers (dask, Prefect): installed for `make bench` only.
+# The benchmark peers (the `peers` extra), installed for `make bench` only.
 PEERS := $(VENV)/.peers
 $(PEERS): $(INSTALLED) pyproject.toml
 	$(PY) -m pip install --quiet -e ".[peers]"
 	touch $@
 
-bench: $(INSTALLED) $(PEERS)
+bench: $(PEERS)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks
 
 docs: $(INSTALLED)

@@ -14,6 +14,7 @@ from benchmarks import (
     bench_import,
     bench_resilience,
     bench_sandbox,
+    bench_stream,
     bench_tables,
     bench_workflow,
 )
@@ -33,6 +34,7 @@ def main() -> None:
     print_table("cache tables", bench_tables.run())
     print_table("sandbox", bench_sandbox.run())
     print_table("workflow", bench_workflow.run())
+    print_table("streams", bench_stream.run())
 
 
 if __name__ == "__main__":

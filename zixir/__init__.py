@@ -18,6 +18,8 @@ from zixir.errors import (
     AbandonedThreadsError,
     ActorCrashedError,
     ArgumentTypeError,
+    AsyncSourceError,
+    BufferFullError,
     CacheError,
     CheckpointMissingError,
     ChildStartError,
@@ -31,9 +33,12 @@ from zixir.errors import (
     EmptyInputError,
     EmptyKeyError,
     FormatVersionError,
+    GroupLimitError,
     InvalidArgumentError,
+    ItemTimeoutError,
     KeyTypeError,
     LengthMismatchError,
+    LoopBoundError,
     MailboxFullError,
     NotNumericError,
     RecordNotFoundError,
@@ -49,6 +54,7 @@ from zixir.errors import (
     SandboxTimeoutError,
     SerializationError,
     ShapeError,
+    SourceConsumedError,
     StepTimeoutError,
     UnknownChildError,
     UnknownDeadLetterError,
@@ -70,6 +76,7 @@ if _TYPE_CHECKING:
         resilience,
         sandbox,
         serialization,
+        stream,
         tracing,
         workflow,
     )
@@ -90,6 +97,7 @@ if _TYPE_CHECKING:
     from zixir.observability import configure_logging
     from zixir.resilience import CircuitBreaker, RetryPolicy
     from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
+    from zixir.stream import Stream, gather, run_async
     from zixir.workflow import RunResult, StepContext, Workflow
 
     __version__: str
@@ -123,6 +131,9 @@ _LAZY_NAMES = {
     "RunResult": "zixir.workflow",
     "StepContext": "zixir.workflow",
     "Workflow": "zixir.workflow",
+    "Stream": "zixir.stream",
+    "gather": "zixir.stream",
+    "run_async": "zixir.stream",
 }
 _LAZY_MODULES = (
     "actors",
@@ -133,6 +144,7 @@ _LAZY_MODULES = (
     "resilience",
     "sandbox",
     "serialization",
+    "stream",
     "tracing",
     "workflow",
 )
@@ -143,6 +155,8 @@ __all__ = [
     "ActorCrashedError",
     "ActorRef",
     "ArgumentTypeError",
+    "AsyncSourceError",
+    "BufferFullError",
     "Cache",
     "CacheActor",
     "CacheError",
@@ -163,9 +177,12 @@ __all__ = [
     "EmptyKeyError",
     "ExitReason",
     "FormatVersionError",
+    "GroupLimitError",
     "InvalidArgumentError",
+    "ItemTimeoutError",
     "KeyTypeError",
     "LengthMismatchError",
+    "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
     "RecordNotFoundError",
@@ -187,8 +204,10 @@ __all__ = [
     "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
+    "SourceConsumedError",
     "StepContext",
     "StepTimeoutError",
+    "Stream",
     "Supervisor",
     "UnknownChildError",
     "UnknownDeadLetterError",
@@ -206,12 +225,15 @@ __all__ = [
     "engine",
     "ensure_started",
     "errors",
+    "gather",
     "handle",
     "metrics",
     "observability",
     "resilience",
+    "run_async",
     "sandbox",
     "serialization",
+    "stream",
     "tracing",
     "whereis",
     "workflow",

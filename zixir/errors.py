@@ -20,6 +20,8 @@ __all__ = [
     "AbandonedThreadsError",
     "ActorCrashedError",
     "ArgumentTypeError",
+    "AsyncSourceError",
+    "BufferFullError",
     "CacheError",
     "CheckpointMissingError",
     "ChildStartError",
@@ -33,9 +35,12 @@ __all__ = [
     "EmptyInputError",
     "EmptyKeyError",
     "FormatVersionError",
+    "GroupLimitError",
     "InvalidArgumentError",
+    "ItemTimeoutError",
     "KeyTypeError",
     "LengthMismatchError",
+    "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
     "RecordNotFoundError",
@@ -51,6 +56,7 @@ __all__ = [
     "SandboxTimeoutError",
     "SerializationError",
     "ShapeError",
+    "SourceConsumedError",
     "StepTimeoutError",
     "UnknownChildError",
     "UnknownDeadLetterError",
@@ -586,3 +592,63 @@ class AbandonedThreadsError(RuntimeError, ZixirError):
         super().__init__(message)
         self.step = step
         self.limit = limit
+
+
+class SourceConsumedError(RuntimeError, ZixirError):
+    """A stream's source is a one-shot iterator (a generator) that an earlier run consumed.
+
+    A Stream is a description: each run iterates its source again, which a list or a range
+    allows and a generator does not.
+    """
+
+
+class AsyncSourceError(TypeError, ZixirError):
+    """A sync way of running a stream (``for``, ``to_list()``...) met an async source or stage."""
+
+
+class BufferFullError(RuntimeError, ZixirError):
+    """A stream buffer with ``overflow="fail"`` was full when an item arrived.
+
+    Attributes:
+        size: The buffer's bound.
+    """
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class ItemTimeoutError(TimeoutError, ZixirError):
+    """The next item of a stream took longer than its ``timeout(seconds)`` stage allows.
+
+    Attributes:
+        seconds: The stage's limit.
+    """
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+    __reduce__ = ZixirError.__reduce__  # OSError's own would drop `seconds`
+
+    def __str__(self) -> str:  # OSError would format a one-argument message the same way
+        return str(self.args[0]) if self.args else ""
+
+
+class GroupLimitError(RuntimeError, ZixirError):
+    """``group_by`` met a new key while it already held ``max_groups`` open groups.
+
+    Attributes:
+        limit: The ``max_groups`` bound.
+    """
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class LoopBoundError(RuntimeError, ZixirError):
+    """`zixir.run_async` was given an awaitable bound to the event loop of the calling thread.
+
+    Running it on another loop would fail or deadlock: await it instead.
+    """

@@ -16,7 +16,7 @@ from zixir.errors import CircuitOpenError, SerializationError
 from zixir.workflow.context import StepContext
 from zixir.workflow.dag import CTX, PlannedStep
 from zixir.workflow.executors import AttemptFailed, Executors
-from zixir.workflow.outcomes import Outcome, cache_digest, dead_letter, describe, encode_output, step_record
+from zixir.workflow.outcomes import StepOutcome, cache_digest, dead_letter, describe, encode_output, step_record
 from zixir.workflow.runner import Runner, Task
 from zixir.workflow.store import pack, unpack
 
@@ -46,7 +46,7 @@ class Attempts:
     def encode(self, planned: PlannedStep, value: Any) -> bytes:
         return encode_output(planned.spec.name, value, self.allow_pickle)
 
-    def skipped(self, runner: Runner, planned: PlannedStep) -> Outcome | None:
+    def skipped(self, runner: Runner, planned: PlannedStep) -> StepOutcome | None:
         """The step's "skipped" outcome if a dependency was skipped and it does not opt in."""
         if planned.spec.allow_skipped:
             return None
@@ -55,7 +55,7 @@ class Attempts:
             return self._skipped(runner, planned, "a dependency was skipped")
         return None
 
-    def _skipped(self, runner: Runner, planned: PlannedStep, why: str) -> Outcome:
+    def _skipped(self, runner: Runner, planned: PlannedStep, why: str) -> StepOutcome:
         _BY_STATUS["skipped"].inc()
         logger.info(
             "workflow {workflow} run {run_id}: step {step} skipped ({why})",
@@ -63,9 +63,9 @@ class Attempts:
             why=why,
         )  # fmt: skip
         key = runner.store.step_key(self.workflow, runner.run_id, planned.spec.name)
-        return Outcome(planned, None, "skipped", None, step_record("skipped", 0, None), key)
+        return StepOutcome(planned, None, "skipped", None, step_record("skipped", 0, None), key)
 
-    def run(self, runner: Runner, task: Task) -> list[Outcome] | None:
+    def run(self, runner: Runner, task: Task) -> list[StepOutcome] | None:
         """One attempt of `task`: its outcomes to commit, or None when it waits for a retry
         (or the run was taken over)."""
         planned = task.planned
@@ -143,7 +143,7 @@ class Attempts:
     def _succeeded(
         self, runner: Runner, task: Task, value: Any, output: bytes | None, attempts: int, start: float,
         cached: bool = False,
-    ) -> list[Outcome]:  # fmt: skip
+    ) -> list[StepOutcome]:  # fmt: skip
         spec = task.planned.spec
         _BY_STATUS["cached" if cached else "succeeded"].inc()
         logger.info(
@@ -153,12 +153,12 @@ class Attempts:
         )  # fmt: skip
         record = step_record("succeeded", attempts, start, output if spec.checkpoint else None, cached=cached)
         key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)
-        outcome = Outcome(task.planned, task.item, "succeeded", value, record, key)
+        outcome = StepOutcome(task.planned, task.item, "succeeded", value, record, key)
         return [outcome] if task.item is None else runner.item_done(outcome)
 
     def _failed(
         self, runner: Runner, task: Task, error: BaseException, text: str, attempt: int, start: float
-    ) -> list[Outcome] | None:
+    ) -> list[StepOutcome] | None:
         policy = task.planned.spec.retry
         if policy is not None and runner.stopping is None:
             if task.schedule is None:
@@ -185,7 +185,7 @@ class Attempts:
     def gave_up(
         self, runner: Runner, task: Task, error: BaseException, attempts: int, start: float | None,
         text: str | None = None,
-    ) -> list[Outcome]:  # fmt: skip
+    ) -> list[StepOutcome]:  # fmt: skip
         """The step's end after its last failed attempt: "failed", or "failed_continued" with
         its fallback; a dead letter either way."""
         planned = task.planned
@@ -209,5 +209,5 @@ class Attempts:
         record = step_record(status, attempts, start, output, describe(error), text)
         key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)
         dead = dead_letter(self.workflow, runner.run_id, planned, task.item, error, text, attempts)
-        outcome = Outcome(planned, task.item, status, value, record, key, dead=dead)
+        outcome = StepOutcome(planned, task.item, status, value, record, key, dead=dead)
         return [outcome] if task.item is None else runner.item_done(outcome)

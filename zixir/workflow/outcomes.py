@@ -17,11 +17,11 @@ from zixir.workflow.dag import PlannedStep
 from zixir.workflow.records import StepRecord
 from zixir.workflow.store import WorkflowStore, pack
 
-__all__ = ["Outcome", "cache_digest", "dead_letter", "describe", "encode_output", "step_record"]
+__all__ = ["StepOutcome", "cache_digest", "dead_letter", "describe", "encode_output", "step_record"]
 
 
 @dataclass(slots=True, eq=False)
-class Outcome:
+class StepOutcome:
     """A step's (or item's) end, ready to commit.
 
     Attributes:

@@ -21,7 +21,7 @@ from loguru import logger
 from zixir import serialization
 from zixir._counters import counter
 from zixir.workflow.dag import CTX, INPUT, Plan, PlannedStep
-from zixir.workflow.outcomes import Outcome
+from zixir.workflow.outcomes import StepOutcome
 from zixir.workflow.store import OwnerRecord, WorkflowStore, pack
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class Runner:
         self.stopping: str | None = None  # "failed", "cancelled" or "stale"
         self.error: str | None = None
         self.finished = threading.Event()
-        self.pending: list[Outcome] = []
+        self.pending: list[StepOutcome] = []
         self.pending_lock = threading.Lock()
         self.commit_lock = threading.Lock()
         self.live: set[threading.Event] = set()  # the running attempts' cancelled events
@@ -268,7 +268,7 @@ class Runner:
             self._enqueue(tasks[1:])
         return tasks[0]
 
-    def item_done(self, outcome: Outcome) -> list[Outcome]:
+    def item_done(self, outcome: StepOutcome) -> list[StepOutcome]:
         """An item's outcome, plus its step's own when it was the last (or failed the run)."""
         planned, item = outcome.planned, outcome.item
         assert item is not None
@@ -284,14 +284,14 @@ class Runner:
                 return [outcome]
             state.resolved = True
         if outcome.status == "failed":
-            failed = Outcome(
+            failed = StepOutcome(
                 planned, None, "failed", None, dict(outcome.record, output=None),
                 self.store.step_key(self.workflow, self.run_id, planned.spec.name), counted=False,
             )  # fmt: skip
             return [outcome, failed]
         return [outcome, self.gathered(planned, counted=False)]
 
-    def gathered(self, planned: PlannedStep, *, counted: bool) -> Outcome:
+    def gathered(self, planned: PlannedStep, *, counted: bool) -> StepOutcome:
         """A fan-out step's own outcome: its items' outputs, in order."""
         state = self.states[planned.index]
         values = list(state.items or [])
@@ -305,11 +305,11 @@ class Runner:
             "traceback": None, "cached": False, "items": len(values),
         }  # fmt: skip
         key = self.store.step_key(self.workflow, self.run_id, planned.spec.name)
-        return Outcome(planned, None, status, values, record, key, counted=counted)
+        return StepOutcome(planned, None, status, values, record, key, counted=counted)
 
     # -- commits ------------------------------------------------------------------------------------
 
-    def commit(self, outcomes: list[Outcome]) -> Task | None:
+    def commit(self, outcomes: list[StepOutcome]) -> Task | None:
         """Commits `outcomes` (with any other thread's waiting) and applies them; returns a
         step they made ready for this thread to run next, if any."""
         with self.pending_lock:
@@ -347,7 +347,7 @@ class Runner:
                 self._check_over()
                 return mine
 
-    def _fill(self, txn: Any, batch: list[Outcome]) -> tuple[bool, bool]:
+    def _fill(self, txn: Any, batch: list[StepOutcome]) -> tuple[bool, bool]:
         raw = txn.get(self.owner_key, db=self.store.owners)
         owner = None if raw is None else OwnerRecord.unpack(raw)
         if owner is None or owner.generation != self.generation:
@@ -380,7 +380,7 @@ class Runner:
         txn.put(key, pack(record), db=self.store.steps)
         return True, owner.cancel
 
-    def _apply(self, batch: list[Outcome]) -> list[Task]:
+    def _apply(self, batch: list[StepOutcome]) -> list[Task]:
         # with cond held: the committed outcomes become the steps' states
         ready: list[Task] = []
         for outcome in batch:

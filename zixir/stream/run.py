@@ -1,0 +1,82 @@
+"""The state of one run of a pipeline: its stats, and what must be stopped when it ends
+(threads and tasks the stages started, iterators they opened)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from zixir.stream.stats import RunStats
+
+__all__ = ["Run", "tag"]
+
+
+def tag(error: BaseException, stage: object) -> None:
+    """Marks `error` as raised by `stage`, so the run's stats count it there (first tag wins)."""
+    if getattr(error, "_zixir_stage", None) is None:
+        try:
+            error._zixir_stage = stage  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type with __slots__ and no __dict__
+            pass
+
+
+class Run:
+    """One run of a pipeline.
+
+    Stages register here what they start; `close` stops it all: the threads are told to
+    stop (each ends once its in-flight item returns), the tasks are cancelled, the
+    closers run (last registered first).
+
+    Args:
+        stats: The run's figures.
+        timed: Whether stages time their function calls.
+    """
+
+    def __init__(self, stats: RunStats, *, timed: bool) -> None:
+        self.stats = stats
+        self.timed = timed
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.tasks: list[asyncio.Task[Any]] = []
+        self._closers: list[Callable[[], object]] = []
+        self._lock = threading.Lock()
+
+    def on_close(self, closer: Callable[[], object]) -> None:
+        """Runs `closer` when the run ends (at once if it has ended)."""
+        with self._lock:
+            if not self.stopping.is_set():
+                self._closers.append(closer)
+                return
+        closer()
+
+    def thread(self, target: Callable[[], object], name: str) -> threading.Thread:
+        """Starts a daemon thread that belongs to the run; it must watch `stopping`."""
+        thread = threading.Thread(target=target, name=f"zixir-stream-{name}", daemon=True)
+        self.threads.append(thread)
+        thread.start()
+        return thread
+
+    def task(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """Starts a task that belongs to the run; `close` cancels it."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"zixir-stream-{name}")
+        self.tasks.append(task)
+        return task
+
+    def close(self) -> None:
+        """Stops everything the run started; idempotent."""
+        with self._lock:
+            if self.stopping.is_set():
+                return
+            self.stopping.set()
+            closers, self._closers = self._closers, []
+        for task in self.tasks:
+            task.cancel()
+        for closer in reversed(closers):
+            try:
+                closer()
+            except Exception as error:  # one failing closer must not keep the others from running
+                logger.opt(exception=error).warning("closing a stream stage failed")
