@@ -72,3 +72,30 @@ def test_options_are_checked_when_the_actor_is_built_with_typed_errors() -> None
     assert bad.value.argument == "timeout"
     with pytest.raises(ArgumentTypeError, match=r"^memory must be an int \(bytes\) or a str"):
         SandboxActor.start(memory=True)
+
+
+def test_call_durations_land_in_the_histogram_per_reason() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from zixir.observability.metrics import exposition
+
+    def histogram(reason: str) -> tuple[float, float]:
+        """The count of calls, and how many took at most 300 s, for `reason`."""
+        count = within = 0.0
+        for family in text_string_to_metric_families(exposition()):
+            for sample in family.samples:
+                if sample.labels.get("reason") != reason:
+                    continue
+                if sample.name == "zixir_sandbox_call_duration_seconds_count":
+                    count = sample.value
+                elif sample.name == "zixir_sandbox_call_duration_seconds_bucket" and sample.labels["le"] == "300.0":
+                    within = sample.value
+        return count, within
+
+    before = histogram("timeout")
+    ref = SandboxActor.start(workers=1, timeout=0.2)
+    result = ref.proxy().run(targets.sleep, 30.0).get()
+    ref.stop()
+    assert result.reason == "timeout" and result.duration >= 0.2
+    count, within = histogram("timeout")
+    assert (count, within) == (before[0] + 1, before[1] + 1)

@@ -309,7 +309,9 @@ class WorkerPool:
                 raise
         return worker
 
-    def release(self, worker: Worker, *, retire: bool, reason: str | None = None, counted: bool = False) -> None:
+    def release(
+        self, worker: Worker, *, retire: bool, reason: str | None = None, counted: bool = False, duration: float = 0.0
+    ) -> None:
         """Gives a worker back after a call; kills and replaces it if it must go.
 
         Args:
@@ -317,6 +319,7 @@ class WorkerPool:
             retire: Replace it (it was killed, died, or its state is suspect).
             reason: The call's reason (None for success), for the statistics.
             counted: Whether a call ran (and counts in the statistics).
+            duration: Seconds the call took, for the duration histogram.
         """
         killed = worker.killed or worker.exited.is_set()  # by the call's limits, or it died
         retire = (
@@ -337,7 +340,7 @@ class WorkerPool:
                 self._calls += 1
                 key = reason or "ok"
                 self._reasons[key] = self._reasons.get(key, 0) + 1
-                self._metrics.count_call(key)
+                self._metrics.count_call(key, duration)
             if retire:
                 self._forget_locked(worker)
                 if not self._closed:

@@ -362,7 +362,7 @@ class Sandbox:
         except BaseException:
             pool.release(worker, retire=True)
             raise
-        pool.release(worker, retire=retire, reason=result.reason, counted=True)
+        pool.release(worker, retire=retire, reason=result.reason, counted=True, duration=result.duration)
         return result
 
     def _dispatch(self) -> None:
