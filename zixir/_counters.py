@@ -10,7 +10,7 @@ import bisect
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
@@ -155,12 +155,26 @@ def counter(name: str, documentation: str, label_names: tuple[str, ...] = ()) ->
     for suffix in ("_total", "_created"):
         if name.endswith(suffix):
             raise ValueError(f"counter names leave off {suffix!r}, which the exporter adds; got {name!r}")
+    return _register(_counters, "counter", name, label_names, lambda: Counter(name, documentation, label_names))
+
+
+_M = TypeVar("_M", "Counter", "Gauge", "ScrapeGauge")
+
+
+def _register(
+    registry: dict[str, _M], kind: str, name: str, label_names: tuple[str, ...], make: Callable[[], _M]
+) -> _M:
+    """The metric `registry` holds under `name`, made by `make` the first time.
+
+    Raises:
+        ValueError: `name` is there with other labels.
+    """
     with _lock:
-        existing = _counters.get(name)
+        existing = registry.get(name)
         if existing is None:
-            existing = _counters[name] = Counter(name, documentation, label_names)
+            existing = registry[name] = make()
         elif existing.label_names != label_names:
-            raise ValueError(f"the counter {name!r} exists with the labels {existing.label_names}, not {label_names}")
+            raise ValueError(f"the {kind} {name!r} exists with the labels {existing.label_names}, not {label_names}")
         return existing
 
 
@@ -250,13 +264,7 @@ def gauge(name: str, documentation: str, label_names: tuple[str, ...] = ()) -> G
     """
     if name.endswith("_total"):
         raise ValueError(f"a gauge's name does not end in '_total' (a counter's suffix); got {name!r}")
-    with _lock:
-        existing = _gauges.get(name)
-        if existing is None:
-            existing = _gauges[name] = Gauge(name, documentation, label_names)
-        elif existing.label_names != label_names:
-            raise ValueError(f"the gauge {name!r} exists with the labels {existing.label_names}, not {label_names}")
-        return existing
+    return _register(_gauges, "gauge", name, label_names, lambda: Gauge(name, documentation, label_names))
 
 
 def gauges() -> list[Gauge]:
@@ -420,13 +428,9 @@ def scrape_gauge(
     Raises:
         ValueError: `name` exists with other labels.
     """
-    with _lock:
-        existing = _scrape_gauges.get(name)
-        if existing is None:
-            existing = _scrape_gauges[name] = ScrapeGauge(name, documentation, label_names, read)
-        elif existing.label_names != label_names:
-            raise ValueError(f"the gauge {name!r} exists with the labels {existing.label_names}, not {label_names}")
-        return existing
+    return _register(
+        _scrape_gauges, "gauge", name, label_names, lambda: ScrapeGauge(name, documentation, label_names, read)
+    )
 
 
 def scrape_gauges() -> list[ScrapeGauge]:
