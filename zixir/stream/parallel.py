@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 import inspect
 import threading
@@ -116,7 +117,9 @@ class ParallelMap(_Concurrent):
                         exhausted = True
                         break
                     tally.inp.n += 1
-                    (pending.append if self.ordered else waiting.add)(pool.submit(call, item))
+                    # The call runs in a copy of this context: it continues the run's trace.
+                    future = pool.submit(contextvars.copy_context().run, call, item)
+                    (pending.append if self.ordered else waiting.add)(future)
                 if self.ordered:
                     if not pending:
                         return
@@ -145,7 +148,8 @@ class ParallelMap(_Concurrent):
         run.on_close(lambda: pool.shutdown(wait=False, cancel_futures=True))
 
         async def start(item: Any) -> Any:
-            return await asyncio.get_running_loop().run_in_executor(pool, plain, item)
+            context = contextvars.copy_context()  # the worker task's: the run's span is current
+            return await asyncio.get_running_loop().run_in_executor(pool, context.run, plain, item)
 
         return _concurrently(up, start, self.workers, self.buffer, self.ordered, tally, mode, self._handle, run)
 
