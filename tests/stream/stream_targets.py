@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-__all__ = ["nap", "pid_then_sleep"]
+__all__ = ["nap", "quick_or_hang"]
 
 
 def nap(seconds: float) -> float:
@@ -14,8 +14,11 @@ def nap(seconds: float) -> float:
     return seconds
 
 
-def pid_then_sleep(path: str) -> None:
-    """Writes this worker's pid to `path`, then sleeps a minute."""
-    with open(path, "w") as f:
-        f.write(str(os.getpid()))
+def quick_or_hang(fifo: str | None) -> str:
+    """Returns at once for None; else writes this worker's pid to the `fifo` and sleeps a minute."""
+    if fifo is None:
+        return "quick"
+    with open(fifo, "w") as f:
+        f.write(f"{os.getpid()}\n")
     time.sleep(60)
+    return "slept"

@@ -43,14 +43,46 @@ def _busy(fn: Callable[..., Any], tally: Tally) -> Callable[..., Any]:
     return timed
 
 
-def _sandboxed(sandbox: Any, fn: Callable[[Any], Any], item: Any) -> Any:
-    """``fn(item)`` in `sandbox`; a limit breach or fn's error is raised as the item's error."""
-    result = sandbox.run(fn, item)
-    if result.ok:
-        return result.value
-    if isinstance(result.error, BaseException):
-        raise result.error
-    return result.unwrap()
+class _SandboxCalls:
+    """The Sandbox calls one run of a stage has in flight; `cancel_all` kills the running
+    ones (their workers are replaced) and refuses new ones.
+
+    Args:
+        sandbox: The Sandbox the items run in.
+        fn: The function each item is passed to.
+    """
+
+    def __init__(self, sandbox: Any, fn: Callable[[Any], Any]) -> None:
+        self.sandbox = sandbox
+        self.fn = fn
+        self.calls: set[concurrent.futures.Future[Any]] = set()
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def __call__(self, item: Any) -> Any:
+        """``fn(item)`` in the sandbox; a limit breach or fn's error is raised as the item's error."""
+        with self.lock:
+            if self.stopped:
+                raise concurrent.futures.CancelledError("the stream run ended")
+            future = self.sandbox.submit(self.fn, item)
+            self.calls.add(future)
+        try:
+            result = future.result()
+        finally:
+            with self.lock:
+                self.calls.discard(future)
+        if result.ok:
+            return result.value
+        if isinstance(result.error, BaseException):
+            raise result.error
+        return result.unwrap()
+
+    def cancel_all(self) -> None:
+        with self.lock:
+            self.stopped = True
+            calls = list(self.calls)
+        for future in calls:
+            future.cancel()
 
 
 class _Concurrent(Stage):
@@ -90,19 +122,20 @@ class ParallelMap(_Concurrent):
         self.buffer = 2 * self.workers if buffer is None else _validate.whole("buffer", buffer, at_least=0)
         self.on_error = check_on_error(on_error)
 
-    def _call(self, tally: Tally, *, timed: bool = True) -> tuple[Callable[[Any], Any], str]:
+    def _call(self, tally: Tally, *, timed: bool = True) -> tuple[Callable[[Any], Any], str, _SandboxCalls | None]:
         fn = self.fn
+        calls = None
         if self.executor != "thread":
-            fn = functools.partial(_sandboxed, self.executor, fn)
+            fn = calls = _SandboxCalls(self.executor, fn)
         mode = "fail"
         if isinstance(self.on_error, RetryPolicy):
             fn = functools.partial(self.on_error.call, fn)
         elif self.on_error == "skip":
             mode = "skip"
-        return (_busy(fn, tally) if timed else fn), mode
+        return (_busy(fn, tally) if timed else fn), mode, calls
 
     def sync(self, up: Iterator[Any], tally: Tally, run: Run) -> Iterator[Any]:
-        call, mode = self._call(tally)
+        call, mode, calls = self._call(tally)
         limit = self.workers + self.buffer
         pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix=f"zixir-stream-{self.name}")
         pending: deque[concurrent.futures.Future[Any]] = deque()
@@ -138,14 +171,18 @@ class ParallelMap(_Concurrent):
                 yield result
         finally:
             # Calls not started are cancelled; running ones end with their item (their
-            # threads then exit); a Sandbox call runs on within the sandbox's limits.
+            # threads then exit); running Sandbox calls have their workers killed.
             pool.shutdown(wait=False, cancel_futures=True)
+            if calls is not None:
+                calls.cancel_all()
             _close(up)
 
     def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
-        plain, mode = self._call(tally, timed=False)  # the workers time the calls
+        plain, mode, calls = self._call(tally, timed=False)  # the workers time the calls
         pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix=f"zixir-stream-{self.name}")
         run.on_close(lambda: pool.shutdown(wait=False, cancel_futures=True))
+        if calls is not None:
+            run.on_close(calls.cancel_all)
 
         async def start(item: Any) -> Any:
             context = contextvars.copy_context()  # the worker task's: the run's span is current
