@@ -103,7 +103,8 @@ def compile_async(source: Source, stages: tuple[Stage, ...], run: Run) -> tuple[
             if snippet.emit is not None:
                 it = flush(it)
         else:
-            it = stage.aio(as_async(flush(it)), tally, run)
+            up = flush(it)
+            it = stage.aio(up if stage.sync_upstream else as_async(up), tally, run)  # type: ignore[arg-type]
         point = tally.out = Point()
     return as_async(flush(it)), point
 

@@ -194,6 +194,7 @@ class ParallelMap(_Concurrent):
 class AsyncMap(_Concurrent):
     operator = "amap"
     async_only = True
+    sync_upstream = True  # a sync upstream is read by the workers directly, without a lock
 
     def __init__(
         self,
@@ -216,7 +217,7 @@ class AsyncMap(_Concurrent):
         self.buffer = self.concurrency if buffer is None else _validate.whole("buffer", buffer, at_least=0)
         self.on_error = check_on_error(on_error)
 
-    def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
+    def aio(self, up: AsyncIterator[Any] | Iterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
         fn = self.fn
         mode = "fail"
         if isinstance(self.on_error, RetryPolicy):
@@ -226,6 +227,9 @@ class AsyncMap(_Concurrent):
         return _concurrently(up, fn, self.concurrency, self.buffer, self.ordered, tally, mode, self._handle, run)
 
 
+_DONE: Any = object()
+
+
 def _bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ArgumentTypeError(f"{name} must be a bool, got {value!r}", name)
@@ -233,7 +237,7 @@ def _bool(name: str, value: object) -> bool:
 
 
 async def _concurrently(
-    up: AsyncIterator[Any],
+    up: AsyncIterator[Any] | Iterator[Any],
     start: Callable[[Any], Awaitable[Any]],
     concurrency: int,
     buffer: int,
@@ -254,19 +258,34 @@ async def _concurrently(
     state = {"taken": 0, "passed": 0, "open": concurrency}
     failure: list[BaseException] = []
 
+    sync_up: Iterator[Any] | None = None if hasattr(up, "__anext__") else up
+
+    async def take() -> tuple[int, Any]:
+        # A sync upstream is read between awaits, so no other worker can be in it: no lock.
+        while state["taken"] - state["passed"] >= limit:
+            space.clear()
+            await space.wait()
+        if sync_up is not None:
+            item = next(sync_up, _DONE)  # StopIteration cannot leave a coroutine
+            if item is _DONE:
+                raise StopAsyncIteration
+        else:
+            async with pull:
+                while state["taken"] - state["passed"] >= limit:
+                    space.clear()
+                    await space.wait()
+                item = await anext(up)  # type: ignore[arg-type]
+        seq = state["taken"]
+        state["taken"] = seq + 1
+        return seq, item
+
     async def worker() -> None:
         try:
             while True:
-                async with pull:
-                    while state["taken"] - state["passed"] >= limit:
-                        space.clear()
-                        await space.wait()
-                    try:
-                        item = await anext(up)
-                    except StopAsyncIteration:
-                        return
-                    seq = state["taken"]
-                    state["taken"] = seq + 1
+                try:
+                    seq, item = await take()
+                except StopAsyncIteration:
+                    return
                 tally.inp.n += 1
                 began = clock()
                 try:
@@ -274,7 +293,8 @@ async def _concurrently(
                 except Exception as error:
                     results[seq] = (False, error)
                 tally.seconds += clock() - began
-                ready.set()
+                if not ordered or seq == state["passed"]:  # only what the consumer waits for wakes it
+                    ready.set()
         except BaseException as error:  # upstream failed: the consumer raises it
             failure.append(error)
             raise
@@ -316,4 +336,7 @@ async def _concurrently(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-        await _aclose(up)
+        if sync_up is not None:
+            _close(sync_up)
+        else:
+            await _aclose(up)
