@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from zixir.sandbox._config import scrubbed_env
 from zixir.sandbox.actor import ProcessResources, ResourceStats, SandboxActor
+from zixir.sandbox.future import SandboxFuture
 from zixir.sandbox.pool import SandboxStats, WorkerStats
 from zixir.sandbox.result import Reason, SandboxResult
 from zixir.sandbox.sandbox import Sandbox
@@ -18,6 +19,7 @@ __all__ = [
     "ResourceStats",
     "Sandbox",
     "SandboxActor",
+    "SandboxFuture",
     "SandboxResult",
     "SandboxStats",
     "WorkerStats",

@@ -314,6 +314,9 @@ class Call:
             pass
         except _protocol.ProtocolError as exc:
             return self.broken(exc)
+        if worker.cancelled:
+            self.drain()
+            return self.result("crashed", WorkerCrashedError("the call was cancelled; its worker was killed"))
         if worker.closed_by_pool:
             self.drain()
             return self.result(

@@ -99,6 +99,7 @@ class Worker:
         self.killed = False
         self.retire = False  # set by a call that leaves the worker unfit for another
         self.closed_by_pool = False
+        self.cancelled = False  # its call was cancelled: killed for that, not a crash
         self.tasks = 0
         self.idle_rss = self.start_rss = 0
         self.cpu_total = 0.0
@@ -159,6 +160,11 @@ class Worker:
         if self.pid is not None and not self.killed and not self.exited.is_set():
             self.killed = True
             _process.kill_tree(self.pid, self.pid)
+
+    def cancel(self) -> None:
+        """Kills the worker because its call was cancelled (`SandboxFuture.cancel`)."""
+        self.cancelled = True
+        self.kill()
 
     def close(self) -> None:
         """Closes the host's ends of the worker's socket and pipes."""

@@ -10,7 +10,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import CancelledError
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,12 +24,13 @@ from zixir.resilience.breaker import CircuitBreaker
 from zixir.sandbox import _config, _options
 from zixir.sandbox._call import Limits, execute
 from zixir.sandbox._protocol import WorkerConfig
+from zixir.sandbox.future import SandboxFuture
 from zixir.sandbox.pool import SandboxStats, WorkerPool
 from zixir.sandbox.result import FAILURE_REASONS, SandboxResult
 
 __all__ = ["Sandbox"]
 
-_Job = tuple["Future[SandboxResult]", bytes]
+_Job = tuple[SandboxFuture, bytes]
 
 
 _forks = 0  # how many times this process is a fork of the one before (os.register_at_fork)
@@ -278,19 +279,21 @@ class Sandbox:
             )
         return self._call(self._encode((module, function), tuple(args), kwargs or {}))
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[SandboxResult]:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> SandboxFuture:
         """Starts ``fn(*args, **kwargs)`` in a worker and returns at once.
 
         Returns:
-            A concurrent.futures.Future of the SandboxResult. Its exception is set only for
-            the errors `run` raises (an open breaker, a closed sandbox...).
+            A SandboxFuture (a concurrent.futures.Future) of the SandboxResult. Its
+            exception is set only for the errors `run` raises (an open breaker, a closed
+            sandbox...). Its `cancel` also stops a running call: the worker is killed and
+            replaced.
 
         Raises:
             SerializationError: fn or an argument cannot be pickled (nothing was run).
             SandboxClosedError: The sandbox is closed.
         """
         payload = self._encode(fn, args, kwargs)
-        future: Future[SandboxResult] = Future()
+        future = SandboxFuture()
         with self._lock:
             self._check_open()
             self._jobs.put((future, payload))
@@ -327,14 +330,14 @@ class Sandbox:
         if _forks != self._forks:
             raise SandboxClosedError(f"this Sandbox belongs to process {self._pid}; a forked child must create its own")
 
-    def _call(self, payload: bytes) -> SandboxResult:
+    def _call(self, payload: bytes, future: SandboxFuture | None = None) -> SandboxResult:
         if self._breaker is None:
-            return self._attempt(payload)
+            return self._attempt(payload, future)
 
         def attempt() -> SandboxResult:
-            result = self._attempt(payload)
-            if result.reason in FAILURE_REASONS:
-                raise _Failed(result)
+            result = self._attempt(payload, future)
+            if result.reason in FAILURE_REASONS and not (future is not None and future._stopped_by_cancel()):
+                raise _Failed(result)  # a call killed because it was cancelled is no failure
             return result
 
         try:
@@ -342,7 +345,7 @@ class Sandbox:
         except _Failed as failed:
             return failed.result
 
-    def _attempt(self, payload: bytes) -> SandboxResult:
+    def _attempt(self, payload: bytes, future: SandboxFuture | None = None) -> SandboxResult:
         pool = self._pool
         if pool is None:
             level = self._depth + 1
@@ -357,11 +360,17 @@ class Sandbox:
                 ),
             )
         worker = pool.acquire()
+        if future is not None and not future._attach(worker):  # cancelled while it waited
+            pool.release(worker, retire=False)
+            return SandboxResult(reason="crashed", error=CancelledError("the sandbox call was cancelled"))
         try:
             result, retire = execute(worker, payload, self._limits, alone=pool.running == 1)
         except BaseException:
             pool.release(worker, retire=True)
             raise
+        finally:
+            if future is not None:
+                future._detach()
         pool.release(worker, retire=retire, reason=result.reason, counted=True, duration=result.duration)
         return result
 
@@ -371,7 +380,7 @@ class Sandbox:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(self._call(payload))
+                future._settle(self._call(payload, future))
             except BaseException as exc:
                 future.set_exception(exc)
 

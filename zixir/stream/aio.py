@@ -5,6 +5,7 @@ each, never cancelling its caller for an awaitable's error."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
@@ -91,6 +92,14 @@ def _bound(runner: Any, coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+def _close_unstarted(aws: tuple[Awaitable[Any], ...]) -> None:
+    """Closes the coroutines cancelled before they started (held back by the limit), which
+    would otherwise warn that they were never awaited."""
+    for aw in aws:
+        if inspect.iscoroutine(aw) and inspect.getcoroutinestate(aw) == inspect.CORO_CREATED:
+            aw.close()
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome(Generic[T]):
     """What one awaitable of `gather` ended with.
@@ -149,11 +158,13 @@ async def gather(*aws: Awaitable[T], limit: int | None = None, timeout: float | 
         for task in tasks:
             task.cancel()
         await asyncio.wait(tasks)
+        _close_unstarted(aws)
         raise
     for task in late:
         task.cancel()
     if late:
         await asyncio.wait(late)
+        _close_unstarted(aws)
     outcomes: list[Outcome[T]] = []
     for task in tasks:
         if task in late:

@@ -88,7 +88,7 @@ class Zip(_Combining):
                 _close(it)
 
     async def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
-        its = [other.__aiter__() for other in self.others]
+        its: list[AsyncIterator[Any]] = [other.__aiter__() for other in self.others]
         try:
             async for item in up:
                 tally.inp.n += 1

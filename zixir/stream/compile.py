@@ -4,7 +4,7 @@ fusing neighbouring per-item stages, and drives the run to its end."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 
 from zixir.errors import AsyncSourceError
@@ -13,6 +13,7 @@ from zixir.stream.run import Run
 from zixir.stream.sources import Source
 from zixir.stream.stages import Stage
 from zixir.stream.stats import Point, RunStats, Tally
+from zixir.tracing._context import CURRENT
 
 __all__ = [
     "as_async",
@@ -102,7 +103,8 @@ def compile_async(source: Source, stages: tuple[Stage, ...], run: Run) -> tuple[
             if snippet.emit is not None:
                 it = flush(it)
         else:
-            it = stage.aio(as_async(flush(it)), tally, run)
+            up = flush(it)
+            it = stage.aio(up if stage.sync_upstream else as_async(up), tally, run)  # type: ignore[arg-type]
         point = tally.out = Point()
     return as_async(flush(it)), point
 
@@ -134,16 +136,27 @@ def outcome_of(error: BaseException | None) -> str:
 
 
 def drive_sync(run: Run, it: Iterator[Any], last: Point) -> Iterator[Any]:
-    """Yields the run's items, then closes everything (also on break or error)."""
+    """Yields the run's items, then closes everything (also on break or error).
+
+    The run's span is current while the pipeline works, not while the consumer's loop
+    body runs.
+    """
     error: BaseException | None = None
+    span = run.span
+    token: Any = CURRENT.set(span)
     try:
         for item in it:
             last.n += 1
+            CURRENT.reset(token)
+            token = None
             yield item
+            token = CURRENT.set(span)
     except BaseException as exc:
         error = exc
         raise
     finally:
+        if token is not None:
+            CURRENT.reset(token)
         finish_sync(run, it, error)
 
 
@@ -155,20 +168,31 @@ def finish_sync(run: Run, it: Iterator[Any], error: BaseException | None) -> Non
             close()
     finally:
         run.close()
-        run.stats.finish(outcome_of(error), error)
+        run.finish(outcome_of(error), error)
 
 
-async def drive_async(run: Run, it: AsyncIterator[Any], last: Point) -> AsyncIterator[Any]:
-    """Yields the run's items, then closes everything (also on break, error or cancellation)."""
+async def drive_async(run: Run, it: AsyncIterator[Any], last: Point) -> AsyncGenerator[Any, None]:
+    """Yields the run's items, then closes everything (also on break, error or cancellation).
+
+    The run's span is current while the pipeline works, not while the consumer's loop
+    body runs (nor in asyncio's finalizer, which may close the generator from elsewhere).
+    """
     error: BaseException | None = None
+    span = run.span
+    token: Any = CURRENT.set(span)
     try:
         async for item in it:
             last.n += 1
+            CURRENT.reset(token)
+            token = None
             yield item
+            token = CURRENT.set(span)
     except BaseException as exc:
         error = exc
         raise
     finally:
+        if token is not None:
+            CURRENT.reset(token)
         await finish_async(run, it, error)
 
 
@@ -180,4 +204,4 @@ async def finish_async(run: Run, it: AsyncIterator[Any], error: BaseException | 
             await close()
     finally:
         run.close()
-        run.stats.finish(outcome_of(error), error)
+        run.finish(outcome_of(error), error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -35,7 +36,7 @@ async def blocking_stage(
                 tally.inp.n += 1
                 started = clock()
                 try:
-                    result = await loop.run_in_executor(thread, fn, item)
+                    result = await loop.run_in_executor(thread, contextvars.copy_context().run, fn, item)
                 except Exception as error:
                     if mode == "skip":
                         tally.skip(error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 import inspect
 import threading
@@ -42,14 +43,46 @@ def _busy(fn: Callable[..., Any], tally: Tally) -> Callable[..., Any]:
     return timed
 
 
-def _sandboxed(sandbox: Any, fn: Callable[[Any], Any], item: Any) -> Any:
-    """``fn(item)`` in `sandbox`; a limit breach or fn's error is raised as the item's error."""
-    result = sandbox.run(fn, item)
-    if result.ok:
-        return result.value
-    if isinstance(result.error, BaseException):
-        raise result.error
-    return result.unwrap()
+class _SandboxCalls:
+    """The Sandbox calls one run of a stage has in flight; `cancel_all` kills the running
+    ones (their workers are replaced) and refuses new ones.
+
+    Args:
+        sandbox: The Sandbox the items run in.
+        fn: The function each item is passed to.
+    """
+
+    def __init__(self, sandbox: Any, fn: Callable[[Any], Any]) -> None:
+        self.sandbox = sandbox
+        self.fn = fn
+        self.calls: set[concurrent.futures.Future[Any]] = set()
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def __call__(self, item: Any) -> Any:
+        """``fn(item)`` in the sandbox; a limit breach or fn's error is raised as the item's error."""
+        with self.lock:
+            if self.stopped:
+                raise concurrent.futures.CancelledError("the stream run ended")
+            future = self.sandbox.submit(self.fn, item)
+            self.calls.add(future)
+        try:
+            result = future.result()
+        finally:
+            with self.lock:
+                self.calls.discard(future)
+        if result.ok:
+            return result.value
+        if isinstance(result.error, BaseException):
+            raise result.error
+        return result.unwrap()
+
+    def cancel_all(self) -> None:
+        with self.lock:
+            self.stopped = True
+            calls = list(self.calls)
+        for future in calls:
+            future.cancel()
 
 
 class _Concurrent(Stage):
@@ -89,19 +122,20 @@ class ParallelMap(_Concurrent):
         self.buffer = 2 * self.workers if buffer is None else _validate.whole("buffer", buffer, at_least=0)
         self.on_error = check_on_error(on_error)
 
-    def _call(self, tally: Tally, *, timed: bool = True) -> tuple[Callable[[Any], Any], str]:
+    def _call(self, tally: Tally, *, timed: bool = True) -> tuple[Callable[[Any], Any], str, _SandboxCalls | None]:
         fn = self.fn
+        calls = None
         if self.executor != "thread":
-            fn = functools.partial(_sandboxed, self.executor, fn)
+            fn = calls = _SandboxCalls(self.executor, fn)
         mode = "fail"
         if isinstance(self.on_error, RetryPolicy):
             fn = functools.partial(self.on_error.call, fn)
         elif self.on_error == "skip":
             mode = "skip"
-        return (_busy(fn, tally) if timed else fn), mode
+        return (_busy(fn, tally) if timed else fn), mode, calls
 
     def sync(self, up: Iterator[Any], tally: Tally, run: Run) -> Iterator[Any]:
-        call, mode = self._call(tally)
+        call, mode, calls = self._call(tally)
         limit = self.workers + self.buffer
         pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix=f"zixir-stream-{self.name}")
         pending: deque[concurrent.futures.Future[Any]] = deque()
@@ -116,7 +150,9 @@ class ParallelMap(_Concurrent):
                         exhausted = True
                         break
                     tally.inp.n += 1
-                    (pending.append if self.ordered else waiting.add)(pool.submit(call, item))
+                    # The call runs in a copy of this context: it continues the run's trace.
+                    future = pool.submit(contextvars.copy_context().run, call, item)
+                    (pending.append if self.ordered else waiting.add)(future)
                 if self.ordered:
                     if not pending:
                         return
@@ -135,17 +171,22 @@ class ParallelMap(_Concurrent):
                 yield result
         finally:
             # Calls not started are cancelled; running ones end with their item (their
-            # threads then exit); a Sandbox call runs on within the sandbox's limits.
+            # threads then exit); running Sandbox calls have their workers killed.
             pool.shutdown(wait=False, cancel_futures=True)
+            if calls is not None:
+                calls.cancel_all()
             _close(up)
 
     def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
-        plain, mode = self._call(tally, timed=False)  # the workers time the calls
+        plain, mode, calls = self._call(tally, timed=False)  # the workers time the calls
         pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix=f"zixir-stream-{self.name}")
         run.on_close(lambda: pool.shutdown(wait=False, cancel_futures=True))
+        if calls is not None:
+            run.on_close(calls.cancel_all)
 
         async def start(item: Any) -> Any:
-            return await asyncio.get_running_loop().run_in_executor(pool, plain, item)
+            context = contextvars.copy_context()  # the worker task's: the run's span is current
+            return await asyncio.get_running_loop().run_in_executor(pool, context.run, plain, item)
 
         return _concurrently(up, start, self.workers, self.buffer, self.ordered, tally, mode, self._handle, run)
 
@@ -153,6 +194,7 @@ class ParallelMap(_Concurrent):
 class AsyncMap(_Concurrent):
     operator = "amap"
     async_only = True
+    sync_upstream = True  # a sync upstream is read by the workers directly, without a lock
 
     def __init__(
         self,
@@ -175,7 +217,7 @@ class AsyncMap(_Concurrent):
         self.buffer = self.concurrency if buffer is None else _validate.whole("buffer", buffer, at_least=0)
         self.on_error = check_on_error(on_error)
 
-    def aio(self, up: AsyncIterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
+    def aio(self, up: AsyncIterator[Any] | Iterator[Any], tally: Tally, run: Run) -> AsyncIterator[Any]:
         fn = self.fn
         mode = "fail"
         if isinstance(self.on_error, RetryPolicy):
@@ -185,6 +227,9 @@ class AsyncMap(_Concurrent):
         return _concurrently(up, fn, self.concurrency, self.buffer, self.ordered, tally, mode, self._handle, run)
 
 
+_DONE: Any = object()
+
+
 def _bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ArgumentTypeError(f"{name} must be a bool, got {value!r}", name)
@@ -192,7 +237,7 @@ def _bool(name: str, value: object) -> bool:
 
 
 async def _concurrently(
-    up: AsyncIterator[Any],
+    up: AsyncIterator[Any] | Iterator[Any],
     start: Callable[[Any], Awaitable[Any]],
     concurrency: int,
     buffer: int,
@@ -213,19 +258,34 @@ async def _concurrently(
     state = {"taken": 0, "passed": 0, "open": concurrency}
     failure: list[BaseException] = []
 
+    sync_up: Iterator[Any] | None = None if hasattr(up, "__anext__") else up
+
+    async def take() -> tuple[int, Any]:
+        # A sync upstream is read between awaits, so no other worker can be in it: no lock.
+        while state["taken"] - state["passed"] >= limit:
+            space.clear()
+            await space.wait()
+        if sync_up is not None:
+            item = next(sync_up, _DONE)  # StopIteration cannot leave a coroutine
+            if item is _DONE:
+                raise StopAsyncIteration
+        else:
+            async with pull:
+                while state["taken"] - state["passed"] >= limit:
+                    space.clear()
+                    await space.wait()
+                item = await anext(up)  # type: ignore[arg-type]
+        seq = state["taken"]
+        state["taken"] = seq + 1
+        return seq, item
+
     async def worker() -> None:
         try:
             while True:
-                async with pull:
-                    while state["taken"] - state["passed"] >= limit:
-                        space.clear()
-                        await space.wait()
-                    try:
-                        item = await anext(up)
-                    except StopAsyncIteration:
-                        return
-                    seq = state["taken"]
-                    state["taken"] = seq + 1
+                try:
+                    seq, item = await take()
+                except StopAsyncIteration:
+                    return
                 tally.inp.n += 1
                 began = clock()
                 try:
@@ -233,7 +293,8 @@ async def _concurrently(
                 except Exception as error:
                     results[seq] = (False, error)
                 tally.seconds += clock() - began
-                ready.set()
+                if not ordered or seq == state["passed"]:  # only what the consumer waits for wakes it
+                    ready.set()
         except BaseException as error:  # upstream failed: the consumer raises it
             failure.append(error)
             raise
@@ -275,4 +336,7 @@ async def _concurrently(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-        await _aclose(up)
+        if sync_up is not None:
+            _close(sync_up)
+        else:
+            await _aclose(up)

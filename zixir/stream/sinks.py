@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zixir import _validate
 from zixir.errors import ArgumentTypeError
 from zixir.stream import compile as _compile
+from zixir.tracing._context import CURRENT
 
 if TYPE_CHECKING:
     from zixir.cache import Cache
@@ -38,27 +39,37 @@ class SinkMixin(Generic[T]):
 
         def _run_async(self) -> tuple[Run, AsyncIterator[T], Point]: ...
 
+    # The run's span is current while a sink consumes (the sink is the pipeline's end).
+
     def _consume(self, sink: Callable[[Iterator[T], Point], A]) -> A:
         run, it, last = self._run_sync()
         error: BaseException | None = None
+        token = CURRENT.set(run.span)
         try:
             return sink(it, last)
         except BaseException as exc:
             error = exc
             raise
         finally:
-            _compile.finish_sync(run, it, error)
+            try:
+                _compile.finish_sync(run, it, error)
+            finally:
+                CURRENT.reset(token)
 
     async def _aconsume(self, sink: Callable[[AsyncIterator[T], Point], Awaitable[A]]) -> A:
         run, it, last = self._run_async()
         error: BaseException | None = None
+        token = CURRENT.set(run.span)
         try:
             return await sink(it, last)
         except BaseException as exc:
             error = exc
             raise
         finally:
-            await _compile.finish_async(run, it, error)
+            try:
+                await _compile.finish_async(run, it, error)
+            finally:
+                CURRENT.reset(token)
 
     # -- sync --------------------------------------------------------------------------
 
@@ -256,17 +267,20 @@ class SinkMixin(Generic[T]):
         ask, bound, wait = _actor_call(ref, method, in_flight, timeout)
         loop = asyncio.get_running_loop()
 
+        def answer(future: Any) -> Any:
+            return future.get(timeout=wait)  # pykka's get takes the timeout by keyword only
+
         async def sink(it: AsyncIterator[T], last: Point) -> int:
             pending: deque[Any] = deque()
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="zixir-stream-actor") as waiter:
                 try:
                     async for item in it:
                         if len(pending) >= bound:
-                            await loop.run_in_executor(waiter, pending.popleft().get, wait)
+                            await loop.run_in_executor(waiter, answer, pending.popleft())
                         pending.append(ask(item))
                         last.n += 1
                     while pending:
-                        await loop.run_in_executor(waiter, pending.popleft().get, wait)
+                        await loop.run_in_executor(waiter, answer, pending.popleft())
                 finally:
                     pending.clear()
             return last.n

@@ -77,6 +77,8 @@ class Stage:
     operator = "stage"
     #: Only async runs can run it (amap).
     async_only = False
+    #: In async runs, `aio` takes a sync upstream as it is (to read it without awaiting).
+    sync_upstream = False
 
     def __init__(self, name: str | None) -> None:
         if name is not None and (not isinstance(name, str) or not name):

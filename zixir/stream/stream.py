@@ -4,8 +4,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Hashable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+)
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from zixir.stream import compile as _compile
@@ -259,7 +269,9 @@ class Stream(SinkMixin[T], Generic[T]):
             burst: Items that may pass at once after a quiet spell; ``max(1, int(rate))``
                 by default.
             name: The stage's name.
-            clock, sleep, async_sleep: Monotonic seconds and the waits (for tests).
+            clock: Monotonic seconds (for tests); `time.monotonic` by default.
+            sleep: The wait of sync runs (for tests); `time.sleep` by default.
+            async_sleep: The wait of async runs (for tests); `asyncio.sleep` by default.
         """
         from zixir.stream.timing import Throttle
 
@@ -422,7 +434,7 @@ class Stream(SinkMixin[T], Generic[T]):
             it, last = _compile.compile_sync(self._source, self._stages, run, self._async_hint)
         except BaseException as error:
             run.close()
-            run.stats.finish("failed", error)
+            run.finish("failed", error)
             raise
         return run, it, last
 
@@ -433,7 +445,7 @@ class Stream(SinkMixin[T], Generic[T]):
             it, last = _compile.compile_async(self._source, self._stages, run)
         except BaseException as error:
             run.close()
-            run.stats.finish("failed", error)
+            run.finish("failed", error)
             raise
         return run, it, last
 
@@ -441,9 +453,24 @@ class Stream(SinkMixin[T], Generic[T]):
         run, it, last = self._run_sync()
         return _compile.drive_sync(run, it, last)
 
-    def __aiter__(self) -> AsyncIterator[T]:
+    def __aiter__(self) -> AsyncGenerator[T, None]:
         run, it, last = self._run_async()
         return _compile.drive_async(run, it, last)
+
+    @contextlib.asynccontextmanager
+    async def aiter(self) -> AsyncIterator[AsyncGenerator[T, None]]:
+        """A run of the stream for ``async with stream.aiter() as items: async for ...``.
+
+        Leaving the block closes the run at once, even after a ``break``: upstream
+        generators, tasks, threads and sandbox calls are stopped before the next line
+        runs. A bare ``async for`` that breaks leaves that to asyncio's finalizer of the
+        abandoned generator, which runs it later, on the event loop.
+        """
+        items = self.__aiter__()
+        try:
+            yield items
+        finally:
+            await items.aclose()
 
 
 def _streams(others: tuple[Stream[Any] | Iterable[Any], ...]) -> tuple[Stream[Any], ...]:
