@@ -344,11 +344,17 @@ class ActorBase(pykka.ThreadingActor):
         )
 
 
+_traced: ModuleType | None = None
+
+
 def _tracing() -> ModuleType:
     """`zixir.tracing._actors`, loaded by the first message that carries a trace context."""
-    from zixir.tracing import _actors
+    global _traced
+    if _traced is None:
+        from zixir.tracing import _actors
 
-    return _actors
+        _traced = _actors
+    return _traced
 
 
 _STDLIB_LEVELS = (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from zixir.actors._pykka import handler_name
 from zixir.tracing._context import CURRENT, SpanContext
 from zixir.tracing.spans import start_span
 
@@ -19,8 +20,6 @@ __all__ = ["receive_in_span", "span_name"]
 
 def span_name(actor: object, message: object) -> str:
     """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
-    from zixir.actors._pykka import handler_name
-
     return f"{type(actor).__name__}.{handler_name(message)}"
 
 
