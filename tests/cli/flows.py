@@ -32,7 +32,7 @@ class Opaque:
 
 
 def etl(store: Any) -> Workflow:
-    """load -> double -> flaky, and a fan-out over load's items."""
+    """load -> double and square (a fan-out over load's items) -> flaky."""
     wf = Workflow("etl", store=store, inputs=("n",))
 
     @wf.step()
@@ -48,7 +48,7 @@ def etl(store: Any) -> Workflow:
         return load * load
 
     @wf.step()
-    def flaky(double: Point) -> int:
+    def flaky(double: Point, square: list[int]) -> int:  # after square: every run records it whole
         if FAILING["flaky"]:
             raise RuntimeError("the API is down")
         return double.x + double.y

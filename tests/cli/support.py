@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
 
 from zixir.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def zixir(*args: str, code: int = 0) -> Result:

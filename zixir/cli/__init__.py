@@ -67,11 +67,14 @@ def main(debug: bool) -> None:
     """
 
 
-from zixir.cli import run, workflow  # noqa: E402  (the group comes first)
+from zixir.cli import cache, run, sandbox, tree, workflow  # noqa: E402  (the group comes first)
 
 main.add_command(run.run)
 main.add_command(run.tour)
 main.add_command(workflow.workflow)
+main.add_command(cache.cache)
+main.add_command(sandbox.sandbox)
+main.add_command(tree.tree)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
