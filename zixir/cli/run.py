@@ -87,7 +87,12 @@ def _check(target: str | None, config: Path | None, data_dir: Path | None) -> No
 
 @click.command("tour")
 def tour() -> None:
-    """A short tour of the engine, the storage format, the cache and sandboxes."""
+    """A short tour of the engine, the storage format, the cache and sandboxes.
+
+    \b
+    Example:
+      zixir tour
+    """
     from zixir.demo import tour
 
     tour()
