@@ -10,6 +10,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from benchmarks import (
     bench_actors,
     bench_cache,
+    bench_cli,
     bench_engine,
     bench_import,
     bench_resilience,
@@ -27,6 +28,7 @@ def main() -> None:
     print(f"machine: {machine()}; engine: {engine.IMPLEMENTATION}")
     print("figures are medians of repeated runs; ratio = zixir time / peer time")
     print_table("import", bench_import.run())
+    print_table("the zixir command", bench_cli.run())
     print_table("actors and supervision", bench_actors.run())
     print_table("resilience", bench_resilience.run())
     print_table("engine kernels", bench_engine.run())

@@ -6,13 +6,10 @@ rows are the medians of wall time and of the child's peak RSS (its own ``ru_maxr
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
-import time
 
-from benchmarks.harness import Comparison, progress
+from benchmarks.harness import Comparison, progress, whole_process
 
 RUNS = 21
 ZIXIR = "import zixir; zixir.Supervisor"
@@ -21,14 +18,7 @@ PEER = "import pykka, loguru"
 
 def _one_process(code: str) -> tuple[float, float]:
     """Runs ``python -c code``; returns its wall seconds and its peak RSS in MiB."""
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"python -c {code!r} exited with {child.returncode}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+    return whole_process([sys.executable, "-c", code])
 
 
 def run() -> list[Comparison]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Comparison", "compare", "machine", "print_table", "progress"]
+__all__ = ["Comparison", "compare", "machine", "print_table", "progress", "whole_process"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,19 @@ def compare(
             elapsed = time.perf_counter() - start
             times.append(float(measured) if self_timed else elapsed)  # type: ignore[arg-type]
     return Comparison(case, peer, statistics.median(ours), statistics.median(theirs), target)
+
+
+def whole_process(argv: list[str]) -> tuple[float, float]:
+    """Runs `argv` as a fresh process (output discarded); returns its wall seconds and its
+    peak RSS in MiB (its own ``ru_maxrss``)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{argv} exited with {child.returncode}")
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
 def machine() -> str:

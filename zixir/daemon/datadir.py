@@ -14,7 +14,7 @@ from typing import Any
 
 from zixir.errors import DataDirLockedError
 
-__all__ = ["DataDir"]
+__all__ = ["DataDir", "is_held"]
 
 
 class DataDir:
@@ -71,3 +71,19 @@ class DataDir:
         (self.path / self.INFO).unlink(missing_ok=True)
         os.close(self._lock_fd)  # closing the descriptor drops the flock
         self._lock_fd = None
+
+
+def is_held(path: str | os.PathLike[str]) -> bool:
+    """Whether a live process holds the lock of the data directory at `path` (a daemon runs
+    on it). Takes nothing: the probe's shared lock is dropped before this returns."""
+    try:
+        fd = os.open(Path(path) / DataDir.LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's lock, if it got one
+    return False

@@ -1,60 +1,15 @@
-"""The ``zixir`` command. Only click loads at start; each command imports what it needs.
-
-Errors are one line that says what to fix; ``zixir --debug ...`` adds the traceback.
-"""
+"""``zixir run``: a supervision tree as a daemon; and ``zixir tour``."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
-__all__ = ["main"]
+__all__ = ["run", "tour"]
 
 
-class _Group(click.Group):
-    """Turns Zixir's errors into one line and an exit code, unless --debug."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception as exc:
-            if ctx.params.get("debug"):
-                raise
-            _fail(exc)
-
-
-def _fail(exc: Exception) -> NoReturn:
-    from zixir.daemon.exit_codes import ExitCode
-    from zixir.daemon.target import TargetError
-    from zixir.errors import ConfigError, DataDirLockedError
-
-    codes = {ConfigError: ExitCode.USAGE, TargetError: ExitCode.USAGE, DataDirLockedError: ExitCode.LOCKED}
-    code = next((code for kind, code in codes.items() if isinstance(exc, kind)), ExitCode.ERROR)
-    detail = "" if code != ExitCode.ERROR else f"{type(exc).__name__}: "
-    click.echo(f"zixir: error: {detail}{exc}", err=True)
-    if code == ExitCode.ERROR:
-        click.echo("zixir: rerun with --debug for the traceback", err=True)
-    sys.exit(code)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.version_option(package_name="zixir")
-def main(debug: bool) -> None:
-    """Zixir: run supervision trees as daemons, and inspect their data.
-
-    \b
-    Example:
-      zixir run myapp.service:build --data-dir /var/lib/myapp --metrics-port 9100
-    """
-
-
-@main.command()
+@click.command()
 @click.argument("target", required=False)
 @click.option(
     "--config",
@@ -130,13 +85,14 @@ def _check(target: str | None, config: Path | None, data_dir: Path | None) -> No
         click.echo(f"{target}: ok")
 
 
-@main.command("tour")
-def tour_command() -> None:
-    """A short tour of the engine, the storage format, the cache and sandboxes."""
+@click.command("tour")
+def tour() -> None:
+    """A short tour of the engine, the storage format, the cache and sandboxes.
+
+    \b
+    Example:
+      zixir tour
+    """
     from zixir.demo import tour
 
     tour()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
