@@ -13,10 +13,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         f"zixir.analytics needs numpy and scipy ({exc}); install them with: pip install 'zixir[analytics]'"
     ) from exc
 
-from zixir.analytics import drift
+from zixir.analytics import anomaly, drift
 from zixir.analytics.experiment import Experiment
 from zixir.analytics.power import power, sample_size, sample_size_proportions
 from zixir.analytics.promotion import PromotionRule
+from zixir.analytics.quality import Field, Report, Schema, Violation
 from zixir.analytics.results import Analysis, Comparison, Decision
 
 __all__ = [
@@ -24,7 +25,12 @@ __all__ = [
     "Comparison",
     "Decision",
     "Experiment",
+    "Field",
     "PromotionRule",
+    "Report",
+    "Schema",
+    "Violation",
+    "anomaly",
     "drift",
     "power",
     "sample_size",
