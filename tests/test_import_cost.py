@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 import zixir
 
-HEAVY = ("prometheus_client", "lmdb", "msgpack", "psutil", "tqdm", "cronsim", "importlib.metadata")
+HEAVY = ("prometheus_client", "lmdb", "msgpack", "psutil", "tqdm", "cronsim", "importlib.metadata", "numpy", "scipy")
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -53,3 +53,8 @@ def test_prometheus_client_is_not_touched_until_metrics_are_imported() -> None:
 
 def test_the_version_comes_from_the_package_metadata() -> None:
     assert zixir.__version__ == version("zixir")
+
+
+def test_scipy_loads_only_with_zixir_analytics() -> None:
+    assert _loaded_after("import zixir; zixir.Cache; zixir.engine") == ["lmdb", "msgpack"]
+    assert "scipy" in _loaded_after("import zixir.analytics")

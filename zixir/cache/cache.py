@@ -23,6 +23,7 @@ from zixir.cache.lookup import MISSING, Lookup, Store
 from zixir.cache.record import CURRENT_FORMAT, FOREVER, RECORD_HEADER
 from zixir.cache.sweep import sweep_expired
 from zixir.cache.tables import Tables
+from zixir.cache.transaction import Transaction, transact
 from zixir.errors import ArgumentTypeError
 
 __all__ = ["Cache", "CacheStats", "check_options"]
@@ -196,6 +197,21 @@ class Cache(Lookup, Tables):
                 value = fn()
                 self.put(key, value, ttl)
         return value  # type: ignore[no-any-return]
+
+    def transact(self, fn: Callable[[Transaction], T]) -> T:
+        """Runs ``fn(txn)`` in one write transaction: reads see every process's commits,
+        writes (`Transaction.put`, `Transaction.delete`; no expiry) commit together.
+
+        Writers in every process wait for each other, so a read-modify-write here is
+        atomic. `fn` may run again if the map grows: it must only touch `txn`, and be quick.
+
+        Returns:
+            What `fn` returns.
+
+        Raises:
+            CacheError: the cache is closed or the write failed (nothing of it is stored).
+        """
+        return transact(self._store, fn)
 
     def invalidate(self, prefix: Key | None = None, predicate: Callable[[Key], bool] | None = None) -> int:
         """Deletes the keys starting with `prefix` and/or for which `predicate` is true.

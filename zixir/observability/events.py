@@ -21,6 +21,7 @@ __all__ = [
     "ACTOR_START_ABANDONED",
     "ACTOR_STOPPED",
     "ACTOR_UNEXPECTED_MESSAGE",
+    "ANALYTICS_DRIFT",
     "BREAKER_EXCLUDE_FAILED",
     "BREAKER_LISTENER_FAILED",
     "BREAKER_TRANSITION",
@@ -85,6 +86,7 @@ CACHE_WARMED: Final = "cache.warmed"
 CACHE_EMPTY_FILE: Final = "cache.empty_file"
 CACHE_META_UNKNOWN: Final = "cache.meta_unknown"
 ENGINE_PURE_PYTHON: Final = "engine.pure_python"
+ANALYTICS_DRIFT: Final = "analytics.drift"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
 EVENTS: Final[dict[str, Event]] = {
@@ -171,4 +173,9 @@ EVENTS: Final[dict[str, Event]] = {
     CACHE_EMPTY_FILE: Event("WARNING", ("path",), "a cache file of 0 bytes opens as an empty cache"),
     CACHE_META_UNKNOWN: Event("DEBUG", ("path",), "LMDB's meta page layout is unknown; readers use read transactions"),
     ENGINE_PURE_PYTHON: Event("DEBUG", ("module",), "a compiled module is not built; its pure-Python twin runs"),
+    ANALYTICS_DRIFT: Event(
+        "WARNING",
+        ("monitor", "method", "value", "threshold"),
+        "a drift monitor's window drifted from its baseline (`value` in the method's units)",
+    ),
 }
