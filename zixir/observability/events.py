@@ -42,6 +42,10 @@ __all__ = [
     "SUPERVISOR_HEALTH_CHECK_MISSED",
     "SUPERVISOR_STARTED",
     "TIMER_UNDELIVERED",
+    "WORKFLOW_RUNS_ABANDONED",
+    "WORKFLOW_RUN_RESUMED",
+    "WORKFLOW_TICKS_DROPPED",
+    "WORKFLOW_TICK_NOT_STARTED",
     "Event",
 ]
 
@@ -85,6 +89,10 @@ CACHE_WARMED: Final = "cache.warmed"
 CACHE_EMPTY_FILE: Final = "cache.empty_file"
 CACHE_META_UNKNOWN: Final = "cache.meta_unknown"
 ENGINE_PURE_PYTHON: Final = "engine.pure_python"
+WORKFLOW_TICKS_DROPPED: Final = "workflow.ticks_dropped"
+WORKFLOW_TICK_NOT_STARTED: Final = "workflow.tick_not_started"
+WORKFLOW_RUN_RESUMED: Final = "workflow.run_resumed"
+WORKFLOW_RUNS_ABANDONED: Final = "workflow.runs_abandoned"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
 EVENTS: Final[dict[str, Event]] = {
@@ -171,4 +179,24 @@ EVENTS: Final[dict[str, Event]] = {
     CACHE_EMPTY_FILE: Event("WARNING", ("path",), "a cache file of 0 bytes opens as an empty cache"),
     CACHE_META_UNKNOWN: Event("DEBUG", ("path",), "LMDB's meta page layout is unknown; readers use read transactions"),
     ENGINE_PURE_PYTHON: Event("DEBUG", ("module",), "a compiled module is not built; its pure-Python twin runs"),
+    WORKFLOW_TICKS_DROPPED: Event(
+        "WARNING",
+        ("workflow", "schedule", "reason", "count", "first", "last"),
+        "schedule ticks that will not run (`reason`: missed, overlap or queue_full; `count` null: over 1,000)",
+    ),
+    WORKFLOW_TICK_NOT_STARTED: Event(
+        "WARNING",
+        ("workflow", "schedule", "run_id", "error_type"),
+        "a tick's run could not start (bad inputs, or another process runs it); the schedule goes on",
+    ),
+    WORKFLOW_RUN_RESUMED: Event(
+        "INFO",
+        ("workflow", "run_id", "generation"),
+        "a WorkflowActor resumed a run left unfinished by a dead or exited owner",
+    ),
+    WORKFLOW_RUNS_ABANDONED: Event(
+        "WARNING",
+        ("actor_class", "reason", "runs"),
+        "a WorkflowActor exited with runs in flight; its restart (or the next host) resumes them",
+    ),
 }

@@ -94,7 +94,8 @@ class Runner:
         self.running = 0
         self.threads: list[threading.Thread] = []
         self.idle = 0
-        self.stopping: str | None = None  # "failed", "cancelled" or "stale"
+        self.stopping: str | None = None  # "failed", "cancelled", "abandoned" or "stale"
+        self.trace: Any = None  # the run span's SpanContext, parent of the steps' spans
         self.error: str | None = None
         self.finished = threading.Event()
         self.pending: list[StepOutcome] = []
@@ -128,12 +129,18 @@ class Runner:
         with self.cond:
             self._stop("cancelled", None)
 
+    def abandon(self, why: str) -> None:
+        """Its host gave the run up (as if its process died): no new step starts, running
+        steps see ``ctx.cancelled``, the run stays "running" for another owner to take over."""
+        with self.cond:
+            self._stop("abandoned", why)
+
     def _stop(self, why: str, error: str | None) -> None:
         # with cond held; "stale" outranks the others, a failure outranks a cancel
-        rank = {None: 0, "cancelled": 1, "failed": 2, "stale": 3}
+        rank = {None: 0, "cancelled": 1, "failed": 2, "abandoned": 3, "stale": 4}
         if rank[why] > rank[self.stopping]:
             self.stopping = why
-            if error is not None and (self.error is None or why == "stale"):
+            if error is not None and (self.error is None or why in ("stale", "abandoned")):
                 self.error = error
         for event in self.live:
             if why != "failed":
@@ -213,7 +220,7 @@ class Runner:
         """A running attempt's ``ctx.cancelled``: set at once if the run is being cancelled."""
         event = threading.Event()
         with self.cond:
-            if self.stopping in ("cancelled", "stale"):
+            if self.stopping in ("cancelled", "stale", "abandoned"):
                 event.set()
             self.live.add(event)
         return event
@@ -319,6 +326,11 @@ class Runner:
                 batch, self.pending = self.pending, []
             if not batch:
                 return None  # another thread committed ours with its own
+            if self.stopping == "abandoned":  # as if the process had died: nothing more is committed
+                with self.cond:
+                    self.running -= sum(o.counted for o in batch)
+                    self._check_over()
+                return None
             try:
                 applied, cancel = self.store.write(lambda txn: self._fill(txn, batch))
             except Exception as exc:
@@ -362,15 +374,24 @@ class Runner:
         return True, owner.cancel
 
     def record_attempt(self, key: bytes, record: dict[str, Any]) -> bool:
-        """Commits a "running" record before an attempt; False if the run has a newer owner."""
-        applied, cancel = self.store.write(lambda txn: self._fill_one(txn, key, record))
+        """Commits a "running" record before an attempt. False, with the task given up, if
+        the run has a newer owner or was abandoned."""
+        applied = False
+        cancel = False
+        if self.stopping != "abandoned":
+            applied, cancel = self.store.write(lambda txn: self._fill_one(txn, key, record))
+            if not applied:
+                _STALE.inc()
         if not applied:
-            _STALE.inc()
             with self.cond:
-                self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
-        elif cancel:
+                self.running -= 1
+                if self.stopping != "abandoned":
+                    self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
+                self._check_over()
+            return False
+        if cancel:
             self.request_cancel()
-        return bool(applied)
+        return True
 
     def _fill_one(self, txn: Any, key: bytes, record: dict[str, Any]) -> tuple[bool, bool]:
         raw = txn.get(self.owner_key, db=self.store.owners)

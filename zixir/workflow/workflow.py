@@ -12,32 +12,31 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, overload
-
-from loguru import logger
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from zixir import _validate, serialization
-from zixir._counters import counter
 from zixir.errors import (
     ArgumentTypeError,
     InvalidArgumentError,
-    RunOwnedError,
     SerializationError,
     WorkflowDefinitionError,
 )
-from zixir.workflow import admin, ids, lifecycle
+from zixir.workflow import admin, ids, lifecycle, scheduling
 from zixir.workflow.attempts import Attempts
 from zixir.workflow.dag import Plan, plan
+from zixir.workflow.execution import Execution
 from zixir.workflow.executors import Executors
-from zixir.workflow.records import DeadLetter, RunInfo, RunResult, RunStatus
+from zixir.workflow.records import DeadLetter, RunInfo, RunResult
 from zixir.workflow.runner import DONE, Runner
 from zixir.workflow.spec import EXECUTORS, Step, check_name, make_step
 from zixir.workflow.store import WorkflowStore
 
+if TYPE_CHECKING:
+    from zixir.workflow.schedule import Schedule, ScheduleState, Tick
+
 __all__ = ["Workflow"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_RUNS = counter("zixir_workflow_runs", "Workflow runs ended, by status", ("status",))
 _fingerprint = serialization.dumps  # inputs are fingerprinted by their canonical bytes
 
 
@@ -98,6 +97,7 @@ class Workflow:
         self._store: WorkflowStore | None = None
         self._lock = threading.Lock()
         self._runners: dict[str, Runner] = {}
+        self._schedules: list[Schedule] = []
         self._executors = Executors(self.name, self.max_workers, allow_pickle)
         self._attempts = Attempts(self.name, self._executors, allow_pickle)
 
@@ -207,6 +207,57 @@ class Workflow:
                 self._plan = plan(list(self._steps.values()), self.inputs)
             return self._plan
 
+    def schedule(
+        self,
+        *,
+        every: float | dt.timedelta | None = None,
+        cron: str | None = None,
+        tz: str | dt.tzinfo | None = None,
+        inputs: Mapping[str, Any] | Callable[[Tick], Mapping[str, Any]] | None = None,
+        missed: Literal["skip", "catch_up"] = "skip",
+        max_catch_up: int = 10,
+        overlap: Literal["skip", "queue"] = "skip",
+        name: str | None = None,
+    ) -> Schedule:
+        """Runs the workflow by itself, every `every` seconds or on a `cron` expression, once
+        a `WorkflowActor` hosts it. Options as in `zixir.workflow.schedule.Schedule`.
+
+        Args:
+            name: Names the ticks' run ids (``sched-<name>-20261202T101500Z``); by default
+                the workflow's name with whitespace replaced by ``_``. Unique per workflow.
+
+        Returns:
+            The validated `Schedule`.
+
+        Raises:
+            ArgumentTypeError, InvalidArgumentError: an option is wrong (also inputs that
+                are not the workflow's).
+            WorkflowDefinitionError: the workflow already has a schedule of that name.
+        """
+        from zixir.workflow.schedule import Schedule  # on first use: cron support stays unloaded
+
+        made = Schedule(
+            scheduling.schedule_name(self.name) if name is None else name, every=every, cron=cron, tz=tz,
+            inputs=inputs, missed=missed, max_catch_up=max_catch_up, overlap=overlap,
+        )  # fmt: skip
+        if len(made.name) > scheduling.MAX_NAME:
+            raise InvalidArgumentError(f"name must be at most {scheduling.MAX_NAME} characters, got {name!r}", "name")
+        if isinstance(inputs, Mapping):
+            self._pack_inputs(inputs)
+        with self._lock:
+            if any(s.name == made.name for s in self._schedules):
+                raise WorkflowDefinitionError(
+                    f"workflow {self.name!r} already has a schedule named {made.name!r}; pass another name=", made.name
+                )
+            self._schedules.append(made)
+        return made
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """The workflow's schedules, in the order they were added."""
+        with self._lock:
+            return tuple(self._schedules)
+
     @property
     def steps(self) -> tuple[str, ...]:
         """The step names, in the order they were added."""
@@ -245,9 +296,26 @@ class Workflow:
         rid = ids.new_id() if run_id is None else ids.check_id("run_id", run_id)
         return self._run(rid, inputs, rerun=rerun, reopen=False, progress=progress)
 
+    def begin(
+        self, run_id: str | None = None, inputs: Mapping[str, Any] | None = None, *, rerun: bool = False
+    ) -> Execution:
+        """Claims a run as `run` does, without executing it: for a host that executes it on
+        another thread (``execution.execute()``) and may abandon it (``execution.abandon()``).
+
+        Raises:
+            As `run`, for everything found when claiming.
+        """
+        rid = ids.new_id() if run_id is None else ids.check_id("run_id", run_id)
+        return self._begin(rid, inputs, rerun=rerun, reopen=False, progress=False)
+
     def _run(
         self, run_id: str, inputs: Mapping[str, Any] | None, *, rerun: bool, reopen: bool, progress: bool
     ) -> RunResult:
+        return self._begin(run_id, inputs, rerun=rerun, reopen=reopen, progress=progress).execute()
+
+    def _begin(
+        self, run_id: str, inputs: Mapping[str, Any] | None, *, rerun: bool, reopen: bool, progress: bool
+    ) -> Execution:
         plan = self.validate()
         store = self._open()
         packed, fingerprint = self._pack_inputs(inputs)
@@ -255,7 +323,8 @@ class Workflow:
         if claim.kind == "done":
             records = store.step_records(self.name, run_id)
             states = lifecycle.states_from_records(plan, records, self.allow_pickle)
-            return lifecycle.result(self.name, plan, claim.record, states, "succeeded", None)
+            done = lifecycle.result(self.name, plan, claim.record, states, "succeeded", None)
+            return Execution(self.name, plan, store, claim, run_id, None, done, None, self._forget)
         try:
             records = {} if claim.kind == "fresh" else store.step_records(self.name, run_id)
             states = lifecycle.states_from_records(plan, records, self.allow_pickle)
@@ -265,40 +334,18 @@ class Workflow:
                 self.name, plan, store, self._attempts, run_id, claim.generation, run_inputs, states,
                 self.max_workers, bar,
             )  # fmt: skip
-            with self._lock:
-                self._runners[run_id] = runner
-            logger.info(
-                "workflow {workflow} run {run_id} {how} (generation {generation})",
-                event="workflow.run.started", workflow=self.name, run_id=run_id, how=claim.kind,
-                generation=claim.generation,
-            )  # fmt: skip
-            try:
-                runner.execute()
-            finally:
-                with self._lock:
-                    self._runners.pop(run_id, None)
-                if bar is not None:
-                    bar.close()
-            if runner.stopping == "stale":
-                raise RunOwnedError(runner.error or f"run {run_id!r} was taken over", run_id)
-            status: RunStatus
-            if all(s.status in DONE for s in states):
-                status, error = "succeeded", None
-            else:
-                status = "cancelled" if runner.stopping == "cancelled" else "failed"
-                error = runner.error or ("cancelled" if status == "cancelled" else None)
-            if not lifecycle.finish(store, self.name, run_id, claim.generation, status, error):
-                raise RunOwnedError(f"run {run_id!r} of workflow {self.name!r} was taken over while it ran", run_id)
-        finally:
-            lifecycle.release(store, self.name, run_id)
-        _RUNS.labels(status=status).inc()
-        logger.log(
-            "INFO" if status == "succeeded" else "WARNING",
-            "workflow {workflow} run {run_id} {status}",
-            event=f"workflow.run.{status}", workflow=self.name, run_id=run_id, status=status, error=error,
-        )  # fmt: skip
-        record = dict(claim.record, ended=None)
-        return lifecycle.result(self.name, plan, record, states, status, error)
+            execution = Execution(self.name, plan, store, claim, run_id, runner, None, bar, self._forget)
+        except BaseException:
+            lifecycle.release(store, self.name, run_id, claim.generation)
+            raise
+        with self._lock:
+            self._runners[run_id] = runner
+        return execution
+
+    def _forget(self, execution: Execution) -> None:
+        with self._lock:
+            if self._runners.get(execution.run_id) is execution.runner:
+                del self._runners[execution.run_id]
 
     def _pack_inputs(self, inputs: Mapping[str, Any] | None) -> tuple[bytes | None, str | None]:
         if inputs is None:
@@ -360,6 +407,23 @@ class Workflow:
                 f'status must be "running", "succeeded", "failed", "cancelled" or None, got {status!r}', "status"
             )
         return admin.runs(self._open(), self.name, status, _validate.whole("limit", limit))
+
+    def schedule_state(self, schedule: Schedule, clock: Callable[[], float]) -> tuple[ScheduleState, Tick | None]:
+        """For a host: `schedule`'s state restored from the store, and the tick whose run
+        was left unfinished (to resume), if any."""
+        return scheduling.restore(self._open(), self.name, schedule, clock)
+
+    def tick_started(self, schedule: Schedule, tick: Tick) -> None:
+        """For a host: records `tick` as `schedule`'s last started tick."""
+        scheduling.record_tick(self._open(), self.name, schedule, tick)
+
+    def orphaned_runs(self, limit: int = 100) -> list[str]:
+        """Runs left "running" that nothing executes: their owner died, or exited without
+        finishing them (a `WorkflowActor` resumes them). Oldest first."""
+        store = self._open()
+        found = admin.runs(store, self.name, "running", 1 << 62)
+        left = [info.run_id for info in reversed(found) if lifecycle.abandoned(store, self.name, info.run_id)]
+        return left[: _validate.whole("limit", limit)]
 
     def cancel(self, run_id: str) -> bool:
         """Asks a running run to stop, through the store (any process may ask): no new step
