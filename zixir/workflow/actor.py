@@ -305,14 +305,20 @@ class WorkflowActor(Actor):
         ref: pykka.ActorRef[Any] = self.actor_ref
 
         def drive() -> None:
+            result: RunResult | None = None
+            error: BaseException | None = None
             try:
-                future.set_result(execution.execute())
+                result = execution.execute()
             except BaseException as exc:
-                future.set_exception(exc)
-            try:
+                error = exc
+            try:  # told first: whoever saw the handle end then asks after the actor knows
                 ref.tell(_Ended(key, execution))
             except pykka.ActorDeadError:
                 pass  # its host exited: the run was abandoned with it
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
 
         threading.Thread(target=drive, name=f"zixir-wf-{wf.name}-{execution.run_id}", daemon=True).start()
         return handle
