@@ -31,6 +31,14 @@ def doubled(x: int) -> int:
     return x * 2
 
 
+def traced_double(x: int) -> int:
+    """A process step that opens a span of its own in the worker."""
+    from zixir import tracing
+
+    with tracing.span("inside.double", x=x):
+        return x * 2
+
+
 # ---- the 200-step workflow of the kill -9 test ------------------------------------------
 
 STEPS = 200

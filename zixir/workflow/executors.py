@@ -15,6 +15,7 @@ from loguru import logger
 
 from zixir._counters import counter
 from zixir.errors import AbandonedThreadsError, SandboxError, StepTimeoutError
+from zixir.tracing._context import CURRENT, run_in
 from zixir.workflow.spec import Step
 
 if TYPE_CHECKING:
@@ -102,9 +103,11 @@ class Executors:
         box: list[Any] = []
         done = threading.Event()
 
+        context = CURRENT.get()  # the attempt's span: the step's own spans are its children
+
         def target() -> None:
             try:
-                box.append((True, step.fn(**kwargs)))
+                box.append((True, run_in(context, lambda: step.fn(**kwargs))))
             except BaseException as error:
                 box.append((False, error))
             finally:

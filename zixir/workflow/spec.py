@@ -46,6 +46,11 @@ class Step:
     map_over: str | None
     code_hash: str = field(default="")
 
+    @property
+    def span_name(self) -> str:
+        """The name of its attempts' spans."""
+        return f"workflow.step {self.name}"
+
 
 def check_name(what: str, name: object) -> str:
     """`name` if it can name a workflow, step or input: a non-empty str without NUL.
