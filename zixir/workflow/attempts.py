@@ -121,10 +121,12 @@ class Attempts:
             if skipped is not None:
                 return [skipped]
         attempt = task.attempts + 1
-        event = runner.attempt_event()
+        wants_ctx = any(kind == CTX for _, kind, _ in planned.arguments)
+        event = runner.attempt_event() if wants_ctx else None  # ctx.cancelled, only for a step that reads it
         try:
             ctx = None
-            if any(kind == CTX for _, kind, _ in planned.arguments):
+            if wants_ctx:
+                assert event is not None
                 ctx = StepContext(
                     self.workflow, runner.run_id, spec.name, attempt, task.item, event,
                     logger.bind(workflow=self.workflow, run_id=runner.run_id, step=spec.name, attempt=attempt),
@@ -165,7 +167,8 @@ class Attempts:
             except AttemptFailed as failure:
                 return self._failed(runner, task, failure.error, failure.text, attempt, start)
         finally:
-            runner.attempt_over(event)
+            if event is not None:
+                runner.attempt_over(event)
         try:
             output = self.encode(planned, value) if spec.checkpoint or cache_key is not None else None
         except SerializationError as error:

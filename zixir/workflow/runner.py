@@ -87,6 +87,7 @@ class Runner:
         self.max_workers = max_workers
         self.progress = progress
         self.owner_key = store.run_key(workflow, run_id)
+        self._owned_raw: bytes | None = None  # the owner record's bytes while it is ours, uncancelled
         self.cond = threading.Condition()
         self.ready: deque[Task] = deque()
         self.delayed: list[tuple[float, int, Task]] = []
@@ -359,10 +360,23 @@ class Runner:
                 self._check_over()
                 return mine
 
-    def _fill(self, txn: Any, batch: list[StepOutcome]) -> tuple[bool, bool]:
+    def _owner_check(self, txn: Any) -> tuple[bool, bool]:
+        """Whether this run's generation still owns it, and whether a cancel was asked, read
+        in the commit's own transaction (the owner record's bytes, unchanged, are not
+        decoded again)."""
         raw = txn.get(self.owner_key, db=self.store.owners)
+        if raw is not None and raw == self._owned_raw:
+            return True, False
         owner = None if raw is None else OwnerRecord.unpack(raw)
         if owner is None or owner.generation != self.generation:
+            return False, False
+        if not owner.cancel:
+            self._owned_raw = bytes(raw)
+        return True, owner.cancel
+
+    def _fill(self, txn: Any, batch: list[StepOutcome]) -> tuple[bool, bool]:
+        owned, cancel = self._owner_check(txn)
+        if not owned:
             return False, False
         steps, dead, cache = self.store.steps, self.store.dead, self.store.cache
         for outcome in batch:
@@ -371,7 +385,7 @@ class Runner:
                 txn.put(*outcome.dead, db=dead)
             if outcome.cache is not None:
                 txn.put(*outcome.cache, db=cache)
-        return True, owner.cancel
+        return True, cancel
 
     def record_attempt(self, key: bytes, record: dict[str, Any]) -> bool:
         """Commits a "running" record before an attempt. False, with the task given up, if
@@ -394,12 +408,10 @@ class Runner:
         return True
 
     def _fill_one(self, txn: Any, key: bytes, record: dict[str, Any]) -> tuple[bool, bool]:
-        raw = txn.get(self.owner_key, db=self.store.owners)
-        owner = None if raw is None else OwnerRecord.unpack(raw)
-        if owner is None or owner.generation != self.generation:
-            return False, False
-        txn.put(key, pack(record), db=self.store.steps)
-        return True, owner.cancel
+        owned, cancel = self._owner_check(txn)
+        if owned:
+            txn.put(key, pack(record), db=self.store.steps)
+        return owned, cancel
 
     def _apply(self, batch: list[StepOutcome]) -> list[Task]:
         # with cond held: the committed outcomes become the steps' states
