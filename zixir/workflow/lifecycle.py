@@ -12,9 +12,10 @@ from typing import Any
 from zixir.errors import InvalidArgumentError, RunMismatchError, RunOwnedError
 from zixir.workflow import ownership
 from zixir.workflow.dag import Plan
+from zixir.workflow.fanout import MISSING
 from zixir.workflow.outcomes import to_step_record
 from zixir.workflow.records import RunResult, RunStatus, StepRecord
-from zixir.workflow.runner import _MISSING, DONE, StepState, load_output
+from zixir.workflow.runner import DONE, StepState, load_output
 from zixir.workflow.store import OwnerRecord, WorkflowStore, pack
 
 __all__ = ["Claim", "abandoned", "claim", "finish", "result", "states_from_records"]
@@ -192,7 +193,7 @@ def states_from_records(
         if status in ("succeeded", "failed_continued") and record.get("output") is not None:
             if state.items is None:
                 state.items = []
-            state.items.extend([_MISSING] * (item + 1 - len(state.items)))
+            state.items.extend([MISSING] * (item + 1 - len(state.items)))
             state.items[item] = load_output(record, allow_pickle)
         elif status == "running":
             state.item_attempts[item] = record.get("attempts", 0)
