@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wf_programs
@@ -15,6 +16,7 @@ from test_workflow_processes import Child, children, executions  # noqa: F401  (
 
 from zixir import ChildSpec, Supervisor, WorkflowActor, whereis
 from zixir.errors import InvalidArgumentError, TooManyRunsError
+from zixir.observability import events
 from zixir.workflow import StepContext, Workflow
 
 WAIT = 30.0
@@ -152,3 +154,41 @@ def test_a_tree_killed_with_sigkill_is_resumed_by_the_next_process_tree(
         again = {name for name, _ in executions(Path(str(log) + ".resumed"))}
         assert not again & committed, f"trial {trial}: committed steps ran again: {sorted(again & committed)}"
         assert {name for name, _ in executions(log)} | again == set(expected), f"trial {trial}"
+
+
+def test_many_runs_through_the_actor_leave_nothing_behind(make: Callable[..., Workflow]) -> None:
+    from zixir.workflow import lifecycle
+
+    wf = make("churn", inputs=("n",))
+    wf.add_step("double", lambda n: n * 2)
+    ref = WorkflowActor.start(workflows=[wf], max_runs=4)
+    host = ref.proxy()
+    for batch in range(10):
+        handles = [host.run("churn", f"r{batch}-{i}", {"n": i}).get(timeout=WAIT) for i in range(4)]
+        assert [h.result(WAIT).outputs["double"] for h in handles] == [0, 2, 4, 6]
+    assert host.active().get(timeout=WAIT) == []  # asked after every run's end was told
+    assert not [mark for mark in lifecycle._active if mark[1] == "churn"]
+    assert len(wf.runs(limit=100)) == 40 and wf.orphaned_runs() == []
+    ref.stop()
+
+
+def test_the_actor_resumes_runs_left_unfinished_and_skips_ones_it_cannot(
+    make: Callable[..., Workflow], records: list[dict[str, Any]]
+) -> None:
+    old = make("evolving")
+    old.add_step("a", lambda: 1)
+    old.begin("old-shape").abandon("as if its process had died")
+    wf = make("evolving")
+    wf.add_step("a", lambda: 1)
+    wf.add_step("b", lambda a: a + 1)
+    wf.begin("same-shape").abandon("as if its process had died")
+    assert wf.orphaned_runs() == ["old-shape", "same-shape"]
+    ref = WorkflowActor.start(workflows=[wf])
+    assert ref.proxy().workflows().get(timeout=WAIT) == ["evolving"]  # it started
+    assert wf.status("same-shape").status in ("running", "succeeded")
+    handle = ref.proxy().handle("evolving", "same-shape").get(timeout=WAIT)
+    result = wf.status("same-shape") if handle is None else handle.result(WAIT)
+    assert result.outputs == {"a": 1, "b": 2}
+    (skipped,) = [r["extra"] for r in records if r["extra"].get("event") == events.WORKFLOW_RUN_NOT_RESUMED]
+    assert (skipped["run_id"], skipped["error_type"]) == ("old-shape", "RunMismatchError")
+    ref.stop()

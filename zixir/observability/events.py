@@ -43,6 +43,7 @@ __all__ = [
     "SUPERVISOR_STARTED",
     "TIMER_UNDELIVERED",
     "WORKFLOW_RUNS_ABANDONED",
+    "WORKFLOW_RUN_NOT_RESUMED",
     "WORKFLOW_RUN_RESUMED",
     "WORKFLOW_TICKS_DROPPED",
     "WORKFLOW_TICK_NOT_STARTED",
@@ -92,6 +93,7 @@ ENGINE_PURE_PYTHON: Final = "engine.pure_python"
 WORKFLOW_TICKS_DROPPED: Final = "workflow.ticks_dropped"
 WORKFLOW_TICK_NOT_STARTED: Final = "workflow.tick_not_started"
 WORKFLOW_RUN_RESUMED: Final = "workflow.run_resumed"
+WORKFLOW_RUN_NOT_RESUMED: Final = "workflow.run_not_resumed"
 WORKFLOW_RUNS_ABANDONED: Final = "workflow.runs_abandoned"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
@@ -193,6 +195,12 @@ EVENTS: Final[dict[str, Event]] = {
         "INFO",
         ("workflow", "run_id", "generation"),
         "a WorkflowActor resumed a run left unfinished by a dead or exited owner",
+    ),
+    WORKFLOW_RUN_NOT_RESUMED: Event(
+        "WARNING",
+        ("workflow", "run_id", "error_type"),
+        "a run left unfinished could not be resumed (its steps or "
+        "edges changed since: RunMismatchError); resume it by hand or rerun it",
     ),
     WORKFLOW_RUNS_ABANDONED: Event(
         "WARNING",

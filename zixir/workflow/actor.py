@@ -327,8 +327,12 @@ class WorkflowActor(Actor):
         """Takes over and resumes a run; False if it cannot be (another owner runs it)."""
         try:
             execution = wf.begin(run_id)
-        except RunOwnedError as exc:
-            logger.debug("workflow {} run {} is not resumed here: {}", wf.name, run_id, exc)
+        except RunOwnedError:
+            return False  # another owner took it over meanwhile: it runs there
+        except Exception as exc:  # one run that cannot resume must not keep the host from starting
+            logger.bind(
+                event=events.WORKFLOW_RUN_NOT_RESUMED, workflow=wf.name, run_id=run_id, error_type=type(exc).__name__
+            ).warning("workflow {} run {} was not resumed: {}", wf.name, run_id, exc)
             return False
         logger.bind(
             event=events.WORKFLOW_RUN_RESUMED, workflow=wf.name, run_id=run_id, generation=execution.generation
