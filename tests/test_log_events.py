@@ -53,15 +53,15 @@ def test_every_event_is_in_the_docs_table_with_its_fields() -> None:
 
 def test_breaker_transitions_are_events_with_the_old_and_new_state(fields: list[dict[str, Any]]) -> None:
     now = [0.0]
-    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, name="billing", clock=lambda: now[0])
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5.0, name="ledger", clock=lambda: now[0])
     with pytest.raises(ValueError):
         breaker.call(int, "not a number")
     now[0] = 10.0
     assert breaker.state == "half_open"
     opened, probing = _of(fields, events.BREAKER_TRANSITION)
     assert opened == {
-        "event": "breaker.transition", "breaker": "billing", "old_state": "closed", "state": "open",
-        "level": "WARNING", "message": "circuit breaker 'billing': closed -> open",
+        "event": "breaker.transition", "breaker": "ledger", "old_state": "closed", "state": "open",
+        "level": "WARNING", "message": "circuit breaker 'ledger': closed -> open",
     }  # fmt: skip
     assert (probing["old_state"], probing["state"], probing["level"]) == ("open", "half_open", "INFO")
 

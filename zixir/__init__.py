@@ -56,6 +56,7 @@ from zixir.errors import (
     ShapeError,
     SourceConsumedError,
     StepTimeoutError,
+    TooManyRunsError,
     UnknownChildError,
     UnknownDeadLetterError,
     UnknownOperationError,
@@ -98,7 +99,7 @@ if _TYPE_CHECKING:
     from zixir.resilience import CircuitBreaker, RetryPolicy
     from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
     from zixir.stream import Stream, gather, run_async
-    from zixir.workflow import RunResult, StepContext, Workflow
+    from zixir.workflow import RunResult, StepContext, Workflow, WorkflowActor
 
     __version__: str
 
@@ -131,6 +132,7 @@ _LAZY_NAMES = {
     "RunResult": "zixir.workflow",
     "StepContext": "zixir.workflow",
     "Workflow": "zixir.workflow",
+    "WorkflowActor": "zixir.workflow",
     "Stream": "zixir.stream",
     "gather": "zixir.stream",
     "run_async": "zixir.stream",
@@ -209,12 +211,14 @@ __all__ = [
     "StepTimeoutError",
     "Stream",
     "Supervisor",
+    "TooManyRunsError",
     "UnknownChildError",
     "UnknownDeadLetterError",
     "UnknownOperationError",
     "UnknownRunError",
     "WorkerCrashedError",
     "Workflow",
+    "WorkflowActor",
     "WorkflowDefinitionError",
     "ZeroVectorError",
     "ZixirError",

@@ -58,6 +58,7 @@ __all__ = [
     "ShapeError",
     "SourceConsumedError",
     "StepTimeoutError",
+    "TooManyRunsError",
     "UnknownChildError",
     "UnknownDeadLetterError",
     "UnknownOperationError",
@@ -591,6 +592,18 @@ class AbandonedThreadsError(RuntimeError, ZixirError):
     def __init__(self, message: str, step: str, limit: int) -> None:
         super().__init__(message)
         self.step = step
+        self.limit = limit
+
+
+class TooManyRunsError(RuntimeError, ZixirError):
+    """A WorkflowActor was asked to start a run while its `max_runs` runs are in flight.
+
+    Attributes:
+        limit: Its ``max_runs``.
+    """
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
         self.limit = limit
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -118,3 +120,39 @@ def test_missing_and_unknown_inputs_are_named(make: Callable[..., Workflow]) -> 
         wf.run(inputs={"day": 1, "dya": 2})
     with pytest.raises(InvalidArgumentError, match=r"is new and needs its inputs"):
         wf.run(run_id="new")
+
+
+def _shapes(params: tuple[inspect.Parameter, ...]) -> list[tuple[str, object, object]]:
+    return [(p.name, p.kind, p.default) for p in params]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda: 0,
+        lambda a, b=2: 0,
+        lambda a, *, k, m=3: 0,
+        lambda a=1, b=None, *, c=(), d: 0,
+    ],
+)
+def test_a_plain_functions_parameters_are_read_from_its_code_as_inspect_reads_them(fn: Any) -> None:
+    from zixir.workflow.spec import _plain_parameters
+
+    fast = _plain_parameters(fn)
+    assert fast is not None
+    assert _shapes(fast) == _shapes(tuple(inspect.signature(fn).parameters.values()))
+
+
+def test_functions_the_code_cannot_describe_take_inspects_path() -> None:
+    import functools
+
+    from zixir.workflow.spec import _plain_parameters
+
+    def varargs(*a: int) -> None: ...
+    def posonly(a: int, /) -> None: ...
+    def kwargs(**k: int) -> None: ...
+    @functools.wraps(posonly)
+    def wrapped(b: int) -> None: ...
+
+    for fn in (varargs, posonly, kwargs, wrapped, functools.partial(lambda a, b: 0, 1), len):
+        assert _plain_parameters(fn) is None

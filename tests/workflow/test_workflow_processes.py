@@ -187,7 +187,7 @@ def test_a_stale_owners_commit_is_discarded_and_counted(tmp_path: Path) -> None:
     from zixir.workflow import lifecycle
 
     store = wf._open()
-    lifecycle.release(store, "stale", "run")
+    lifecycle.release(store, "stale", "run", 1)
     claim = lifecycle.claim(store, "stale", "run", None, None, wf.validate().shape, rerun=False)
     assert claim.generation == 2
     from zixir._counters import counters
@@ -199,7 +199,7 @@ def test_a_stale_owners_commit_is_discarded_and_counted(tmp_path: Path) -> None:
     assert type(outcome["error"]).__name__ == "RunOwnedError"
     assert stale.samples()[0][1] == before + 1
     assert wf.status("run").steps["slow"].status == "pending"  # the late commit was not applied
-    lifecycle.release(store, "stale", "run")
+    lifecycle.release(store, "stale", "run", 1)
     wf.close()
 
 

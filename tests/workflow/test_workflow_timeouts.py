@@ -16,11 +16,12 @@ def test_a_thread_step_past_its_timeout_is_abandoned_and_its_late_result_discard
     make: Callable[..., Workflow],
 ) -> None:
     wf = make(max_workers=1)
-    release = threading.Event()
+    release, noticed = threading.Event(), threading.Event()
     saw_cancel: list[bool] = []
 
     def stuck(ctx: StepContext) -> str:
         saw_cancel.append(ctx.cancelled.wait(30))  # set at the timeout
+        noticed.set()
         release.wait(30)
         return "late"
 
@@ -31,6 +32,7 @@ def test_a_thread_step_past_its_timeout_is_abandoned_and_its_late_result_discard
     assert record.attempts == 2
     # max_workers=1: one abandoned thread is the most allowed, so the retry is refused at once
     assert (record.error or "").startswith("AbandonedThreadsError: step 'stuck' was not started: 1 threads")
+    assert noticed.wait(30)  # the abandoned thread runs on: it sees the cancel in its own time
     assert saw_cancel == [True]
     release.set()
     assert wf.status("r").outputs == {}

@@ -31,6 +31,14 @@ def doubled(x: int) -> int:
     return x * 2
 
 
+def traced_double(x: int) -> int:
+    """A process step that opens a span of its own in the worker."""
+    from zixir import tracing
+
+    with tracing.span("inside.double", x=x):
+        return x * 2
+
+
 # ---- the 200-step workflow of the kill -9 test ------------------------------------------
 
 STEPS = 200
@@ -137,7 +145,28 @@ def racing(store: str, log: str | None) -> Workflow:
 PROGRAMS = {"big": big, "retried": retried, "blocking": blocking, "racing": racing}
 
 
+def tree(program: str, store: str, run_id: str, log: str | None, mode: str) -> None:
+    """Hosts the program's workflow in a supervision tree: mode "start" asks the
+    WorkflowActor to run `run_id`; mode "resume" waits for the run its start resumed."""
+    from zixir import ChildSpec, Supervisor, WorkflowActor, whereis
+
+    wf = PROGRAMS[program](store, log)
+    root = Supervisor.start(children=[ChildSpec("host", WorkflowActor, kwargs={"workflows": [wf]})])
+    host = whereis("host").proxy()
+    handle = host.run(wf.name, run_id).get() if mode == "start" else host.handle(wf.name, run_id).get()
+    say("ready")
+    # A resumed run may have ended already: its record then holds the result.
+    result = host.status(wf.name, run_id).get() if handle is None else handle.result(120)
+    say(json.dumps({"status": result.status, "outputs": result.outputs}, default=str))
+    root.stop()
+    wf.close()
+
+
 def main() -> None:
+    if sys.argv[1] == "tree":
+        mode, program, store, run_id, log = sys.argv[2:]
+        tree(program, store, run_id, log, mode)
+        return
     program, store, run_id, *rest = sys.argv[1:]
     log = rest[0] if rest else None
     wf = PROGRAMS[program](store, log)

@@ -43,6 +43,11 @@ __all__ = [
     "SUPERVISOR_HEALTH_CHECK_MISSED",
     "SUPERVISOR_STARTED",
     "TIMER_UNDELIVERED",
+    "WORKFLOW_RUNS_ABANDONED",
+    "WORKFLOW_RUN_NOT_RESUMED",
+    "WORKFLOW_RUN_RESUMED",
+    "WORKFLOW_TICKS_DROPPED",
+    "WORKFLOW_TICK_NOT_STARTED",
     "Event",
 ]
 
@@ -87,6 +92,11 @@ CACHE_EMPTY_FILE: Final = "cache.empty_file"
 CACHE_META_UNKNOWN: Final = "cache.meta_unknown"
 ENGINE_PURE_PYTHON: Final = "engine.pure_python"
 ANALYTICS_DRIFT: Final = "analytics.drift"
+WORKFLOW_TICKS_DROPPED: Final = "workflow.ticks_dropped"
+WORKFLOW_TICK_NOT_STARTED: Final = "workflow.tick_not_started"
+WORKFLOW_RUN_RESUMED: Final = "workflow.run_resumed"
+WORKFLOW_RUN_NOT_RESUMED: Final = "workflow.run_not_resumed"
+WORKFLOW_RUNS_ABANDONED: Final = "workflow.runs_abandoned"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
 EVENTS: Final[dict[str, Event]] = {
@@ -177,5 +187,31 @@ EVENTS: Final[dict[str, Event]] = {
         "WARNING",
         ("monitor", "method", "value", "threshold"),
         "a drift monitor's window drifted from its baseline (`value` in the method's units)",
+    ),
+    WORKFLOW_TICKS_DROPPED: Event(
+        "WARNING",
+        ("workflow", "schedule", "reason", "count", "first", "last"),
+        "schedule ticks that will not run (`reason`: missed, overlap or queue_full; `count` null: over 1,000)",
+    ),
+    WORKFLOW_TICK_NOT_STARTED: Event(
+        "WARNING",
+        ("workflow", "schedule", "run_id", "error_type"),
+        "a tick's run could not start (bad inputs, or another process runs it); the schedule goes on",
+    ),
+    WORKFLOW_RUN_RESUMED: Event(
+        "INFO",
+        ("workflow", "run_id", "generation"),
+        "a WorkflowActor resumed a run left unfinished by a dead or exited owner",
+    ),
+    WORKFLOW_RUN_NOT_RESUMED: Event(
+        "WARNING",
+        ("workflow", "run_id", "error_type"),
+        "a run left unfinished could not be resumed (its steps or "
+        "edges changed since: RunMismatchError); resume it by hand or rerun it",
+    ),
+    WORKFLOW_RUNS_ABANDONED: Event(
+        "WARNING",
+        ("actor_class", "reason", "runs"),
+        "a WorkflowActor exited with runs in flight; its restart (or the next host) resumes them",
     ),
 }

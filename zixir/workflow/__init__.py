@@ -8,20 +8,34 @@ from typing import TYPE_CHECKING
 from zixir._lazy import attributes
 
 if TYPE_CHECKING:
+    from zixir.workflow.actor import RunHandle, ScheduleInfo, WorkflowActor
     from zixir.workflow.context import StepContext
     from zixir.workflow.records import DeadLetter, RunInfo, RunResult, StepRecord
     from zixir.workflow.workflow import Workflow
 
-__all__ = ["DeadLetter", "RunInfo", "RunResult", "StepContext", "StepRecord", "Workflow"]
+__all__ = [
+    "DeadLetter",
+    "RunHandle",
+    "RunInfo",
+    "RunResult",
+    "ScheduleInfo",
+    "StepContext",
+    "StepRecord",
+    "Workflow",
+    "WorkflowActor",
+]
 
 __getattr__, __dir__ = attributes(
     globals(),
     {
         "DeadLetter": "records",
+        "RunHandle": "actor",
         "RunInfo": "records",
         "RunResult": "records",
+        "ScheduleInfo": "actor",
         "StepContext": "context",
         "StepRecord": "records",
         "Workflow": "workflow",
+        "WorkflowActor": "actor",
     },
 )

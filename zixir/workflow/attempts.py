@@ -11,8 +11,10 @@ from typing import Any
 from loguru import logger
 
 from zixir import serialization
-from zixir._counters import counter
+from zixir._counters import HistogramChild, counter, histogram
 from zixir.errors import CircuitOpenError, SerializationError
+from zixir.tracing._context import CURRENT
+from zixir.tracing.spans import start_span
 from zixir.workflow.context import StepContext
 from zixir.workflow.dag import CTX, PlannedStep
 from zixir.workflow.executors import AttemptFailed, Executors
@@ -27,6 +29,16 @@ _BY_STATUS = {
     status: _STEPS.labels(status=status)
     for status in ("succeeded", "failed", "failed_continued", "skipped", "retrying", "cached")
 }
+#: The step duration histogram's buckets (seconds): a trivial step takes microseconds, an
+#: ETL step seconds to an hour.
+DURATION_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+_DURATION = histogram(
+    "zixir_workflow_step_duration_seconds",
+    "Seconds a workflow step's attempt took (its function ran), by workflow and step",
+    ("workflow", "step"),
+    DURATION_BUCKETS,
+)
+_RAN = frozenset(("succeeded", "failed", "failed_continued"))
 
 
 class Attempts:
@@ -42,6 +54,7 @@ class Attempts:
         self.workflow = workflow
         self.executors = executors
         self.allow_pickle = allow_pickle
+        self._durations: dict[str, HistogramChild] = {}  # by step: one label lookup per step
 
     def encode(self, planned: PlannedStep, value: Any) -> bytes:
         return encode_output(planned.spec.name, value, self.allow_pickle)
@@ -66,8 +79,41 @@ class Attempts:
         return StepOutcome(planned, None, "skipped", None, step_record("skipped", 0, None), key)
 
     def run(self, runner: Runner, task: Task) -> list[StepOutcome] | None:
-        """One attempt of `task`: its outcomes to commit, or None when it waits for a retry
-        (or the run was taken over)."""
+        """One attempt of `task` in its span (``workflow.step <step>``, child of the run's):
+        its outcomes to commit, or None when it waits for a retry (or the run was taken over)."""
+        spec = task.planned.spec
+        attributes: dict[str, object] = {"run_id": runner.run_id, "step": spec.name, "attempt": task.attempts + 1}
+        if task.item is not None:
+            attributes["item"] = task.item
+        span = start_span(spec.span_name, runner.trace, attributes)
+        token = CURRENT.set(span)
+        ran = task.attempts
+        try:
+            outcomes = self._attempt(runner, task)
+        except BaseException as exc:
+            span.record_error(exc)
+            raise
+        finally:
+            CURRENT.reset(token)
+        if outcomes is None:
+            status = "retrying" if task.attempts > ran else "interrupted"
+            if status == "retrying":
+                span.status = "error"
+        else:
+            record = outcomes[0].record
+            status = "cached" if record.get("cached") else outcomes[0].status
+            if status in ("failed", "failed_continued"):
+                span.status, span.error_message = "error", record.get("error")
+        span.attributes["status"] = status
+        span.finish()
+        if status in _RAN or status == "retrying":
+            series = self._durations.get(spec.name)
+            if series is None:
+                series = self._durations[spec.name] = _DURATION.labels(self.workflow, spec.name)
+            series.observe(span.duration or 0.0)
+        return outcomes
+
+    def _attempt(self, runner: Runner, task: Task) -> list[StepOutcome] | None:
         planned = task.planned
         spec = planned.spec
         if task.item is None:
@@ -75,10 +121,12 @@ class Attempts:
             if skipped is not None:
                 return [skipped]
         attempt = task.attempts + 1
-        event = runner.attempt_event()
+        wants_ctx = any(kind == CTX for _, kind, _ in planned.arguments)
+        event = runner.attempt_event() if wants_ctx else None  # ctx.cancelled, only for a step that reads it
         try:
             ctx = None
-            if any(kind == CTX for _, kind, _ in planned.arguments):
+            if wants_ctx:
+                assert event is not None
                 ctx = StepContext(
                     self.workflow, runner.run_id, spec.name, attempt, task.item, event,
                     logger.bind(workflow=self.workflow, run_id=runner.run_id, step=spec.name, attempt=attempt),
@@ -119,7 +167,8 @@ class Attempts:
             except AttemptFailed as failure:
                 return self._failed(runner, task, failure.error, failure.text, attempt, start)
         finally:
-            runner.attempt_over(event)
+            if event is not None:
+                runner.attempt_over(event)
         try:
             output = self.encode(planned, value) if spec.checkpoint or cache_key is not None else None
         except SerializationError as error:

@@ -15,6 +15,7 @@ from loguru import logger
 
 from zixir._counters import counter
 from zixir.errors import AbandonedThreadsError, SandboxError, StepTimeoutError
+from zixir.tracing._context import CURRENT, run_in
 from zixir.workflow.spec import Step
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class Executors:
         self.loop_thread: threading.Thread | None = None
         self.sandboxes: dict[tuple[Any, ...], Sandbox] = {}
 
-    def call(self, step: Step, kwargs: dict[str, Any], cancelled: threading.Event) -> Any:
+    def call(self, step: Step, kwargs: dict[str, Any], cancelled: threading.Event | None) -> Any:
         """Runs one attempt of `step` with `kwargs`.
 
         Raises:
@@ -88,7 +89,7 @@ class Executors:
             self.abandoned = [thread for thread in self.abandoned if thread.is_alive()]
             return len(self.abandoned)
 
-    def _thread_with_timeout(self, step: Step, kwargs: dict[str, Any], cancelled: threading.Event) -> Any:
+    def _thread_with_timeout(self, step: Step, kwargs: dict[str, Any], cancelled: threading.Event | None) -> Any:
         if self.abandoned_count() >= self.max_abandoned:
             raise _failed(
                 AbandonedThreadsError(
@@ -102,9 +103,11 @@ class Executors:
         box: list[Any] = []
         done = threading.Event()
 
+        context = CURRENT.get()  # the attempt's span: the step's own spans are its children
+
         def target() -> None:
             try:
-                box.append((True, step.fn(**kwargs)))
+                box.append((True, run_in(context, lambda: step.fn(**kwargs))))
             except BaseException as error:
                 box.append((False, error))
             finally:
@@ -116,7 +119,8 @@ class Executors:
             with self.lock:
                 self.abandoned.append(thread)
             _ABANDONED.inc()
-            cancelled.set()  # the step may watch ctx.cancelled and return early
+            if cancelled is not None:
+                cancelled.set()  # the step may watch ctx.cancelled and return early
             logger.warning(
                 "workflow {workflow}: step {step} passed its timeout of {timeout}s; its thread is abandoned",
                 event="workflow.step.abandoned", workflow=self.workflow, step=step.name, timeout=step.timeout,

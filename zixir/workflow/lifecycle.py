@@ -12,16 +12,18 @@ from typing import Any
 from zixir.errors import InvalidArgumentError, RunMismatchError, RunOwnedError
 from zixir.workflow import ownership
 from zixir.workflow.dag import Plan
+from zixir.workflow.fanout import MISSING
 from zixir.workflow.outcomes import to_step_record
 from zixir.workflow.records import RunResult, RunStatus, StepRecord
-from zixir.workflow.runner import _MISSING, DONE, StepState, load_output
+from zixir.workflow.runner import DONE, StepState, load_output
 from zixir.workflow.store import OwnerRecord, WorkflowStore, pack
 
-__all__ = ["Claim", "claim", "finish", "result", "states_from_records"]
+__all__ = ["Claim", "abandoned", "claim", "finish", "result", "states_from_records"]
 
-# Runs being executed in this process: (store path, workflow, run id). A run recorded as
-# owned by this process but absent here was left by an earlier call that died.
-_active: set[tuple[str, str, str]] = set()
+# Runs being executed in this process: (store path, workflow, run id) -> the generation
+# executing it. A run recorded as owned by this process but absent here was left by an
+# earlier call that died, or abandoned (`abandon`): it may be taken over.
+_active: dict[tuple[str, str, str], int] = {}
 _active_lock = threading.Lock()
 
 
@@ -61,6 +63,7 @@ def claim(
     key = store.run_key(workflow, run_id)
     me = ownership.me()
     mark = (store.path, workflow, run_id)
+    taken: list[int] = []
 
     def fill(txn: Any) -> Claim:
         run = store.run(txn, key)
@@ -110,13 +113,15 @@ def claim(
         txn.put(key, pack(dict(run)), db=store.runs)
         txn.put(key, OwnerRecord(generation, me, False).pack(), db=store.owners)
         with _active_lock:
-            _active.add(mark)
+            _active[mark] = generation
+        taken.append(generation)
         return Claim(kind, generation, run)
 
     try:
         return store.write(fill)
     except BaseException:
-        release(store, workflow, run_id)
+        if taken:  # marked, then the transaction failed to commit
+            release(store, workflow, run_id, taken[-1])
         raise
 
 
@@ -126,10 +131,26 @@ def _no_inputs(workflow: str, run_id: str) -> bytes:
     )
 
 
-def release(store: WorkflowStore, workflow: str, run_id: str) -> None:
-    """This process no longer executes the run."""
+def release(store: WorkflowStore, workflow: str, run_id: str, generation: int) -> None:
+    """This process no longer executes the run's `generation` (a newer one, after a
+    takeover in this process, stays marked)."""
+    mark = (store.path, workflow, run_id)
     with _active_lock:
-        _active.discard((store.path, workflow, run_id))
+        if _active.get(mark) == generation:
+            del _active[mark]
+
+
+def abandoned(store: WorkflowStore, workflow: str, run_id: str) -> bool:
+    """Whether the run is recorded as owned by this process and no call executes it (an
+    earlier call died, or its host abandoned it): it may be taken over."""
+    key = store.run_key(workflow, run_id)
+    owner = store.read(lambda txn: store.owner(txn, key))
+    if owner is None or owner.owner is None:
+        return False
+    if owner.owner != ownership.me():
+        return not ownership.alive(owner.owner)
+    with _active_lock:
+        return (store.path, workflow, run_id) not in _active
 
 
 def finish(store: WorkflowStore, workflow: str, run_id: str, generation: int, status: str, error: str | None) -> bool:
@@ -172,7 +193,7 @@ def states_from_records(
         if status in ("succeeded", "failed_continued") and record.get("output") is not None:
             if state.items is None:
                 state.items = []
-            state.items.extend([_MISSING] * (item + 1 - len(state.items)))
+            state.items.extend([MISSING] * (item + 1 - len(state.items)))
             state.items[item] = load_output(record, allow_pickle)
         elif status == "running":
             state.item_attempts[item] = record.get("attempts", 0)

@@ -20,6 +20,7 @@ from loguru import logger
 
 from zixir import serialization
 from zixir._counters import counter
+from zixir.workflow import fanout
 from zixir.workflow.dag import CTX, INPUT, Plan, PlannedStep
 from zixir.workflow.outcomes import StepOutcome
 from zixir.workflow.store import OwnerRecord, WorkflowStore, pack
@@ -33,7 +34,6 @@ DONE = frozenset(("succeeded", "failed_continued", "skipped"))
 #: How often a run reads its cancel request from the store while steps run (seconds).
 CANCEL_POLL = 0.1
 _STALE = counter("zixir_workflow_stale_commits", "Commits discarded because their run had a newer owner")
-_MISSING: Any = object()
 
 
 @dataclass(slots=True, eq=False)
@@ -46,7 +46,7 @@ class StepState:
     remaining: int = 0
     attempts: int = 0  # attempts already made (a resumed "running" step continues from them)
     # fan-out steps only:
-    items: list[Any] | None = None  # outputs by item, _MISSING until done
+    items: list[Any] | None = None  # outputs by item, fanout.MISSING until done
     item_records: dict[int, dict[str, Any]] = field(default_factory=dict)
     item_attempts: dict[int, int] = field(default_factory=dict)
     left: int = 0
@@ -87,6 +87,7 @@ class Runner:
         self.max_workers = max_workers
         self.progress = progress
         self.owner_key = store.run_key(workflow, run_id)
+        self._owned_raw: bytes | None = None  # the owner record's bytes while it is ours, uncancelled
         self.cond = threading.Condition()
         self.ready: deque[Task] = deque()
         self.delayed: list[tuple[float, int, Task]] = []
@@ -94,7 +95,8 @@ class Runner:
         self.running = 0
         self.threads: list[threading.Thread] = []
         self.idle = 0
-        self.stopping: str | None = None  # "failed", "cancelled" or "stale"
+        self.stopping: str | None = None  # "failed", "cancelled", "abandoned" or "stale"
+        self.trace: Any = None  # the run span's SpanContext, parent of the steps' spans
         self.error: str | None = None
         self.finished = threading.Event()
         self.pending: list[StepOutcome] = []
@@ -113,7 +115,7 @@ class Runner:
                 if state.remaining == 0:
                     self.ready.append(Task(planned, attempts=state.attempts))
         with self.cond:
-            self._check_over()
+            self.check_over()
             for _ in range(min(len(self.ready), self.max_workers)):
                 self._spawn(None)
         watcher = threading.Thread(target=self._watch, name=f"zixir-wf-{self.workflow}-watch", daemon=True)
@@ -128,21 +130,28 @@ class Runner:
         with self.cond:
             self._stop("cancelled", None)
 
+    def abandon(self, why: str) -> None:
+        """Its host gave the run up (as if its process died): no new step starts, running
+        steps see ``ctx.cancelled``, the run stays "running" for another owner to take over."""
+        with self.cond:
+            self._stop("abandoned", why)
+
     def _stop(self, why: str, error: str | None) -> None:
         # with cond held; "stale" outranks the others, a failure outranks a cancel
-        rank = {None: 0, "cancelled": 1, "failed": 2, "stale": 3}
+        rank = {None: 0, "cancelled": 1, "failed": 2, "abandoned": 3, "stale": 4}
         if rank[why] > rank[self.stopping]:
             self.stopping = why
-            if error is not None and (self.error is None or why == "stale"):
+            if error is not None and (self.error is None or why in ("stale", "abandoned")):
                 self.error = error
         for event in self.live:
             if why != "failed":
                 event.set()
         self.delayed.clear()
         self.cond.notify_all()
-        self._check_over()
+        self.check_over()
 
-    def _check_over(self) -> None:
+    def check_over(self) -> None:
+        """With `cond` held: ends the run's execution once nothing runs and nothing is left to."""
         if self.running == 0 and (self.stopping is not None or (not self.ready and not self.delayed)):
             self.ready.clear()
             self.finished.set()
@@ -191,8 +200,8 @@ class Runner:
                 self.cond.wait(wait)
                 self.idle -= 1
 
-    def _enqueue(self, tasks: list[Task]) -> None:
-        # with cond held: more ready work, woken or spawned for
+    def enqueue(self, tasks: list[Task]) -> None:
+        """With `cond` held: more ready work, for idle threads or new ones up to `max_workers`."""
         self.ready.extend(tasks)
         self.cond.notify(len(tasks))
         spare = len(tasks) - self.idle
@@ -207,13 +216,13 @@ class Runner:
             if self.stopping is None:
                 heapq.heappush(self.delayed, (time.monotonic() + wait, next(self.sequence), task))
                 self.cond.notify()
-            self._check_over()
+            self.check_over()
 
     def attempt_event(self) -> threading.Event:
         """A running attempt's ``ctx.cancelled``: set at once if the run is being cancelled."""
         event = threading.Event()
         with self.cond:
-            if self.stopping in ("cancelled", "stale"):
+            if self.stopping in ("cancelled", "stale", "abandoned"):
                 event.set()
             self.live.add(event)
         return event
@@ -227,85 +236,15 @@ class Runner:
     def _process(self, task: Task) -> Task | None:
         planned = task.planned
         if planned.spec.map_over is not None and task.item is None:
-            return self._fan_out(task)
+            return fanout.fan_out(self, task)
         outcomes = self.attempts.run(self, task)
         if outcomes is None:
             return None  # waiting for a retry, or the run was taken over
         return self.commit(outcomes)
 
-    def _fan_out(self, task: Task) -> Task | None:
-        planned = task.planned
-        state = self.states[planned.index]
-        skipped = self.attempts.skipped(self, planned)
-        if skipped is not None:
-            return self.commit([skipped])
-        over = planned.spec.map_over or ""
-        source = self.states[self.plan.by_name[over].index].output
-        try:
-            values = list(source)
-        except TypeError as exc:
-            error = TypeError(
-                f"step {planned.spec.name!r} maps over the output of {over!r}, a {type(source).__qualname__}, "
-                "which is not iterable"
-            )
-            error.__cause__ = exc
-            return self.commit(self.attempts.gave_up(self, task, error, 0, None))
-        with self.cond:
-            done = state.items or []
-            state.items = [done[i] if i < len(done) else _MISSING for i in range(len(values))]
-            todo = [i for i, output in enumerate(state.items) if output is _MISSING]
-            state.left = len(todo)
-            if not todo:
-                state.resolved = True
-        if not todo:
-            return self.commit([self.gathered(planned, counted=True)])
-        tasks = [Task(planned, i, values[i], state.item_attempts.get(i, 0)) for i in todo]
-        with self.cond:
-            if self.stopping is not None:
-                self.running -= 1
-                self._check_over()
-                return None
-            self._enqueue(tasks[1:])
-        return tasks[0]
-
     def item_done(self, outcome: StepOutcome) -> list[StepOutcome]:
-        """An item's outcome, plus its step's own when it was the last (or failed the run)."""
-        planned, item = outcome.planned, outcome.item
-        assert item is not None
-        state = self.states[planned.index]
-        with self.cond:
-            assert state.items is not None
-            if outcome.status != "failed":
-                state.items[item] = outcome.value
-            state.item_records[item] = outcome.record  # before gathering: the step's status reads it
-            state.left -= 1
-            end = outcome.status == "failed" or state.left == 0
-            if not end or state.resolved:
-                return [outcome]
-            state.resolved = True
-        if outcome.status == "failed":
-            failed = StepOutcome(
-                planned, None, "failed", None, dict(outcome.record, output=None),
-                self.store.step_key(self.workflow, self.run_id, planned.spec.name), counted=False,
-            )  # fmt: skip
-            return [outcome, failed]
-        return [outcome, self.gathered(planned, counted=False)]
-
-    def gathered(self, planned: PlannedStep, *, counted: bool) -> StepOutcome:
-        """A fan-out step's own outcome: its items' outputs, in order."""
-        state = self.states[planned.index]
-        values = list(state.items or [])
-        records = list(state.item_records.values())
-        continued = any(r.get("status") == "failed_continued" for r in records)
-        status = "failed_continued" if continued else "succeeded"
-        output = self.attempts.encode(planned, values)
-        record = {
-            "status": status, "attempts": sum(r.get("attempts", 0) for r in records), "start": None,
-            "end": time.time(), "output": output if planned.spec.checkpoint else None, "error": None,
-            "traceback": None, "cached": False, "items": len(values),
-        }  # fmt: skip
-        key = self.store.step_key(self.workflow, self.run_id, planned.spec.name)
-        return StepOutcome(planned, None, status, values, record, key, counted=counted)
+        """A fan-out item's outcome, plus its step's own when it was the last (`fanout`)."""
+        return fanout.item_done(self, outcome)
 
     # -- commits ------------------------------------------------------------------------------------
 
@@ -319,6 +258,11 @@ class Runner:
                 batch, self.pending = self.pending, []
             if not batch:
                 return None  # another thread committed ours with its own
+            if self.stopping == "abandoned":  # as if the process had died: nothing more is committed
+                with self.cond:
+                    self.running -= sum(o.counted for o in batch)
+                    self.check_over()
+                return None
             try:
                 applied, cancel = self.store.write(lambda txn: self._fill(txn, batch))
             except Exception as exc:
@@ -343,14 +287,27 @@ class Runner:
                 if ready and self.stopping is None:
                     mine = ready.pop(0)
                     self.running += 1
-                    self._enqueue(ready)
-                self._check_over()
+                    self.enqueue(ready)
+                self.check_over()
                 return mine
 
-    def _fill(self, txn: Any, batch: list[StepOutcome]) -> tuple[bool, bool]:
+    def _owner_check(self, txn: Any) -> tuple[bool, bool]:
+        """Whether this run's generation still owns it, and whether a cancel was asked, read
+        in the commit's own transaction (the owner record's bytes, unchanged, are not
+        decoded again)."""
         raw = txn.get(self.owner_key, db=self.store.owners)
+        if raw is not None and raw == self._owned_raw:
+            return True, False
         owner = None if raw is None else OwnerRecord.unpack(raw)
         if owner is None or owner.generation != self.generation:
+            return False, False
+        if not owner.cancel:
+            self._owned_raw = bytes(raw)
+        return True, owner.cancel
+
+    def _fill(self, txn: Any, batch: list[StepOutcome]) -> tuple[bool, bool]:
+        owned, cancel = self._owner_check(txn)
+        if not owned:
             return False, False
         steps, dead, cache = self.store.steps, self.store.dead, self.store.cache
         for outcome in batch:
@@ -359,26 +316,33 @@ class Runner:
                 txn.put(*outcome.dead, db=dead)
             if outcome.cache is not None:
                 txn.put(*outcome.cache, db=cache)
-        return True, owner.cancel
+        return True, cancel
 
     def record_attempt(self, key: bytes, record: dict[str, Any]) -> bool:
-        """Commits a "running" record before an attempt; False if the run has a newer owner."""
-        applied, cancel = self.store.write(lambda txn: self._fill_one(txn, key, record))
+        """Commits a "running" record before an attempt. False, with the task given up, if
+        the run has a newer owner or was abandoned."""
+        applied = False
+        cancel = False
+        if self.stopping != "abandoned":
+            applied, cancel = self.store.write(lambda txn: self._fill_one(txn, key, record))
+            if not applied:
+                _STALE.inc()
         if not applied:
-            _STALE.inc()
             with self.cond:
-                self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
-        elif cancel:
+                self.running -= 1
+                if self.stopping != "abandoned":
+                    self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
+                self.check_over()
+            return False
+        if cancel:
             self.request_cancel()
-        return bool(applied)
+        return True
 
     def _fill_one(self, txn: Any, key: bytes, record: dict[str, Any]) -> tuple[bool, bool]:
-        raw = txn.get(self.owner_key, db=self.store.owners)
-        owner = None if raw is None else OwnerRecord.unpack(raw)
-        if owner is None or owner.generation != self.generation:
-            return False, False
-        txn.put(key, pack(record), db=self.store.steps)
-        return True, owner.cancel
+        owned, cancel = self._owner_check(txn)
+        if owned:
+            txn.put(key, pack(record), db=self.store.steps)
+        return owned, cancel
 
     def _apply(self, batch: list[StepOutcome]) -> list[Task]:
         # with cond held: the committed outcomes become the steps' states

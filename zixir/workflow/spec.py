@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import marshal
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -46,6 +47,11 @@ class Step:
     map_over: str | None
     code_hash: str = field(default="")
 
+    @property
+    def span_name(self) -> str:
+        """The name of its attempts' spans."""
+        return f"workflow.step {self.name}"
+
 
 def check_name(what: str, name: object) -> str:
     """`name` if it can name a workflow, step or input: a non-empty str without NUL.
@@ -68,8 +74,40 @@ def _code_hash(fn: Callable[..., Any]) -> str:
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 
+_ANY_ARGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+_EMPTY = inspect.Parameter.empty
+
+
+def _plain_parameters(fn: Callable[..., Any]) -> tuple[inspect.Parameter, ...] | None:
+    """A plain function's parameters read from its code, as `inspect.signature` gives them
+    (which takes twice as long); None for anything else (wrapped, partial, builtin, with
+    ``*args``, ``**kwargs`` or positional-only parameters), which takes the general path."""
+    if type(fn) is not types.FunctionType or hasattr(fn, "__wrapped__") or hasattr(fn, "__signature__"):
+        return None
+    code = fn.__code__
+    if code.co_flags & _ANY_ARGS or code.co_posonlyargcount:
+        return None
+    count = code.co_argcount
+    names = code.co_varnames[: count + code.co_kwonlyargcount]
+    defaults = fn.__defaults__ or ()
+    first_default = count - len(defaults)
+    keyword_defaults = fn.__kwdefaults__ or {}
+    made = []
+    for index, parameter in enumerate(names):
+        if index < count:
+            default = defaults[index - first_default] if index >= first_default else _EMPTY
+            made.append(inspect.Parameter(parameter, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default))
+        else:
+            default = keyword_defaults.get(parameter, _EMPTY)
+            made.append(inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, default=default))
+    return tuple(made)
+
+
 def _own_parameters(name: str, fn: Callable[..., Any], what: str) -> tuple[inspect.Parameter, ...] | None:
     """`fn`'s parameters (None if it takes ``**kwargs``); refuses ones a call by name cannot fill."""
+    plain = _plain_parameters(fn)
+    if plain is not None:
+        return plain
     try:
         found = tuple(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError) as exc:

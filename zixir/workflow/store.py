@@ -24,6 +24,7 @@ LAYOUT = 1
 T = TypeVar("T")
 
 _RUNS, _OWNERS, _STEPS, _DEAD, _CACHE = b"wf.runs", b"wf.owners", b"wf.steps", b"wf.dead", b"wf.cache"
+_TICKS = b"wf.ticks"  # workflow NUL schedule -> the run id of the last tick started
 
 
 def pack(record: dict[str, Any]) -> bytes:
@@ -98,6 +99,7 @@ class WorkflowStore:
             self.steps = self.shared.open_db(_STEPS)
             self.dead = self.shared.open_db(_DEAD)
             self.cache = self.shared.open_db(_CACHE)
+            self.ticks = self.shared.open_db(_TICKS)
         except BaseException:
             envs.release(self.shared)
             raise

@@ -9,39 +9,29 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, overload
-
-from loguru import logger
+from typing import TYPE_CHECKING, Any, Self
 
 from zixir import _validate, serialization
-from zixir._counters import counter
-from zixir.errors import (
-    ArgumentTypeError,
-    InvalidArgumentError,
-    RunOwnedError,
-    SerializationError,
-    WorkflowDefinitionError,
-)
-from zixir.workflow import admin, ids, lifecycle
+from zixir.errors import ArgumentTypeError, InvalidArgumentError
+from zixir.workflow import admin, ids, lifecycle, scheduling
+from zixir.workflow import inputs as inputs_of
 from zixir.workflow.attempts import Attempts
-from zixir.workflow.dag import Plan, plan
+from zixir.workflow.definition import Definition
+from zixir.workflow.execution import Execution
 from zixir.workflow.executors import Executors
-from zixir.workflow.records import DeadLetter, RunInfo, RunResult, RunStatus
+from zixir.workflow.records import DeadLetter, RunInfo, RunResult
 from zixir.workflow.runner import DONE, Runner
-from zixir.workflow.spec import EXECUTORS, Step, check_name, make_step
 from zixir.workflow.store import WorkflowStore
+
+if TYPE_CHECKING:
+    from zixir.workflow.schedule import Schedule, ScheduleState, Tick
 
 __all__ = ["Workflow"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-_RUNS = counter("zixir_workflow_runs", "Workflow runs ended, by status", ("status",))
-_fingerprint = serialization.dumps  # inputs are fingerprinted by their canonical bytes
 
-
-class Workflow:
+class Workflow(Definition):
     """A named DAG of steps, with its runs' records in an LMDB store.
 
     Args:
@@ -75,142 +65,20 @@ class Workflow:
         allow_pickle: bool = False,
         map_size: int = 64 << 20,
     ) -> None:
-        self.name = check_name("name", name)
         if not isinstance(store, (str, os.PathLike)):
             raise ArgumentTypeError(f"store must be a directory path, got {store!r}", "store")
-        if isinstance(inputs, str):
-            inputs = (inputs,)
-        self.inputs = tuple(check_name("inputs", i) for i in inputs)
-        if len(set(self.inputs)) != len(self.inputs):
-            raise WorkflowDefinitionError(f"workflow {name!r}: inputs {self.inputs} name an input twice", name)
-        self.max_workers = _validate.whole("max_workers", max_workers)
-        if executor not in EXECUTORS:
-            raise InvalidArgumentError(f'executor must be "thread", "async" or "process", got {executor!r}', "executor")
-        self.executor = executor
         for flag, value in (("durable", durable), ("allow_pickle", allow_pickle)):
             if not isinstance(value, bool):
                 raise ArgumentTypeError(f"{flag} must be True or False, got {value!r}", flag)
-        self.durable, self.allow_pickle = durable, allow_pickle
+        super().__init__(name, inputs, executor, allow_pickle)
+        self.max_workers = _validate.whole("max_workers", max_workers)
+        self.durable = durable
         self.map_size = _validate.whole("map_size", map_size, at_least=1 << 20)
         self.path = os.fspath(store)
-        self._steps: dict[str, Step] = {}
-        self._plan: Plan | None = None
         self._store: WorkflowStore | None = None
-        self._lock = threading.Lock()
         self._runners: dict[str, Runner] = {}
         self._executors = Executors(self.name, self.max_workers, allow_pickle)
         self._attempts = Attempts(self.name, self._executors, allow_pickle)
-
-    # -- definition -------------------------------------------------------------------------------
-
-    @overload
-    def step(self, fn: F, /) -> F: ...
-    @overload
-    def step(self, fn: None = None, /, **options: Any) -> Callable[[F], F]: ...
-    def step(self, fn: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
-        """Adds the decorated function as a step (``@wf.step()`` or ``@wf.step(retry=...)``)
-        and returns it unchanged. Options as in `add_step`; ``name=`` defaults to the
-        function's name."""
-        if fn is not None:
-            self.add_step(getattr(fn, "__name__", repr(fn)), fn, **options)
-            return fn
-
-        def decorate(function: F) -> F:
-            opts = dict(options)
-            self.add_step(opts.pop("name", None) or function.__name__, function, **opts)
-            return function
-
-        return decorate
-
-    def add_step(
-        self,
-        name: str,
-        fn: Callable[..., Any],
-        *,
-        depends_on: str | Iterable[str] = (),
-        retry: Any = None,
-        timeout: float | None = None,
-        condition: Callable[..., Any] | None = None,
-        allow_skipped: bool = False,
-        on_error: str = "fail",
-        fallback: Any = None,
-        checkpoint: bool = True,
-        executor: str | None = None,
-        limits: Mapping[str, Any] | None = None,
-        cache_ttl: float | None = None,
-        map_over: str | None = None,
-    ) -> None:
-        """Adds a step. Its parameters receive, by name: a step's output, a declared input,
-        ``ctx`` (a `StepContext`), or their defaults.
-
-        Args:
-            name: The step's name, unique in the workflow.
-            fn: The function (``async def`` for executor "async").
-            depends_on: Steps that must finish first, beyond those it reads.
-            retry: A `RetryPolicy` for its attempts.
-            timeout: Seconds an attempt may take (see docs/workflow.md for what a thread
-                step's timeout can and cannot do).
-            condition: Called with the step's arguments (those its parameters name); false
-                skips the step, and its dependents unless they set `allow_skipped`.
-            allow_skipped: Run even when a dependency was skipped (receiving None for it).
-            on_error: "fail" the run when the step fails for good, or "continue" with
-                `fallback` as its output (recorded as "failed_continued").
-            fallback: The output of a failed step under ``on_error="continue"``.
-            checkpoint: WorkflowStore the output (on by default); off, it is recomputed on resume.
-            executor: "thread", "async" or "process"; the workflow's default if omitted
-                ("async" for an ``async def``).
-            limits: For a "process" step: ``memory``, ``cpu_time``, ``max_output``,
-                ``max_recursion``, as `Sandbox` takes them.
-            cache_ttl: Reuse the output of an earlier call with the same arguments and code
-                for this many seconds (across runs; kept in the store).
-            map_over: The name of a step (and parameter) whose output's items this step
-                runs on one by one; its output is the list of their results, in order.
-
-        Raises:
-            DuplicateNameError-like WorkflowDefinitionError: the name is taken by a step or
-                an input, or the function cannot be a step with these options.
-            ArgumentTypeError, InvalidArgumentError: an option is wrong.
-        """
-        if name in self._steps:
-            raise WorkflowDefinitionError(f"workflow {self.name!r} already has a step named {name!r}", name)
-        if name in self.inputs:
-            raise WorkflowDefinitionError(
-                f"step {name!r} has the name of an input of workflow {self.name!r}: a parameter named {name!r} "
-                "would be ambiguous; rename the step",
-                name,
-            )
-        if name == "ctx":
-            raise WorkflowDefinitionError("a step cannot be named 'ctx': that parameter receives the StepContext", name)
-        if condition is not None and map_over is not None:
-            raise WorkflowDefinitionError(
-                f"step {name!r}: a fan-out step takes no condition; filter the items in the step {map_over!r}",
-                name,
-            )
-        step = make_step(
-            name, fn, default_executor=self.executor, depends_on=depends_on, retry=retry, timeout=timeout,
-            condition=condition, allow_skipped=allow_skipped, on_error=on_error, fallback=fallback,
-            checkpoint=checkpoint, executor=executor, limits=limits, cache_ttl=cache_ttl, map_over=map_over,
-        )  # fmt: skip
-        with self._lock:
-            self._steps[name] = step
-            self._plan = None
-
-    def validate(self) -> Plan:
-        """Checks the workflow (also done by the first run) and returns its plan.
-
-        Raises:
-            WorkflowDefinitionError: an unknown dependency, a parameter that maps to nothing.
-            CycleError: steps that depend on each other in a cycle (named in ``.cycle``).
-        """
-        with self._lock:
-            if self._plan is None:
-                self._plan = plan(list(self._steps.values()), self.inputs)
-            return self._plan
-
-    @property
-    def steps(self) -> tuple[str, ...]:
-        """The step names, in the order they were added."""
-        return tuple(self._steps)
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -245,17 +113,35 @@ class Workflow:
         rid = ids.new_id() if run_id is None else ids.check_id("run_id", run_id)
         return self._run(rid, inputs, rerun=rerun, reopen=False, progress=progress)
 
+    def begin(
+        self, run_id: str | None = None, inputs: Mapping[str, Any] | None = None, *, rerun: bool = False
+    ) -> Execution:
+        """Claims a run as `run` does, without executing it: for a host that executes it on
+        another thread (``execution.execute()``) and may abandon it (``execution.abandon()``).
+
+        Raises:
+            As `run`, for everything found when claiming.
+        """
+        rid = ids.new_id() if run_id is None else ids.check_id("run_id", run_id)
+        return self._begin(rid, inputs, rerun=rerun, reopen=False, progress=False)
+
     def _run(
         self, run_id: str, inputs: Mapping[str, Any] | None, *, rerun: bool, reopen: bool, progress: bool
     ) -> RunResult:
+        return self._begin(run_id, inputs, rerun=rerun, reopen=reopen, progress=progress).execute()
+
+    def _begin(
+        self, run_id: str, inputs: Mapping[str, Any] | None, *, rerun: bool, reopen: bool, progress: bool
+    ) -> Execution:
         plan = self.validate()
         store = self._open()
-        packed, fingerprint = self._pack_inputs(inputs)
+        packed, fingerprint = inputs_of.pack_inputs(self.name, self.inputs, inputs, self.allow_pickle)
         claim = lifecycle.claim(store, self.name, run_id, packed, fingerprint, plan.shape, rerun=rerun, reopen=reopen)
         if claim.kind == "done":
             records = store.step_records(self.name, run_id)
             states = lifecycle.states_from_records(plan, records, self.allow_pickle)
-            return lifecycle.result(self.name, plan, claim.record, states, "succeeded", None)
+            done = lifecycle.result(self.name, plan, claim.record, states, "succeeded", None)
+            return Execution(self.name, plan, store, claim, run_id, None, done, None, self._forget)
         try:
             records = {} if claim.kind == "fresh" else store.step_records(self.name, run_id)
             states = lifecycle.states_from_records(plan, records, self.allow_pickle)
@@ -265,69 +151,18 @@ class Workflow:
                 self.name, plan, store, self._attempts, run_id, claim.generation, run_inputs, states,
                 self.max_workers, bar,
             )  # fmt: skip
-            with self._lock:
-                self._runners[run_id] = runner
-            logger.info(
-                "workflow {workflow} run {run_id} {how} (generation {generation})",
-                event="workflow.run.started", workflow=self.name, run_id=run_id, how=claim.kind,
-                generation=claim.generation,
-            )  # fmt: skip
-            try:
-                runner.execute()
-            finally:
-                with self._lock:
-                    self._runners.pop(run_id, None)
-                if bar is not None:
-                    bar.close()
-            if runner.stopping == "stale":
-                raise RunOwnedError(runner.error or f"run {run_id!r} was taken over", run_id)
-            status: RunStatus
-            if all(s.status in DONE for s in states):
-                status, error = "succeeded", None
-            else:
-                status = "cancelled" if runner.stopping == "cancelled" else "failed"
-                error = runner.error or ("cancelled" if status == "cancelled" else None)
-            if not lifecycle.finish(store, self.name, run_id, claim.generation, status, error):
-                raise RunOwnedError(f"run {run_id!r} of workflow {self.name!r} was taken over while it ran", run_id)
-        finally:
-            lifecycle.release(store, self.name, run_id)
-        _RUNS.labels(status=status).inc()
-        logger.log(
-            "INFO" if status == "succeeded" else "WARNING",
-            "workflow {workflow} run {run_id} {status}",
-            event=f"workflow.run.{status}", workflow=self.name, run_id=run_id, status=status, error=error,
-        )  # fmt: skip
-        record = dict(claim.record, ended=None)
-        return lifecycle.result(self.name, plan, record, states, status, error)
+            execution = Execution(self.name, plan, store, claim, run_id, runner, None, bar, self._forget)
+        except BaseException:
+            lifecycle.release(store, self.name, run_id, claim.generation)
+            raise
+        with self._lock:
+            self._runners[run_id] = runner
+        return execution
 
-    def _pack_inputs(self, inputs: Mapping[str, Any] | None) -> tuple[bytes | None, str | None]:
-        if inputs is None:
-            if self.inputs:
-                return None, None  # a fresh run without them fails in claim's check below
-            inputs = {}
-        if not isinstance(inputs, Mapping):
-            raise ArgumentTypeError(f"inputs must be a dict of input name -> value, got {inputs!r}", "inputs")
-        missing = sorted(set(self.inputs) - set(inputs))
-        unknown = sorted(set(inputs) - set(self.inputs))
-        if missing or unknown:
-            problems = [f"missing {missing}"] * bool(missing) + [f"unknown {unknown}"] * bool(unknown)
-            raise InvalidArgumentError(
-                f"workflow {self.name!r} takes the inputs {list(self.inputs)}: {'; '.join(problems)}", "inputs"
-            )
-        values = dict(inputs)
-        for name, value in values.items():
-            try:
-                serialization.dumps(value, allow_pickle=self.allow_pickle)
-            except SerializationError as exc:
-                raise SerializationError(
-                    f"input {name!r} of workflow {self.name!r} cannot be stored ({exc}); pass values "
-                    "zixir.serialization supports, or allow_pickle=True to the Workflow"
-                ) from exc
-        packed = serialization.dumps(values, allow_pickle=self.allow_pickle)
-        import hashlib
-
-        canonical = _fingerprint(sorted(values.items()), allow_pickle=self.allow_pickle)
-        return packed, hashlib.blake2b(canonical, digest_size=16).hexdigest()
+    def _forget(self, execution: Execution) -> None:
+        with self._lock:
+            if self._runners.get(execution.run_id) is execution.runner:
+                del self._runners[execution.run_id]
 
     def _bar(self, run_id: str, total: int, done: int) -> Any:
         from tqdm import tqdm  # on first use: importing the workflow stays cheap
@@ -360,6 +195,23 @@ class Workflow:
                 f'status must be "running", "succeeded", "failed", "cancelled" or None, got {status!r}', "status"
             )
         return admin.runs(self._open(), self.name, status, _validate.whole("limit", limit))
+
+    def schedule_state(self, schedule: Schedule, clock: Callable[[], float]) -> tuple[ScheduleState, Tick | None]:
+        """For a host: `schedule`'s state restored from the store, and the tick whose run
+        was left unfinished (to resume), if any."""
+        return scheduling.restore(self._open(), self.name, schedule, clock)
+
+    def tick_started(self, schedule: Schedule, tick: Tick) -> None:
+        """For a host: records `tick` as `schedule`'s last started tick."""
+        scheduling.record_tick(self._open(), self.name, schedule, tick)
+
+    def orphaned_runs(self, limit: int = 100) -> list[str]:
+        """Runs left "running" that nothing executes: their owner died, or exited without
+        finishing them (a `WorkflowActor` resumes them). Oldest first."""
+        store = self._open()
+        found = admin.runs(store, self.name, "running", 1 << 62)
+        left = [info.run_id for info in reversed(found) if lifecycle.abandoned(store, self.name, info.run_id)]
+        return left[: _validate.whole("limit", limit)]
 
     def cancel(self, run_id: str) -> bool:
         """Asks a running run to stop, through the store (any process may ask): no new step
