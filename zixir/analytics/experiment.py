@@ -3,6 +3,7 @@ zixir Cache, so every thread and process shares them and they survive restarts."
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -136,12 +137,9 @@ class Experiment:
             raise InvalidArgumentError(
                 f"metric {metric!r} is part of a ratio or covariate pair; record it per unit with record()", "metric"
             )
-        n = len(values)
-        if n == 0:
+        if len(values) == 0:
             return
-        mean = engine.list_mean(values)
-        batch = Moments(float(n), mean, engine.list_variance(values) * n)
-        binary = engine.count_value(values, 0.0) + engine.count_value(values, 1.0) == n
+        batch, binary = _batch_moments(values)
         v = names.index(variant)
 
         def write(txn: Any) -> None:
@@ -334,6 +332,18 @@ class Experiment:
                 state.add(record, metric, value)
         txn.put(key, record.to_list())
         txn.put(self._prefix + "state", state.to_dict())
+
+
+def _batch_moments(values: Any) -> tuple[Moments, bool]:
+    """The batch's moments in one engine pass, and whether every value is 0 or 1 (counted
+    only when the range allows it)."""
+    n, mean, m2, lo, hi = engine.list_moments(values)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InvalidArgumentError("values hold nan or inf; drop or impute them first (Schema.repair)", "values")
+    if not (math.isfinite(mean) and math.isfinite(m2)):  # sums beyond the float range: the exact kernels
+        mean, m2 = engine.list_mean(values), engine.list_variance(values) * n
+    binary = lo >= 0.0 and hi <= 1.0 and engine.count_value(values, 0.0) + engine.count_value(values, 1.0) == n
+    return Moments(float(n), mean, m2), binary
 
 
 def _check_unit(unit: object) -> None:
