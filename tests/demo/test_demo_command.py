@@ -162,3 +162,38 @@ def test_demo_options_refuse_what_they_cannot_honour() -> None:
         DemoOptions(seconds=float("inf"))
     with pytest.raises(ArgumentTypeError, match="seed"):
         DemoOptions(seed="1")  # type: ignore[arg-type]
+
+
+def test_serve_runs_until_sigint_then_stops_in_order_and_summarizes(tmp_path: Path) -> None:
+    import select
+    import signal
+    import time
+
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "zixir.cli", "demo", "--serve", "--json", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert demo.stderr is not None
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        # Every part has had its fault once the health was probed and a memory kill counted.
+        while not (any("GET /healthz 200" in s for s in seen) and any("memory 1 |" in s for s in seen)):
+            ready, _, _ = select.select([demo.stderr], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"no progress within 90 s: {seen[-5:]}"
+            line = demo.stderr.readline()
+            assert line, f"the demo exited early ({demo.wait()}): {seen[-5:]}"
+            seen.append(line)
+        assert any("running until Ctrl-C" in s for s in seen)
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate()
+    assert demo.returncode == 0, (out[-2000:], err[-3000:])
+    assert "stopping on a signal" in err
+    assert json.loads(out)["ok"] is True
