@@ -1,4 +1,4 @@
-"""``zixir run``: a supervision tree as a daemon; and ``zixir tour``."""
+"""``zixir run``: a supervision tree as a daemon."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["run", "tour"]
+__all__ = ["run"]
 
 
 @click.command()
@@ -93,16 +93,3 @@ def _check(target: str | None, config: Path | None, data_dir: Path | None) -> No
     if target is not None:
         load_target(target)
         click.echo(f"{target}: ok")
-
-
-@click.command("tour")
-def tour() -> None:
-    """A short tour of the engine, the storage format, the cache and sandboxes.
-
-    \b
-    Example:
-      zixir tour
-    """
-    from zixir.demo import tour
-
-    tour()
