@@ -16,11 +16,12 @@ from zixir.errors import CircuitOpenError, SerializationError
 from zixir.tracing._context import CURRENT
 from zixir.tracing.spans import start_span
 from zixir.workflow.context import StepContext
-from zixir.workflow.dag import CTX, PlannedStep
+from zixir.workflow.dag import PlannedStep
 from zixir.workflow.executors import AttemptFailed, Executors
 from zixir.workflow.outcomes import StepOutcome, cache_digest, dead_letter, describe, encode_output, step_record
-from zixir.workflow.runner import Runner, Task
+from zixir.workflow.runner import Runner
 from zixir.workflow.store import pack, unpack
+from zixir.workflow.tasks import Task
 
 __all__ = ["Attempts"]
 
@@ -61,7 +62,7 @@ class Attempts:
 
     def skipped(self, runner: Runner, planned: PlannedStep) -> StepOutcome | None:
         """The step's "skipped" outcome if a dependency was skipped and it does not opt in."""
-        if planned.spec.allow_skipped:
+        if not planned.deps or planned.spec.allow_skipped:
             return None
         states = runner.states
         if any(states[d].status == "skipped" for d in planned.deps):
@@ -121,7 +122,7 @@ class Attempts:
             if skipped is not None:
                 return [skipped]
         attempt = task.attempts + 1
-        wants_ctx = any(kind == CTX for _, kind, _ in planned.arguments)
+        wants_ctx = planned.wants_ctx
         event = runner.attempt_event() if wants_ctx else None  # ctx.cancelled, only for a step that reads it
         try:
             ctx = None

@@ -19,8 +19,9 @@ from zixir.tracing._context import CURRENT, SpanContext
 from zixir.workflow import lifecycle
 from zixir.workflow.dag import Plan
 from zixir.workflow.records import RunResult, RunStatus
-from zixir.workflow.runner import DONE, Runner
+from zixir.workflow.runner import Runner
 from zixir.workflow.store import WorkflowStore
+from zixir.workflow.tasks import DONE
 
 __all__ = ["Execution"]
 
