@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from zixir._counters import counter
+from zixir.observability import events
 from zixir.workflow import fanout
 from zixir.workflow.dag import CTX, INPUT, Plan, PlannedStep
 from zixir.workflow.outcomes import StepOutcome
@@ -214,7 +215,7 @@ class Runner(Pool):
                 _STALE.inc(len(batch))
                 logger.warning(
                     "workflow {workflow} run {run_id}: {count} commits discarded, the run has a newer owner",
-                    event="workflow.commit_stale", workflow=self.workflow, run_id=self.run_id, count=len(batch),
+                    event=events.WORKFLOW_COMMIT_STALE, workflow=self.workflow, run_id=self.run_id, count=len(batch),
                 )  # fmt: skip
                 self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
                 return None
