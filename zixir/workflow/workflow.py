@@ -27,7 +27,8 @@ from zixir.workflow.store import WorkflowStore
 from zixir.workflow.tasks import DONE
 
 if TYPE_CHECKING:
-    from zixir.workflow.schedule import Schedule, ScheduleState, Tick
+    from zixir.workflow.schedule import Schedule, Tick
+    from zixir.workflow.schedule_state import ScheduleState
 
 __all__ = ["Workflow"]
 
