@@ -9,6 +9,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from benchmarks import (
     bench_actors,
+    bench_analytics,
     bench_cache,
     bench_cli,
     bench_engine,
@@ -37,6 +38,7 @@ def main() -> None:
     print_table("sandbox", bench_sandbox.run())
     print_table("workflow", bench_workflow.run())
     print_table("streams", bench_stream.run())
+    print_table("analytics", bench_analytics.run())
 
 
 if __name__ == "__main__":

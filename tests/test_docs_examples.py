@@ -82,9 +82,9 @@ def test_python_blocks_on_the_page_run_in_order_and_print_what_they_show(
 
 
 def test_the_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from zixir import demo
+    from zixir.demo.tour import tour
 
-    demo.tour()
+    tour()
     out = capsys.readouterr().out
     assert "list_sum([1e16, 1.0, -1e16])  = 1.0" in out
     assert "read back equal: True" in out

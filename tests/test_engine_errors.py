@@ -82,7 +82,7 @@ def test_inputs_that_are_not_vectors_are_refused() -> None:
         engine.list_sum(np.zeros((2, 2)))
 
 
-@pytest.mark.parametrize("op", ["list_mean", "list_min", "list_max", "list_variance", "list_std"])
+@pytest.mark.parametrize("op", ["list_mean", "list_min", "list_max", "list_variance", "list_std", "list_moments"])
 def test_empty_input_has_no_answer_where_none_exists(op: str) -> None:
     name = op.removeprefix("list_")
     with pytest.raises(EmptyInputError, match=rf"^{op}: the input is empty and has no {name}$"):

@@ -30,7 +30,7 @@ TYPED = (ZixirError, OverflowError)
 
 VECTOR_ARGS = {
     "list_sum": 1, "list_product": 1, "list_mean": 1, "list_min": 1, "list_max": 1,
-    "list_variance": 1, "list_std": 1, "sort_asc": 1,
+    "list_variance": 1, "list_std": 1, "list_moments": 1, "sort_asc": 1,
     "dot_product": 2, "vec_add": 2, "vec_sub": 2, "vec_mul": 2, "vec_div": 2, "cosine_similarity": 2,
     "vec_scale": 1, "map_add": 1, "map_mul": 1, "filter_gt": 1, "find_index": 1, "count_value": 1,
     "mat_mul": 2, "mat_transpose": 1,

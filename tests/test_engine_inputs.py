@@ -29,7 +29,7 @@ def test_run_dispatches_every_operation_by_name() -> None:
     assert engine.run("list_variance", [1.0, 3.0], ddof=1) == 2.0
     assert set(engine.OPS) == {
         "list_sum", "list_product", "list_mean", "list_min", "list_max", "list_variance",
-        "list_std", "dot_product", "vec_add", "vec_sub", "vec_mul", "vec_div", "vec_scale",
+        "list_std", "list_moments", "dot_product", "vec_add", "vec_sub", "vec_mul", "vec_div", "vec_scale",
         "map_add", "map_mul", "filter_gt", "sort_asc", "find_index", "count_value",
         "mat_mul", "mat_transpose", "cosine_similarity",
     }  # fmt: skip

@@ -49,7 +49,7 @@ def assert_all_same(op: str, *args: Any) -> None:
 
 
 UNARY = ["list_sum", "list_product", "list_mean", "list_min", "list_max", "list_variance",
-         "list_std", "sort_asc"]  # fmt: skip
+         "list_std", "list_moments", "sort_asc"]  # fmt: skip
 BINARY = ["dot_product", "vec_add", "vec_sub", "vec_mul", "vec_div", "cosine_similarity"]
 WITH_SCALAR = ["vec_scale", "map_add", "map_mul", "filter_gt", "find_index", "count_value"]
 
@@ -120,8 +120,24 @@ def test_reductions_match_numpy_on_well_scaled_input(a: list[float], data: st.Da
         if a:
             assert impl.list_min(a) == float(np.min(na)) and impl.list_max(a) == float(np.max(na))
             assert impl.list_variance(a) == pytest.approx(float(np.var(na)), rel=1e-9, abs=1e-6)
+            n, mean, m2, lo, hi = impl.list_moments(a)
+            assert (n, lo, hi) == (len(a), float(np.min(na)), float(np.max(na)))
+            assert mean == pytest.approx(float(np.mean(na)), rel=1e-12, abs=1e-9)
+            assert m2 == pytest.approx(float(np.var(na)) * len(a), rel=1e-9, abs=1e-6)
         if len(a) > 1:
             assert impl.list_std(a, ddof=1) == pytest.approx(float(np.std(na, ddof=1)), rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["list", "numpy"])
+def test_moments_stay_accurate_where_sums_of_squares_cancel(kind: str) -> None:
+    # 1e9 plus unit noise over many blocks: sum(x**2) - n * mean**2 would lose every digit.
+    noise = np.random.default_rng(7).normal(0.0, 1.0, 10_000)
+    values = as_kind((1e9 + noise).tolist(), kind)
+    for impl in IMPLS:
+        n, mean, m2, _, _ = impl.list_moments(values)
+        assert n == 10_000
+        assert mean == pytest.approx(1e9 + float(np.mean(noise)), rel=1e-15)
+        assert m2 / (n - 1) == pytest.approx(float(np.var(1e9 + noise, ddof=1)), rel=1e-9)
 
 
 @given(data=st.data())
@@ -139,7 +155,7 @@ def test_large_inputs_agree_across_chunks_and_kinds() -> None:
     rng = np.random.default_rng(7)
     a = (rng.standard_normal(100_003) * 1e3).tolist()
     b = rng.standard_normal(100_003).tolist()
-    for op in ("list_sum", "list_variance", "list_min", "sort_asc"):
+    for op in ("list_sum", "list_variance", "list_moments", "list_min", "sort_asc"):
         for kind in KINDS:
             assert_all_same(op, as_kind(a, kind))
     for kind in KINDS:
@@ -158,6 +174,7 @@ def _numpy_reference(op: str, a: np.ndarray, b: np.ndarray, value: float) -> Any
         "list_max": lambda: float(np.max(a)),
         "list_variance": lambda: float(np.var(a)),
         "list_std": lambda: float(np.std(a)),
+        "list_moments": lambda: (a.size, float(np.mean(a)), float(np.var(a) * a.size), float(a.min()), float(a.max())),
         "dot_product": lambda: float(np.dot(a, b)),
         "cosine_similarity": lambda: float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))),
         "vec_add": lambda: a + b,
@@ -204,6 +221,10 @@ def test_every_op_matches_numpy_on_well_scaled_input(op: str, data: st.DataObjec
             np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)
         elif isinstance(expected, int):
             assert got == expected
+        elif isinstance(expected, tuple):
+            scale = float(np.max(np.abs(a)) ** 2) * a.size
+            assert got[0] == expected[0] and got[3:] == expected[3:]
+            assert got[1:3] == pytest.approx(expected[1:3], rel=1e-9, abs=1e-12 * (scale + 1))
         else:
             scale = float(np.sum(np.abs(a * b))) if op == "dot_product" else float(np.max(np.abs(a)) ** 2)
             assert got == pytest.approx(expected, rel=1e-9, abs=1e-12 * (scale + 1))

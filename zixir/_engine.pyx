@@ -84,6 +84,9 @@ cdef extern from "_kernels.h" nogil:
     Py_ssize_t zx_find(const double* x, Py_ssize_t n, double value)
     Py_ssize_t zx_count(const double* x, Py_ssize_t n, double value)
     void zx_sort(double* x, Py_ssize_t n)
+    ctypedef struct zx_moments:
+        double n, mean, m2, lo, hi
+    void zx_moments_feed(zx_moments* st, const double* x, Py_ssize_t n)
     void zx_mat_mul(const double* a, const double* b, double* out,
                     Py_ssize_t rows_a, Py_ssize_t inner, Py_ssize_t cols_b)
     void zx_transpose(const double* m, double* out, Py_ssize_t rows, Py_ssize_t cols)
@@ -580,6 +583,29 @@ def find_index(xs, value):
         if found == -1 and hit != -1:
             found = start + hit
     return found
+
+
+def list_moments(xs):
+    cdef _Vec v = _vec("list_moments", "xs", xs)
+    cdef zx_moments st
+    cdef double buf[CHUNK]
+    cdef Py_ssize_t start, m, n = v.size()
+    if n == 0:
+        raise empty_input(v.op)
+    memset(&st, 0, sizeof(st))
+    cdef const double* data = v.data
+    if _nogil(v):
+        with nogil:
+            start = 0
+            while start < n:
+                m = CHUNK if n - start > CHUNK else n - start
+                zx_moments_feed(&st, data + start, m)
+                start += m
+    else:
+        for start in range(0, n, CHUNK):
+            m = min(<Py_ssize_t>CHUNK, n - start)
+            zx_moments_feed(&st, v.chunk(start, m, buf), m)
+    return (n, st.mean, st.m2, st.lo, st.hi)
 
 
 def count_value(xs, value):

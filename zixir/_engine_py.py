@@ -351,6 +351,60 @@ def find_index(xs: Any, value: Any) -> int:
     return next((i for i, x in enumerate(v.values) if x == target), -1)
 
 
+def list_moments(xs: Any) -> tuple[int, float, float, float, float]:
+    values = _one("list_moments", "xs", xs).values
+    if not values:
+        raise empty_input("list_moments")
+    n = mean = m2 = lo = hi = 0.0
+    for start in range(0, len(values), CHUNK):
+        block = values[start : start + CHUNK]
+        nb = float(len(block))
+        block_mean = _lane_sum(block) / nb
+        block_m2 = _sqdev(block, block_mean, (1.0, 1.0))
+        block_lo, block_hi = _lane_range(block)
+        if n == 0.0:
+            n, mean, m2, lo, hi = nb, block_mean, block_m2, block_lo, block_hi
+            continue
+        total = n + nb
+        delta = block_mean - mean
+        mean += delta * nb / total
+        m2 += block_m2 + delta * delta * (n * nb / total)
+        n = total
+        if not math.isnan(lo):
+            lo = block_lo if math.isnan(block_lo) or block_lo < lo else lo
+            hi = block_hi if math.isnan(block_hi) or block_hi > hi else hi
+    return len(values), mean, m2, lo, hi
+
+
+def _lane_range(block: list[float]) -> tuple[float, float]:
+    """Min and max as zx_sum_range_feed finds them (lane by lane, so signed zeros agree)."""
+    if any(math.isnan(x) for x in block):
+        return math.nan, math.nan
+    lows, highs = [], []
+    for k in range(LANES):
+        lo = hi = block[0]
+        for x in block[k::LANES]:
+            lo = x if x < lo else lo
+            hi = x if x > hi else hi
+        lows.append(lo)
+        highs.append(hi)
+    lo, hi = lows[0], highs[0]
+    for k in range(1, LANES):
+        lo = lows[k] if lows[k] < lo else lo
+        hi = highs[k] if highs[k] > hi else hi
+    return lo, hi
+
+
+def _lane_sum(values: list[float]) -> float:
+    lanes = []
+    for k in range(LANES):
+        acc = 0.0
+        for x in values[k::LANES]:
+            acc += x
+        lanes.append(acc)
+    return _lanes_total(lanes)
+
+
 def count_value(xs: Any, value: Any) -> int:
     v, target = _with_scalar("count_value", "value", xs, value)
     return sum(1 for x in v.values if x == target)

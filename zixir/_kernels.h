@@ -338,6 +338,86 @@ static Py_ssize_t zx_count(const double *x, Py_ssize_t n, double value)
 }
 
 /* Ascending, NaN last. */
+/* ---- moments in one pass ------------------------------------------------------------ */
+
+/* Count, mean, M2 (the sum of squared deviations from the mean), min and max, one block of
+ * values at a time: each block's lane sum gives its mean and its squared deviations around
+ * that mean its M2 while the block is in L1, then the block merges into the running state
+ * (Chan et al.), which stays exact where a sum of squares would cancel. The result depends
+ * on the block size, which is fixed (CHUNK), so every input kind and the twin agree. */
+typedef struct {
+    double n, mean, m2, lo, hi;
+} zx_moments;
+
+/* Lane sums, minima and maxima of x[0..n) (n >= 1); *nan is set when a value is nan.
+ * Branch-free, so gcc vectorizes it (zx_extreme_feed's early exit on nan does not). */
+ZX_VECTORIZED static void zx_sum_range_feed(double *restrict sum, double *restrict lo, double *restrict hi,
+                                            int *nan, const double *restrict x, Py_ssize_t n)
+{
+    double s[ZX_LANES], a[ZX_LANES], b[ZX_LANES];
+    int bad = 0;
+    for (int k = 0; k < ZX_LANES; k++) {
+        s[k] = 0.0;
+        a[k] = b[k] = x[0];
+    }
+    Py_ssize_t i = 0;
+    for (; i + ZX_LANES <= n; i += ZX_LANES)
+        for (int k = 0; k < ZX_LANES; k++) {
+            double v = x[i + k];
+            s[k] += v;
+            a[k] = v < a[k] ? v : a[k];
+            b[k] = v > b[k] ? v : b[k];
+            bad |= v != v;
+        }
+    for (int k = 0; i + k < n; k++) {
+        double v = x[i + k];
+        s[k] += v;
+        a[k] = v < a[k] ? v : a[k];
+        b[k] = v > b[k] ? v : b[k];
+        bad |= v != v;
+    }
+    double mn = a[0], mx = b[0];
+    for (int k = 1; k < ZX_LANES; k++) {
+        mn = a[k] < mn ? a[k] : mn;
+        mx = b[k] > mx ? b[k] : mx;
+    }
+    memcpy(sum, s, sizeof s);
+    *lo = mn;
+    *hi = mx;
+    *nan = bad;
+}
+
+static void zx_moments_feed(zx_moments *st, const double *x, Py_ssize_t n)
+{
+    double acc[ZX_LANES], lo, hi;
+    int nan;
+    if (n <= 0) return;
+    zx_sum_range_feed(acc, &lo, &hi, &nan, x, n);
+    double nb = (double)n;
+    double mean = zx_lanes_total(acc) / nb;
+    memset(acc, 0, sizeof acc);
+    zx_sqdev_feed(acc, x, n, mean);
+    double m2 = zx_lanes_total(acc);
+    if (nan) lo = hi = NAN;
+    if (st->n == 0.0) {
+        st->n = nb;
+        st->mean = mean;
+        st->m2 = m2;
+        st->lo = lo;
+        st->hi = hi;
+        return;
+    }
+    double total = st->n + nb;
+    double delta = mean - st->mean;
+    st->mean += delta * nb / total;
+    st->m2 += m2 + delta * delta * (st->n * nb / total);
+    st->n = total;
+    if (!isnan(st->lo)) {
+        st->lo = isnan(lo) || lo < st->lo ? lo : st->lo;
+        st->hi = isnan(hi) || hi > st->hi ? hi : st->hi;
+    }
+}
+
 static int zx_cmp_double(const void *pa, const void *pb)
 {
     double a = *(const double *)pa, b = *(const double *)pb;

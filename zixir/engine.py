@@ -29,6 +29,7 @@ __all__ = [
     "list_max",
     "list_mean",
     "list_min",
+    "list_moments",
     "list_product",
     "list_std",
     "list_sum",
@@ -129,6 +130,22 @@ def list_std(xs: Vector, ddof: int = 0) -> float:
     """The standard deviation: the square root of the variance, scaled so that it is finite
     (and non-zero) whenever the true deviation is, even where the variance is not."""
     return float(_impl.list_std(xs, ddof))
+
+
+def list_moments(xs: Vector) -> tuple[int, float, float, float, float]:
+    """Count, mean, M2 (the sum of squared deviations from the mean), min and max, in one
+    pass over `xs`: what a batch of outcomes needs, read once.
+
+    Blocks of 128 values are summed, then their squared deviations from the block's mean,
+    while they are in cache; the blocks merge by Chan's update, which stays accurate where
+    a sum of squares would cancel. The sample variance is ``m2 / (count - 1)``. Unlike
+    `list_variance`, squares beyond the float range give inf (no rescaling pass).
+
+    Raises:
+        EmptyInputError: `xs` is empty.
+    """
+    n, mean, m2, lo, hi = _impl.list_moments(xs)
+    return int(n), float(mean), float(m2), float(lo), float(hi)
 
 
 def dot_product(a: Vector, b: Vector) -> float:
@@ -236,7 +253,7 @@ def mat_transpose(m: Vector, rows: int, cols: int) -> Any:
 OPS: dict[str, Callable[..., Any]] = {
     fn.__name__: fn
     for fn in (
-        list_sum, list_product, list_mean, list_min, list_max, list_variance, list_std,
+        list_sum, list_product, list_mean, list_min, list_max, list_variance, list_std, list_moments,
         dot_product, vec_add, vec_sub, vec_mul, vec_div, vec_scale, map_add, map_mul,
         filter_gt, sort_asc, find_index, count_value, mat_mul, mat_transpose,
         cosine_similarity,

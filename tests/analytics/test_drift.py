@@ -126,3 +126,12 @@ def test_a_monitor_checks_sliding_windows_and_reports_drift(records: list[dict[s
     assert drifts and drifts[-1]["monitor"] == "orders" and drifts[-1]["method"] == "psi"
     assert _count("zixir_analytics_drift", "orders") == before + len([c for c in shifted if c.drifted])
     assert len(monitor.results) == 5
+
+
+def test_a_monitor_keeps_only_its_latest_results_under_churn() -> None:
+    monitor = drift.Monitor("churn", BASE, method="psi", window=50, keep_results=7)
+    for value in BASE[:3000]:
+        monitor.update(value)  # a check every 50 values: 60 checks
+    assert len(monitor.results) == 7
+    with pytest.raises(InvalidArgumentError):
+        drift.Monitor("none", BASE, keep_results=0)

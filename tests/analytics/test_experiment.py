@@ -16,6 +16,7 @@ from scipy import stats as sst
 
 from zixir import Cache
 from zixir.analytics import Experiment, PromotionRule
+from zixir.analytics.experiment import _batch_moments
 from zixir.errors import ArgumentTypeError, InvalidArgumentError
 
 
@@ -100,6 +101,23 @@ def test_record_many_aggregates_like_scipy_on_the_raw_values(cache: Cache) -> No
     assert c.ci == pytest.approx(tuple(ref.confidence_interval()), rel=1e-8)
     with pytest.raises(InvalidArgumentError, match=r"^unknown variant 'nope'"):
         exp.record_many("nope", "t", [1.0])
+
+
+def test_record_many_tells_binary_batches_from_values_in_the_unit_range(cache: Cache) -> None:
+    exp = Experiment("kinds", {"control": 1, "new": 1}, store=cache)
+    exp.record_many("control", "rate", [0.0, 1.0] * 200)
+    exp.record_many("new", "rate", [0.0, 1.0, 1.0] * 100)
+    assert exp.analyze("rate").kind == "conversion"
+    exp.record_many("new", "share", [0.5, 0.25, 1.0] * 100)  # in [0, 1], not 0/1
+    exp.record_many("control", "share", [0.0, 1.0] * 100)
+    assert exp.analyze("share").kind == "mean"
+    with pytest.raises(InvalidArgumentError, match=r"^values hold nan or inf"):
+        exp.record_many("new", "share", [1.0, float("nan")])
+    with pytest.raises(InvalidArgumentError, match=r"^values hold nan or inf"):
+        exp.record_many("new", "share", np.array([float("inf"), 1.0]))
+    # Lane sums of values near the float maximum overflow: the exact kernels take over.
+    batch, binary = _batch_moments([1e300] * 300)
+    assert (batch.n, batch.mean, batch.m2, binary) == (300.0, 1e300, 0.0, False)
 
 
 def test_cuped_equals_welch_on_the_adjusted_values(cache: Cache) -> None:

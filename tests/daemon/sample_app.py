@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from zixir import Actor, ChildSpec, ExitReason, Supervisor
+from zixir import Actor, ChildSpec, ExitReason, Supervisor, whereis
 
 #: Never set: the on_stop of a Stubborn actor waits on it forever.
 _never = threading.Event()
@@ -70,3 +71,34 @@ def build_slow_stop() -> list[ChildSpec]:
 def build_nothing() -> str:
     """Not a tree."""
     return "not a tree"
+
+
+def build_workflow(app: Any) -> list[ChildSpec]:
+    """A WorkflowActor running a two-step run: `slow` tells systemd's socket it runs, then works 1 s."""
+    from zixir import Workflow, WorkflowActor
+    from zixir.daemon.notify import Notifier
+
+    wf = Workflow("drained", store=str(app.path("wf")))
+
+    @wf.step()
+    def slow() -> int:
+        with open(app.path("slow-runs"), "a") as runs:
+            runs.write("run\n")
+        Notifier().status("slow step running")
+        time.sleep(1.0)  # the step's work
+        return 1
+
+    @wf.step()
+    def after(slow: int) -> int:
+        Notifier().status("after step ran")
+        return slow + 1
+
+    class Starter(Actor):
+        """Starts (or, after a drain, lets the WorkflowActor resume) the run once the tree is up."""
+
+        def on_start(self) -> None:
+            host = whereis("workflows")
+            if host is not None and not host.proxy().runs("drained").get():
+                host.proxy().run("drained", "only").get()
+
+    return [ChildSpec("workflows", WorkflowActor, kwargs={"workflows": [wf]}), ChildSpec("starter", Starter)]

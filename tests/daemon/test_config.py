@@ -154,3 +154,45 @@ def test_a_daemon_runs_the_tree_of_its_config_file(tmp_path: Path) -> None:
     code, err = daemon.finish()
     assert code == ExitCode.OK, err
     assert (tmp_path / "exited-w1").read_text() == "shutdown"
+
+
+WORKFLOWS = """
+[[children]]
+name = "flows"
+class = "zixir:WorkflowActor"
+workflows = ["tests.daemon.sample_flows:etl"]
+[[children.schedules]]
+workflow = "etl"
+cron = "*/5 * * * *"
+tz = "Europe/Berlin"
+inputs = { day = "today" }
+missed = "catch_up"
+name = "NAME"
+"""
+
+
+def test_a_workflow_actor_hosts_workflows_by_import_path_with_their_schedules(tmp_path: Path) -> None:
+    from tests.daemon.sample_flows import etl
+
+    (spec,) = load_config(write(tmp_path, WORKFLOWS.replace("NAME", "every-five")), tmp_path).children
+    assert spec.kwargs["workflows"] == [etl]
+    (schedule,) = [s for s in etl.schedules if s.name == "every-five"]
+    assert (schedule.cron, schedule.missed) == ("*/5 * * * *", "catch_up")
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (('cron = "*/5 * * * *"', 'cron = "every morning"'), "children[0].schedules[0].cron"),
+        (('missed = "catch_up"', 'missed = "sometimes"'), "children[0].schedules[0].missed"),
+        (('workflow = "etl"', 'workflow = "nope"'), "children[0].schedules[0].workflow"),
+        (('missed = "catch_up"', 'missed = "skip"\nwhen = "now"'), "children[0].schedules[0].when"),
+        (("sample_flows:etl", "sample_flows:not_a_workflow"), "children[0].workflows[0]"),
+        (('class = "zixir:WorkflowActor"', 'class = "zixir:CacheActor"'), "children[0].workflows"),
+    ],
+)
+def test_workflow_and_schedule_mistakes_name_their_key(tmp_path: Path, change: tuple[str, str], key: str) -> None:
+    path = write(tmp_path, WORKFLOWS.replace("NAME", f"bad-{abs(hash(key))}").replace(*change))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, tmp_path)
+    assert raised.value.key == key, str(raised.value)

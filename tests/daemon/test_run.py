@@ -112,3 +112,31 @@ def test_a_build_that_returns_no_tree_is_a_start_failure_in_one_line(tmp_path: P
         "zixir: error: build returned str; it must return a Supervisor's ref (Supervisor.start(...)) "
         "or a list of ChildSpecs"
     )
+
+
+def test_sigterm_lets_running_workflow_steps_finish_and_the_next_daemon_resumes_the_run(tmp_path: Path) -> None:
+    from tests.daemon.sample_app import build_workflow
+    from zixir.app import App
+
+    first = DaemonProcess("tests.daemon.sample_app:build_workflow", data_dir=tmp_path)
+    first.expect("READY=1")
+    first.expect("STATUS=slow step running")
+    first.signal(signal.SIGTERM)
+    first.expect("STATUS=draining 1 workflow runs")
+    code, err = first.finish()
+    assert code == ExitCode.OK, err
+    (spec, _) = build_workflow(App(tmp_path))
+    (wf,) = spec.kwargs["workflows"]
+    with wf:
+        drained = wf.status("only")
+        assert drained.status == "running"
+        assert {name: step.status for name, step in drained.steps.items()} == {"slow": "succeeded", "after": "pending"}
+    second = DaemonProcess("tests.daemon.sample_app:build_workflow", data_dir=tmp_path)
+    second.expect("READY=1")
+    second.expect("STATUS=after step ran")
+    second.signal(signal.SIGTERM)
+    code, err = second.finish()
+    assert code == ExitCode.OK, err
+    with wf:
+        assert wf.status("only").status == "succeeded"
+    assert (tmp_path / "slow-runs").read_text() == "run\n"  # the committed step did not run again

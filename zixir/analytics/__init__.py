@@ -18,6 +18,7 @@ from zixir.analytics.experiment import Experiment
 from zixir.analytics.power import power, sample_size, sample_size_proportions
 from zixir.analytics.promotion import PromotionRule
 from zixir.analytics.quality import Field, Report, Schema, Violation
+from zixir.analytics.raw import RawEvent
 from zixir.analytics.results import Analysis, Comparison, Decision
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Experiment",
     "Field",
     "PromotionRule",
+    "RawEvent",
     "Report",
     "Schema",
     "Violation",

@@ -187,14 +187,15 @@ class Monitor:
         method: One of "ks", "psi", "wasserstein", "js", "chi_square".
         window: Values in the window (the memory kept).
         every: Values between checks (default: the window).
+        keep_results: How many of the latest checks `results` keeps (older ones fall off).
         options: The method's keyword options (threshold, bins).
 
     Raises:
-        InvalidArgumentError: an unknown method, a window or `every` below 1.
+        InvalidArgumentError: an unknown method, a window, `every` or `keep_results` below 1.
     """
 
     def __init__(self, name: str, baseline: Sequence[Any], *, method: str = "psi", window: int = 1000,
-                 every: int | None = None, **options: Any) -> None:  # fmt: skip
+                 every: int | None = None, keep_results: int = 100, **options: Any) -> None:  # fmt: skip
         if method not in _METHODS:
             raise InvalidArgumentError(f"method must be one of {sorted(_METHODS)}, got {method!r}", "method")
         self.name = name
@@ -207,7 +208,9 @@ class Monitor:
         self._fn(self._baseline, self._baseline, **options)  # bad options or baseline fail here
         self._values: collections.deque[Any] = collections.deque(maxlen=self.window)
         self._since = 0
-        self.results: collections.deque[DriftResult] = collections.deque(maxlen=100)
+        self.results: collections.deque[DriftResult] = collections.deque(
+            maxlen=_validate.whole("keep_results", keep_results)
+        )
 
     def check(self, values: Sequence[Any]) -> DriftResult:
         """Checks one batch against the baseline (logs and counts a drift)."""

@@ -3,12 +3,14 @@ zixir Cache, so every thread and process shares them and they survive restarts."
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from zixir import _validate, engine
 from zixir.analytics import analysis as _an
+from zixir.analytics import raw
 from zixir.analytics.assignment import allocate, bucket_of, check_weights
 from zixir.analytics.moments import Moments
 from zixir.analytics.promotion import PromotionRule, decide
@@ -38,6 +40,10 @@ class Experiment:
         rule: The promotion rule `check` applies.
         auto_promote: `check` stops the experiment with the winner when the rule holds.
         srm_alpha: p-value below which exposure counts flag a sample ratio mismatch.
+        events: Raw events to keep: each `record` call, as it came (`events()`); the
+            oldest go first. 0 (the default) keeps none; at most `raw.MAX_RAW_EVENTS`.
+        event_retention: Seconds a raw event is kept (None: until `events` newer ones
+            push it out); needs `events`.
         clock: Wall-clock seconds (the start time and decisions); injectable for tests.
 
     Raises:
@@ -57,6 +63,8 @@ class Experiment:
         rule: PromotionRule | None = None,
         auto_promote: bool = False,
         srm_alpha: float = 0.001,
+        events: int = 0,
+        event_retention: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         from zixir.cache import Cache
@@ -82,6 +90,14 @@ class Experiment:
         self.auto_promote = bool(auto_promote)
         self.srm_alpha = _validate.number("srm_alpha", srm_alpha, above=0, at_most=0.5)
         self._clock = _validate.function("clock", clock, "a callable returning seconds")
+        self.events_kept = _validate.whole("events", events, at_least=0)
+        if self.events_kept > raw.MAX_RAW_EVENTS:
+            raise InvalidArgumentError(f"events must be at most {raw.MAX_RAW_EVENTS:,}, got {events!r}", "events")
+        self.event_retention = _validate.optional_number("event_retention", event_retention, above=0)
+        if self.event_retention is not None and not self.events_kept:
+            raise InvalidArgumentError(
+                "event_retention needs events=N (how many raw events to keep)", "event_retention"
+            )
         self._store = store
         self._prefix = f"zixir.experiment/{name}/"
         self._pairs = sorted({*self.ratios.values(), *self.covariates.items()})
@@ -136,12 +152,9 @@ class Experiment:
             raise InvalidArgumentError(
                 f"metric {metric!r} is part of a ratio or covariate pair; record it per unit with record()", "metric"
             )
-        n = len(values)
-        if n == 0:
+        if len(values) == 0:
             return
-        mean = engine.list_mean(values)
-        batch = Moments(float(n), mean, engine.list_variance(values) * n)
-        binary = engine.count_value(values, 0.0) + engine.count_value(values, 1.0) == n
+        batch, binary = _batch_moments(values)
         v = names.index(variant)
 
         def write(txn: Any) -> None:
@@ -150,6 +163,12 @@ class Experiment:
             txn.put(self._prefix + "state", state.to_dict())
 
         self._store.transact(write)
+
+    def events(self, metric: str | None = None) -> list[raw.RawEvent]:
+        """The kept raw events (of `metric`, or all), oldest first; empty unless the
+        experiment keeps events (`events=N`). Batches from `record_many` are sums only."""
+        now = self._clock()
+        return self._store.transact(lambda txn: raw.read(txn, self._prefix, now, self.event_retention, metric))
 
     # ---- analysis -----------------------------------------------------------------------
 
@@ -332,8 +351,24 @@ class Experiment:
                 state.excluded += 1
             else:
                 state.add(record, metric, value)
+            if self.events_kept:
+                event = raw.RawEvent(self._clock(), unit, config["names"][record.variant], metric, value,
+                                  not record.excluded)  # fmt: skip
+                raw.append(txn, self._prefix, event, self.events_kept, self.event_retention)
         txn.put(key, record.to_list())
         txn.put(self._prefix + "state", state.to_dict())
+
+
+def _batch_moments(values: Any) -> tuple[Moments, bool]:
+    """The batch's moments in one engine pass, and whether every value is 0 or 1 (counted
+    only when the range allows it)."""
+    n, mean, m2, lo, hi = engine.list_moments(values)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InvalidArgumentError("values hold nan or inf; drop or impute them first (Schema.repair)", "values")
+    if not (math.isfinite(mean) and math.isfinite(m2)):  # sums beyond the float range: the exact kernels
+        mean, m2 = engine.list_mean(values), engine.list_variance(values) * n
+    binary = lo >= 0.0 and hi <= 1.0 and engine.count_value(values, 0.0) + engine.count_value(values, 1.0) == n
+    return Moments(float(n), mean, m2), binary
 
 
 def _check_unit(unit: object) -> None:

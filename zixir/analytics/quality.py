@@ -33,7 +33,8 @@ class Field:
         min, max: Inclusive bounds of numbers.
         allowed: The values allowed.
         pattern: A regex every str must fully match.
-        unique: No value twice.
+        unique: No value twice: every occurrence after the first is a violation (so
+            ``repair="drop"`` keeps the first row of duplicates).
         check: A predicate the value must pass (rule name "check").
         repair: What `Schema.repair` does to a violating value (see `REPAIRS`); None: keep it.
         fill: The value of repair="constant".
@@ -202,13 +203,15 @@ class Schema:
     def _violations(self, rows: Sequence[Mapping[str, Any]]) -> list[Violation]:
         found = []
         for name, rule in self.fields.items():
-            seen: Counter[Any] = Counter(r.get(name) for r in rows) if rule.unique else Counter()
+            seen: set[Any] = set()
             for i, row in enumerate(rows):
                 value = row.get(name)
                 for broken in rule.violations(value):
                     found.append(Violation(i, name, broken, value))
-                if rule.unique and value is not None and seen[value] > 1:
-                    found.append(Violation(i, name, "unique", value))
+                if rule.unique and value is not None:
+                    if value in seen:  # the first occurrence stands; later ones break the rule
+                        found.append(Violation(i, name, "unique", value))
+                    seen.add(value)
         found.sort(key=lambda v: v.row)
         return found
 

@@ -64,13 +64,15 @@ def main(debug: bool) -> None:
       zixir run myapp.service:build --data-dir /var/lib/myapp --metrics-port 9100
       zixir tree --data-dir /var/lib/myapp
       zixir workflow runs etl --data-dir /var/lib/myapp --json
+      zixir demo --seconds 5
     """
 
 
-from zixir.cli import cache, run, sandbox, tree, workflow  # noqa: E402  (the group comes first)
+from zixir.cli import cache, demo, run, sandbox, tree, workflow  # noqa: E402  (the group comes first)
 
 main.add_command(run.run)
-main.add_command(run.tour)
+main.add_command(demo.demo)
+main.add_command(demo.tour)
 main.add_command(workflow.workflow)
 main.add_command(cache.cache)
 main.add_command(sandbox.sandbox)

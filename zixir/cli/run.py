@@ -1,4 +1,4 @@
-"""``zixir run``: a supervision tree as a daemon; and ``zixir tour``."""
+"""``zixir run``: a supervision tree as a daemon."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["run", "tour"]
+__all__ = ["run"]
 
 
 @click.command()
@@ -35,6 +35,13 @@ __all__ = ["run", "tour"]
     help="Log to this file (reopened on SIGHUP) instead of stderr.",
 )
 @click.option("--log-level", default="INFO", show_default=True, help="The least severe level logged.")
+@click.option(
+    "--drain-timeout",
+    type=click.FloatRange(0, None),
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM/SIGINT, seconds the running steps of hosted workflows may take to finish before the tree stops.",
+)
 @click.option("--check", is_flag=True, help="Check TARGET or --config, then exit without starting anything.")
 def run(
     target: str | None,
@@ -45,6 +52,7 @@ def run(
     log_json: bool,
     log_file: Path | None,
     log_level: str,
+    drain_timeout: float,
     check: bool,
 ) -> None:
     """Run a supervision tree as a daemon until SIGTERM or SIGINT.
@@ -67,7 +75,9 @@ def run(
     from zixir.daemon.runner import DaemonOptions, exit_process
     from zixir.daemon.runner import run as run_daemon
 
-    options = DaemonOptions(target, config, data_dir, metrics_port, metrics_host, log_json, log_file, log_level)
+    options = DaemonOptions(
+        target, config, data_dir, metrics_port, metrics_host, log_json, log_file, log_level, drain_timeout
+    )
     code = run_daemon(options)
     exit_process(int(code) if code is not None else int(ExitCode.OK))
 
@@ -83,16 +93,3 @@ def _check(target: str | None, config: Path | None, data_dir: Path | None) -> No
     if target is not None:
         load_target(target)
         click.echo(f"{target}: ok")
-
-
-@click.command("tour")
-def tour() -> None:
-    """A short tour of the engine, the storage format, the cache and sandboxes.
-
-    \b
-    Example:
-      zixir tour
-    """
-    from zixir.demo import tour
-
-    tour()

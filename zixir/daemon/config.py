@@ -19,6 +19,14 @@ name = "scorer"
 class = "app.scoring:Scorer"
 restart = "permanent"
 
+[[children]]
+name = "flows"
+class = "zixir:WorkflowActor"
+workflows = ["app.flows:etl"]  # Workflow objects by import path
+[[children.schedules]]         # wf.schedule(...) of a listed workflow
+workflow = "etl"
+cron = "*/5 * * * *"
+
 [app]                        # free-form: handed to build(app) as app.config
 ```
 """
@@ -42,6 +50,8 @@ _STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 _TOP_KEYS = ("root", "children", "app")
 _SUPERVISOR_KEYS = ("name", "strategy", "max_restarts", "max_seconds")
 _CHILD_KEYS = ("name", "class", "args", "kwargs", "restart", "shutdown", "start_timeout")
+_WORKFLOW_KEYS = ("workflows", "schedules")  # a WorkflowActor's
+_SCHEDULE_KEYS = ("workflow", "every", "cron", "tz", "inputs", "missed", "max_catch_up", "overlap", "name")
 
 
 @dataclass(frozen=True)
@@ -159,12 +169,15 @@ class _Reader:
             args: tuple[Any, ...] = ()
             kwargs: dict[str, Any] = options
         else:
-            self.known(entry, key, _CHILD_KEYS)
+            hosts = any(name in entry for name in _WORKFLOW_KEYS)
+            self.known(entry, key, (*_CHILD_KEYS, *_WORKFLOW_KEYS) if hosts else _CHILD_KEYS)
             if "class" not in entry:
                 raise self.error(f"{key}.class", "missing: the actor class, as 'module:Class'")
             actor_class = self.actor_class(entry["class"], f"{key}.class")
             args = tuple(self.typed(entry, key, "args", list, []))
             kwargs = dict(self.typed(entry, key, "kwargs", dict, {}))
+            if hosts:
+                kwargs["workflows"] = self.workflows(actor_class, entry, key)
             kwargs = self.in_data_dir(actor_class, kwargs)
             self.check_arguments(actor_class, args, kwargs, key)
         restart = entry.get("restart", "permanent")
@@ -187,14 +200,20 @@ class _Reader:
 
         if not isinstance(target, str) or not target.strip():
             raise self.error(key, f"must be 'module:Class', got {target!r}")
-        module_name, _, name = target.rpartition(":") if ":" in target else target.rpartition(".")
-        try:
-            found = getattr(importlib.import_module(module_name), name)
-        except Exception as exc:
-            raise self.error(key, f"cannot import {target!r}: {type(exc).__name__}: {exc}") from exc
+        found = self.imported(target, key)
         if not (isinstance(found, type) and issubclass(found, Actor)):
             raise self.error(key, f"{target!r} is not a zixir.Actor subclass")
         return found
+
+    def imported(self, target: Any, key: str) -> Any:
+        """What ``"module:name"`` (or ``"module.name"``) names."""
+        if not isinstance(target, str) or not target.strip():
+            raise self.error(key, f"must be 'module:name', got {target!r}")
+        module_name, _, name = target.rpartition(":") if ":" in target else target.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module_name), name)
+        except Exception as exc:
+            raise self.error(key, f"cannot import {target!r}: {type(exc).__name__}: {exc}") from exc
 
     def check_arguments(self, actor_class: type, args: tuple[Any, ...], kwargs: dict[str, Any], key: str) -> None:
         """The arguments fit the class; Zixir's own actors also check their options' values."""
@@ -213,6 +232,38 @@ class _Reader:
                 check_options(**{k: v for k, v in kwargs.items() if k not in ("path", "sweep_interval")})
         except (InvalidArgumentError, ArgumentTypeError) as exc:
             raise self.error(f"{key}.kwargs.{exc.argument}", str(exc)) from exc
+
+    def workflows(self, actor_class: type, entry: Mapping[str, Any], key: str) -> list[Any]:
+        """A WorkflowActor's ``workflows`` (import paths to Workflow objects), with their ``schedules`` set."""
+        from zixir.workflow import Workflow, WorkflowActor
+
+        if not issubclass(actor_class, WorkflowActor):
+            raise self.error(f"{key}.workflows", f"only a WorkflowActor hosts workflows, not {actor_class.__name__}")
+        if "workflows" in entry.get("kwargs", {}):
+            raise self.error(f"{key}.kwargs.workflows", "give the workflows once: as workflows = [...] only")
+        paths = self.typed(entry, key, "workflows", list, [])
+        hosted = {}
+        for index, path in enumerate(paths):
+            found = self.imported(path, f"{key}.workflows[{index}]")
+            if not isinstance(found, Workflow):
+                raise self.error(f"{key}.workflows[{index}]", f"{path!r} is not a zixir.Workflow")
+            hosted[found.name] = found
+        for index, schedule in enumerate(self.typed(entry, key, "schedules", list, [])):
+            where = f"{key}.schedules[{index}]"
+            if not isinstance(schedule, dict):
+                raise self.error(where, f"must be a table, got {schedule!r}")
+            self.known(schedule, where, _SCHEDULE_KEYS)
+            options = dict(schedule)
+            wf = hosted.get(options.pop("workflow", None))
+            if wf is None:
+                raise self.error(f"{where}.workflow", f"must name one of the workflows listed: {sorted(hosted)}")
+            try:
+                wf.schedule(**options)
+            except (InvalidArgumentError, ArgumentTypeError) as exc:
+                raise self.error(f"{where}.{exc.argument}", str(exc)) from exc
+            except ValueError as exc:
+                raise self.error(where, str(exc)) from exc
+        return list(hosted.values())
 
     def in_data_dir(self, actor_class: type, kwargs: dict[str, Any]) -> dict[str, Any]:
         from zixir.cache import CacheActor

@@ -8,6 +8,7 @@ with an `ExitCode`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -48,6 +49,7 @@ class DaemonOptions:
     log_json: bool = False
     log_file: Path | None = None
     log_level: str = "INFO"
+    drain_timeout: float = 30.0
 
 
 def run(options: DaemonOptions) -> int:
@@ -169,9 +171,34 @@ class _Daemon:
         name = signal.Signals(self.signals.stop_signal or signal.SIGTERM).name
         logger.bind(event="daemon.stopping", signal=name).info("{}: stopping the tree", name)
         self.notifier.stopping(f"stopping on {name}")
+        self._drain_workflows()
         root.stop(timeout=None)
         logger.bind(event="daemon.stopped").info("Tree stopped")
         return ExitCode.OK
+
+    def _drain_workflows(self) -> None:
+        """Lets the running steps of hosted workflows finish, up to the drain timeout."""
+        actor_module = sys.modules.get("zixir.workflow.actor")
+        if actor_module is None:
+            return  # no workflow was ever hosted here
+        import pykka
+
+        deadline = time.monotonic() + self.options.drain_timeout
+        handles = []
+        for ref in pykka.ActorRegistry.get_by_class(actor_module.WorkflowActor):
+            try:
+                handles += ref.proxy().drain().get(timeout=self.options.drain_timeout)
+            except Exception as exc:  # a host that cannot drain is stopped like the rest
+                logger.warning("{} could not drain: {!r}", ref, exc)
+        if not handles:
+            return
+        self.notifier.status(f"draining {len(handles)} workflow runs")
+        logger.bind(event="daemon.draining", runs=len(handles), timeout=self.options.drain_timeout).info(
+            "Draining {} workflow runs for up to {} s", len(handles), self.options.drain_timeout
+        )
+        for run in handles:
+            with contextlib.suppress(Exception):  # drained runs end with RunOwnedError: expected
+                run.result(max(0.0, deadline - time.monotonic()))
 
     def _watch_root(self, root: Any) -> None:
         root.wait_exit(None)

@@ -106,6 +106,7 @@ class WorkflowActor(Actor):
         self._flights: dict[tuple[str, str], _Flight] = {}
         self._schedules: dict[tuple[str, str], _Hosted] = {}
         self._orphans_left = False
+        self._draining = False
 
     # -- lifetime ---------------------------------------------------------------------------------
 
@@ -162,6 +163,8 @@ class WorkflowActor(Actor):
             by a live process, a mismatch).
         """
         wf = self._workflow(workflow)
+        if self._draining:
+            raise RuntimeError(f"{type(self).__name__} is draining (its host is stopping): it starts no run")
         if len(self._flights) >= self._max_runs:
             raise TooManyRunsError(
                 f"{type(self).__name__} runs {len(self._flights)} runs already (max_runs={self._max_runs}): wait "
@@ -172,6 +175,24 @@ class WorkflowActor(Actor):
         if key is not None and key in self._flights:
             return self._flights[key].handle
         return self._launch(wf, wf.begin(run_id, inputs, rerun=rerun), None)
+
+    def drain(self) -> list[RunHandle]:
+        """Prepares a stop: no run, tick or step starts any more; running steps finish and commit.
+
+        ``zixir run`` calls it on SIGTERM and waits on the handles up to its drain timeout
+        before stopping the tree; runs with steps left stay unfinished and resume when the
+        actor starts again (their handles end with RunOwnedError).
+
+        Returns:
+            The handles of the runs in flight.
+        """
+        self._draining = True
+        for hosted in self._schedules.values():
+            if hosted.timer is not None:
+                hosted.timer.cancel()
+        for flight in self._flights.values():
+            flight.execution.drain()
+        return [flight.handle for flight in self._flights.values()]
 
     def handle(self, workflow: str, run_id: str) -> RunHandle | None:
         """The handle of a run in flight here, or None."""
@@ -219,7 +240,7 @@ class WorkflowActor(Actor):
             return self._ended(message)
         if isinstance(message, _Wake):
             hosted = self._schedules.get(message.key)
-            if hosted is not None:
+            if hosted is not None and not self._draining:
                 self._apply(hosted, hosted.state.poll())
             return None
         return super().on_receive(message)
@@ -232,6 +253,8 @@ class WorkflowActor(Actor):
         if flight.tick is not None:
             hosted = self._schedules[(message.key[0], flight.tick[0])]
             self._tick_ended(hosted, flight.tick[1])
+        if self._draining:
+            return
         if self._orphans_left:
             self._resume_orphans()
         self._start_waiting_ticks()

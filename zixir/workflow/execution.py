@@ -118,7 +118,14 @@ class Execution:
             raise RunOwnedError(runner.error or f"run {self.run_id!r} was taken over", self.run_id)
         status: RunStatus
         error: str | None
-        if all(s.status in DONE for s in runner.states):
+        done = all(s.status in DONE for s in runner.states)
+        if runner.stopping == "draining" and not done:
+            raise RunOwnedError(
+                f"run {self.run_id!r} of workflow {self.workflow!r} was drained: its host stopped after its running "
+                "steps committed; it resumes where it stopped when the host (or any owner) runs it again",
+                self.run_id,
+            )
+        if done:
             status, error = "succeeded", None
         else:
             status = "cancelled" if runner.stopping == "cancelled" else "failed"
@@ -128,6 +135,12 @@ class Execution:
                 f"run {self.run_id!r} of workflow {self.workflow!r} was taken over while it ran", self.run_id
             )
         return status, error
+
+    def drain(self) -> None:
+        """Starts no new step; the running ones finish and commit, then `execute` ends (with
+        RunOwnedError if steps were left): the run stays unfinished, to be resumed."""
+        if self.runner is not None:
+            self.runner.drain()
 
     def abandon(self, why: str) -> None:
         """Gives the run up at once, as if this process had died: no new step starts,

@@ -40,7 +40,7 @@ class Pool(ABC):
         self.running = 0  # tasks taken and not yet committed
         self.threads: list[threading.Thread] = []
         self.idle = 0
-        self.stopping: str | None = None  # "failed", "cancelled", "abandoned" or "stale"
+        self.stopping: str | None = None  # "draining", "cancelled", "failed", "abandoned" or "stale"
         self.error: str | None = None
         self.finished = threading.Event()
         self.pending: list[StepOutcome] = []  # finished, waiting for a commit (with `cond` held)
@@ -60,6 +60,12 @@ class Pool(ABC):
         with self.cond:
             self._stop("cancelled", None)
 
+    def drain(self) -> None:
+        """Its host is stopping: no new step starts, running steps finish and commit; the
+        run stays "running" for the next owner (the host's restart) to resume."""
+        with self.cond:
+            self._stop("draining", None)
+
     def abandon(self, why: str) -> None:
         """Its host gave the run up (as if its process died): no new step starts, running
         steps see ``ctx.cancelled``, the run stays "running" for another owner to take over."""
@@ -68,13 +74,13 @@ class Pool(ABC):
 
     def _stop(self, why: str, error: str | None) -> None:
         # with cond held; "stale" outranks the others, a failure outranks a cancel
-        rank = {None: 0, "cancelled": 1, "failed": 2, "abandoned": 3, "stale": 4}
+        rank = {None: 0, "draining": 1, "cancelled": 2, "failed": 3, "abandoned": 4, "stale": 5}
         if rank[why] > rank[self.stopping]:
             self.stopping = why
             if error is not None and (self.error is None or why in ("stale", "abandoned")):
                 self.error = error
         for event in self.live:
-            if why != "failed":
+            if why not in ("failed", "draining"):  # a drain lets running steps finish
                 event.set()
         self.delayed.clear()
         self.cond.notify_all()

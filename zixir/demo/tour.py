@@ -1,6 +1,6 @@
-"""The ``make demo`` job: a short tour of the engine, storage format, cache and sandboxes.
+"""``zixir tour``: a short tour of the engine, storage format, cache and sandboxes.
 
-Run with ``python -m zixir.demo``; it needs no configuration and writes only to a
+Run with ``zixir tour``; it needs no configuration and writes only to a
 temporary directory, which it removes.
 """
 
