@@ -43,7 +43,7 @@ def _own_fields(record: dict[str, Any]) -> set[str]:
 def test_every_event_is_in_the_docs_table_with_its_fields() -> None:
     rows = {}
     for line in DOCS.read_text().splitlines():
-        found = re.match(r"^\| `([a-z_]+\.[a-z_]+)` \| (\w+) \| ([^|]*) \|", line)
+        found = re.match(r"^\| `([a-z_]+(?:\.[a-z_]+)+)` \| (\w+) \| ([^|]*) \|", line)  # any dotted name
         if found:
             rows[found[1]] = (found[2], re.findall(r"`(\w+)`", found[3]))
     assert set(rows) == set(events.EVENTS)
@@ -117,3 +117,45 @@ def test_cache_map_growth_is_an_event_with_the_new_size(tmp_path: Path, fields: 
     assert grown and all(r["path"] == str(tmp_path / "env") for r in grown)
     assert [r["map_size_mib"] for r in grown] == [2 ** (n + 1) for n in range(len(grown))]
     assert grown[-1]["map_size_mib"] == size >> 20
+
+
+def test_workflow_transitions_are_declared_events_with_their_fields(
+    tmp_path: Path, fields: list[dict[str, Any]]
+) -> None:
+    from zixir.workflow import Workflow
+
+    flaky = iter([OSError("card 4111-1111-1111-1111 declined"), None])
+
+    def charge() -> int:
+        error = next(flaky)
+        if error is not None:
+            raise error
+        return 1
+
+    def broken() -> int:
+        raise ValueError("secret 4111-1111-1111-1111")
+
+    wf = Workflow("events", store=tmp_path / "store")
+    wf.add_step("charge", charge, retry=RetryPolicy(max_attempts=2, initial_delay=0.001, jitter=0.0))
+    wf.add_step("maybe", lambda: 1, condition=lambda: False)
+    wf.add_step("after", lambda maybe: maybe)
+    wf.add_step("optional", broken, on_error="continue", fallback=0)
+    wf.add_step("required", broken, depends_on=["charge", "optional"])
+    try:
+        result = wf.run()
+    finally:
+        wf.close()
+    assert result.status == "failed"
+    seen = {r["event"] for r in fields if str(r.get("event", "")).startswith("workflow.")}
+    assert seen == {
+        events.WORKFLOW_RUN_STARTED, events.WORKFLOW_RUN_FAILED, events.WORKFLOW_STEP_STARTED,
+        events.WORKFLOW_STEP_RETRYING, events.WORKFLOW_STEP_SUCCEEDED, events.WORKFLOW_STEP_SKIPPED,
+        events.WORKFLOW_STEP_FAILED_CONTINUED, events.WORKFLOW_STEP_FAILED,
+    }  # fmt: skip
+    for record in fields:
+        if record.get("event") in seen:
+            declared = events.EVENTS[record["event"]]
+            assert (record["level"], _own_fields(record)) == (declared.level, set(declared.fields)), record
+            assert "4111" not in repr({k: v for k, v in record.items() if k != "message"})
+    (failed,) = _of(fields, events.WORKFLOW_STEP_FAILED)
+    assert (failed["step"], failed["error_type"]) == ("required", "ValueError") and "4111" in failed["message"]

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zixir.errors import ArgumentTypeError, InvalidArgumentError
-from zixir.workflow.schedule import MAX_EVERY, Drop, Schedule, ScheduleState, Tick
+from zixir.workflow.schedule import MAX_EVERY, Schedule, Tick
+from zixir.workflow.schedule_state import Drop, ScheduleState
 
 UTC = dt.UTC
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")

@@ -48,8 +48,9 @@ class Bench:
 
         @self.wf.step()
         def work(day: str, ctx: StepContext) -> str:
-            self.ran.append(ctx.run_id)
             with self.cond:  # waits for a permit; an abandoned attempt leaves without one
+                self.ran.append(ctx.run_id)
+                self.cond.notify_all()  # for a test waiting until the attempt started
                 assert self.cond.wait_for(lambda: self.permits > 0 or ctx.cancelled.is_set(), WAIT)
                 if not ctx.cancelled.is_set():
                     self.permits -= 1
@@ -197,6 +198,8 @@ def test_a_crashed_scheduler_resumes_its_tick_and_never_runs_a_tick_twice(bench:
     b.start()
     b.advance(T0 + 60)
     (handle,) = b.running()
+    with b.cond:  # the run is in flight; its step's attempt must have started to be abandoned
+        assert b.cond.wait_for(lambda: b.ran, WAIT)
     old = whereis("sched")
     old.proxy().explode.defer()
     assert old.wait_exit(WAIT) is not None

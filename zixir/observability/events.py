@@ -43,9 +43,21 @@ __all__ = [
     "SUPERVISOR_HEALTH_CHECK_MISSED",
     "SUPERVISOR_STARTED",
     "TIMER_UNDELIVERED",
+    "WORKFLOW_COMMIT_STALE",
     "WORKFLOW_RUNS_ABANDONED",
+    "WORKFLOW_RUN_CANCELLED",
+    "WORKFLOW_RUN_FAILED",
     "WORKFLOW_RUN_NOT_RESUMED",
     "WORKFLOW_RUN_RESUMED",
+    "WORKFLOW_RUN_STARTED",
+    "WORKFLOW_RUN_SUCCEEDED",
+    "WORKFLOW_STEP_ABANDONED",
+    "WORKFLOW_STEP_FAILED",
+    "WORKFLOW_STEP_FAILED_CONTINUED",
+    "WORKFLOW_STEP_RETRYING",
+    "WORKFLOW_STEP_SKIPPED",
+    "WORKFLOW_STEP_STARTED",
+    "WORKFLOW_STEP_SUCCEEDED",
     "WORKFLOW_TICKS_DROPPED",
     "WORKFLOW_TICK_NOT_STARTED",
     "Event",
@@ -92,6 +104,18 @@ CACHE_EMPTY_FILE: Final = "cache.empty_file"
 CACHE_META_UNKNOWN: Final = "cache.meta_unknown"
 ENGINE_PURE_PYTHON: Final = "engine.pure_python"
 ANALYTICS_DRIFT: Final = "analytics.drift"
+WORKFLOW_RUN_STARTED: Final = "workflow.run_started"
+WORKFLOW_RUN_SUCCEEDED: Final = "workflow.run_succeeded"
+WORKFLOW_RUN_FAILED: Final = "workflow.run_failed"
+WORKFLOW_RUN_CANCELLED: Final = "workflow.run_cancelled"
+WORKFLOW_STEP_STARTED: Final = "workflow.step_started"
+WORKFLOW_STEP_SUCCEEDED: Final = "workflow.step_succeeded"
+WORKFLOW_STEP_RETRYING: Final = "workflow.step_retrying"
+WORKFLOW_STEP_FAILED: Final = "workflow.step_failed"
+WORKFLOW_STEP_FAILED_CONTINUED: Final = "workflow.step_failed_continued"
+WORKFLOW_STEP_SKIPPED: Final = "workflow.step_skipped"
+WORKFLOW_STEP_ABANDONED: Final = "workflow.step_abandoned"
+WORKFLOW_COMMIT_STALE: Final = "workflow.commit_stale"
 WORKFLOW_TICKS_DROPPED: Final = "workflow.ticks_dropped"
 WORKFLOW_TICK_NOT_STARTED: Final = "workflow.tick_not_started"
 WORKFLOW_RUN_RESUMED: Final = "workflow.run_resumed"
@@ -187,6 +211,50 @@ EVENTS: Final[dict[str, Event]] = {
         "WARNING",
         ("monitor", "method", "value", "threshold"),
         "a drift monitor's window drifted from its baseline (`value` in the method's units)",
+    ),
+    WORKFLOW_RUN_STARTED: Event(
+        "INFO", ("workflow", "run_id", "how", "generation"), "a run started (`how`: fresh or resume)"
+    ),
+    WORKFLOW_RUN_SUCCEEDED: Event("INFO", ("workflow", "run_id", "status"), "a run succeeded"),
+    WORKFLOW_RUN_FAILED: Event(
+        "WARNING", ("workflow", "run_id", "status"), "a run failed (the message says why; its result holds the error)"
+    ),
+    WORKFLOW_RUN_CANCELLED: Event("WARNING", ("workflow", "run_id", "status"), "a run stopped at a cancel request"),
+    WORKFLOW_STEP_STARTED: Event(
+        "DEBUG", ("workflow", "run_id", "step", "item", "attempt"), "a step's attempt started (`item`: fan-out only)"
+    ),
+    WORKFLOW_STEP_SUCCEEDED: Event(
+        "INFO",
+        ("workflow", "run_id", "step", "item", "attempt", "duration", "cached"),
+        "a step (or fan-out item) succeeded; `cached`: its output came from an earlier run's cache entry",
+    ),
+    WORKFLOW_STEP_RETRYING: Event(
+        "INFO",
+        ("workflow", "run_id", "step", "item", "attempt", "error_type", "wait"),
+        "a step's attempt failed; the next one is due in `wait` s (no worker waits for it)",
+    ),
+    WORKFLOW_STEP_FAILED: Event(
+        "WARNING",
+        ("workflow", "run_id", "step", "item", "attempts", "error_type"),
+        "a step failed for good and fails its run; a dead letter is written",
+    ),
+    WORKFLOW_STEP_FAILED_CONTINUED: Event(
+        "WARNING",
+        ("workflow", "run_id", "step", "item", "attempts", "error_type"),
+        'a step with on_error="continue" failed for good; its fallback is its output, a dead letter is written',
+    ),
+    WORKFLOW_STEP_SKIPPED: Event(
+        "INFO", ("workflow", "run_id", "step", "why"), "a step was skipped (its condition, or a skipped dependency)"
+    ),
+    WORKFLOW_STEP_ABANDONED: Event(
+        "WARNING",
+        ("workflow", "step", "timeout"),
+        "a thread step passed its timeout: its thread is abandoned, its late result discarded",
+    ),
+    WORKFLOW_COMMIT_STALE: Event(
+        "WARNING",
+        ("workflow", "run_id", "count"),
+        "commits of steps discarded: the run has a newer owner (this one's process was taken for dead)",
     ),
     WORKFLOW_TICKS_DROPPED: Event(
         "WARNING",

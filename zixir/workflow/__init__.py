@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from zixir._lazy import attributes
 
 if TYPE_CHECKING:
-    from zixir.workflow.actor import RunHandle, ScheduleInfo, WorkflowActor
+    from zixir.workflow.actor import WorkflowActor
     from zixir.workflow.context import StepContext
+    from zixir.workflow.handles import RunHandle, ScheduleInfo
     from zixir.workflow.records import DeadLetter, RunInfo, RunResult, StepRecord
     from zixir.workflow.workflow import Workflow
 
@@ -29,10 +30,10 @@ __getattr__, __dir__ = attributes(
     globals(),
     {
         "DeadLetter": "records",
-        "RunHandle": "actor",
+        "RunHandle": "handles",
         "RunInfo": "records",
         "RunResult": "records",
-        "ScheduleInfo": "actor",
+        "ScheduleInfo": "handles",
         "StepContext": "context",
         "StepRecord": "records",
         "Workflow": "workflow",

@@ -13,14 +13,16 @@ from loguru import logger
 from zixir import serialization
 from zixir._counters import HistogramChild, counter, histogram
 from zixir.errors import CircuitOpenError, SerializationError
+from zixir.observability import events
 from zixir.tracing._context import CURRENT
 from zixir.tracing.spans import start_span
 from zixir.workflow.context import StepContext
-from zixir.workflow.dag import CTX, PlannedStep
+from zixir.workflow.dag import PlannedStep
 from zixir.workflow.executors import AttemptFailed, Executors
 from zixir.workflow.outcomes import StepOutcome, cache_digest, dead_letter, describe, encode_output, step_record
-from zixir.workflow.runner import Runner, Task
+from zixir.workflow.runner import Runner
 from zixir.workflow.store import pack, unpack
+from zixir.workflow.tasks import Task
 
 __all__ = ["Attempts"]
 
@@ -38,6 +40,7 @@ _DURATION = histogram(
     ("workflow", "step"),
     DURATION_BUCKETS,
 )
+_GAVE_UP = {"failed": events.WORKFLOW_STEP_FAILED, "failed_continued": events.WORKFLOW_STEP_FAILED_CONTINUED}
 _RAN = frozenset(("succeeded", "failed", "failed_continued"))
 
 
@@ -61,7 +64,7 @@ class Attempts:
 
     def skipped(self, runner: Runner, planned: PlannedStep) -> StepOutcome | None:
         """The step's "skipped" outcome if a dependency was skipped and it does not opt in."""
-        if planned.spec.allow_skipped:
+        if not planned.deps or planned.spec.allow_skipped:
             return None
         states = runner.states
         if any(states[d].status == "skipped" for d in planned.deps):
@@ -72,7 +75,7 @@ class Attempts:
         _BY_STATUS["skipped"].inc()
         logger.info(
             "workflow {workflow} run {run_id}: step {step} skipped ({why})",
-            event="workflow.step.skipped", workflow=self.workflow, run_id=runner.run_id, step=planned.spec.name,
+            event=events.WORKFLOW_STEP_SKIPPED, workflow=self.workflow, run_id=runner.run_id, step=planned.spec.name,
             why=why,
         )  # fmt: skip
         key = runner.store.step_key(self.workflow, runner.run_id, planned.spec.name)
@@ -121,7 +124,7 @@ class Attempts:
             if skipped is not None:
                 return [skipped]
         attempt = task.attempts + 1
-        wants_ctx = any(kind == CTX for _, kind, _ in planned.arguments)
+        wants_ctx = planned.wants_ctx
         event = runner.attempt_event() if wants_ctx else None  # ctx.cancelled, only for a step that reads it
         try:
             ctx = None
@@ -159,7 +162,7 @@ class Attempts:
                 return None
             logger.debug(
                 "workflow {workflow} run {run_id}: step {step} attempt {attempt} started",
-                event="workflow.step.started", workflow=self.workflow, run_id=runner.run_id, step=spec.name,
+                event=events.WORKFLOW_STEP_STARTED, workflow=self.workflow, run_id=runner.run_id, step=spec.name,
                 item=task.item, attempt=attempt,
             )  # fmt: skip
             try:
@@ -197,7 +200,7 @@ class Attempts:
         _BY_STATUS["cached" if cached else "succeeded"].inc()
         logger.info(
             "workflow {workflow} run {run_id}: step {step} succeeded",
-            event="workflow.step.succeeded", workflow=self.workflow, run_id=runner.run_id, step=spec.name,
+            event=events.WORKFLOW_STEP_SUCCEEDED, workflow=self.workflow, run_id=runner.run_id, step=spec.name,
             item=task.item, attempt=attempts, duration=time.time() - start, cached=cached,
         )  # fmt: skip
         record = step_record("succeeded", attempts, start, output if spec.checkpoint else None, cached=cached)
@@ -222,10 +225,11 @@ class Attempts:
                 task.attempts = attempt
                 _BY_STATUS["retrying"].inc()
                 logger.info(
-                    "workflow {workflow} run {run_id}: step {step} attempt {attempt} failed ({error}); retrying in "
+                    "workflow {workflow} run {run_id}: step {step} attempt {attempt} failed ({}); retrying in "
                     "{wait:.3f}s",
-                    event="workflow.step.retrying", workflow=self.workflow, run_id=runner.run_id,
-                    step=task.planned.spec.name, item=task.item, attempt=attempt, error=describe(error), wait=wait,
+                    describe(error), event=events.WORKFLOW_STEP_RETRYING, workflow=self.workflow,
+                    run_id=runner.run_id, step=task.planned.spec.name, item=task.item, attempt=attempt,
+                    error_type=type(error).__name__, wait=wait,
                 )  # fmt: skip
                 runner.retry_later(task, wait)
                 return None
@@ -251,9 +255,9 @@ class Attempts:
                 status, value, error, text = "failed", None, exc, "".join(traceback.format_exception(exc))
         _BY_STATUS[status].inc()
         logger.warning(
-            "workflow {workflow} run {run_id}: step {step} failed after {attempts} attempts: {error}",
-            event=f"workflow.step.{status}", workflow=self.workflow, run_id=runner.run_id, step=spec.name,
-            item=task.item, attempts=attempts, error=describe(error),
+            "workflow {workflow} run {run_id}: step {step} failed after {attempts} attempts: {}",
+            describe(error), event=_GAVE_UP[status], workflow=self.workflow, run_id=runner.run_id, step=spec.name,
+            item=task.item, attempts=attempts, error_type=type(error).__name__,
         )  # fmt: skip
         record = step_record(status, attempts, start, output, describe(error), text)
         key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)

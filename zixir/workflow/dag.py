@@ -31,6 +31,7 @@ class PlannedStep:
         data_deps: Names of the steps whose outputs it reads.
         dependents: Indices of the steps that wait for it.
         condition_names: The arguments its condition receives (all of them if None).
+        wants_ctx: Whether it has a ``ctx`` parameter.
     """
 
     spec: Step
@@ -40,6 +41,7 @@ class PlannedStep:
     data_deps: tuple[str, ...]
     dependents: tuple[int, ...]
     condition_names: tuple[str, ...] | None
+    wants_ctx: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -106,6 +108,7 @@ def plan(steps: Sequence[Step], inputs: Sequence[str]) -> Plan:
             data_deps=data,
             dependents=tuple(dependents[index]),
             condition_names=_condition_names(step, arguments),
+            wants_ctx=any(kind == CTX for _, kind, _ in arguments),
         )
         for index, (step, (arguments, deps, data)) in enumerate(zip(steps, resolved))
     )

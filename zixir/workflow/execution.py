@@ -15,15 +15,22 @@ from loguru import logger
 
 from zixir._counters import counter
 from zixir.errors import RunOwnedError
+from zixir.observability import events
 from zixir.tracing._context import CURRENT, SpanContext
 from zixir.workflow import lifecycle
 from zixir.workflow.dag import Plan
 from zixir.workflow.records import RunResult, RunStatus
-from zixir.workflow.runner import DONE, Runner
+from zixir.workflow.runner import Runner
 from zixir.workflow.store import WorkflowStore
+from zixir.workflow.tasks import DONE
 
 __all__ = ["Execution"]
 
+_ENDED = {
+    "succeeded": events.WORKFLOW_RUN_SUCCEEDED,
+    "failed": events.WORKFLOW_RUN_FAILED,
+    "cancelled": events.WORKFLOW_RUN_CANCELLED,
+}
 _RUNS = counter("zixir_workflow_runs", "Workflow runs ended, by status", ("status",))
 
 
@@ -78,7 +85,7 @@ class Execution:
         try:
             logger.info(
                 "workflow {workflow} run {run_id} {how} (generation {generation})",
-                event="workflow.run.started", workflow=self.workflow, run_id=self.run_id, how=self.kind,
+                event=events.WORKFLOW_RUN_STARTED, workflow=self.workflow, run_id=self.run_id, how=self.kind,
                 generation=self.generation,
             )  # fmt: skip
             try:
@@ -99,8 +106,9 @@ class Execution:
         _RUNS.labels(status=status).inc()
         logger.log(
             "INFO" if status == "succeeded" else "WARNING",
-            "workflow {workflow} run {run_id} {status}",
-            event=f"workflow.run.{status}", workflow=self.workflow, run_id=self.run_id, status=status, error=error,
+            "workflow {workflow} run {run_id} {status}{}",
+            "" if error is None else f": {error}", event=_ENDED[status], workflow=self.workflow, run_id=self.run_id,
+            status=status,
         )  # fmt: skip
         record = dict(self._claim.record, ended=None)
         return lifecycle.result(self.workflow, self.plan, record, runner.states, status, error)

@@ -15,6 +15,7 @@ from loguru import logger
 
 from zixir._counters import counter
 from zixir.errors import AbandonedThreadsError, SandboxError, StepTimeoutError
+from zixir.observability import events
 from zixir.tracing._context import CURRENT, run_in
 from zixir.workflow.spec import Step
 
@@ -123,7 +124,7 @@ class Executors:
                 cancelled.set()  # the step may watch ctx.cancelled and return early
             logger.warning(
                 "workflow {workflow}: step {step} passed its timeout of {timeout}s; its thread is abandoned",
-                event="workflow.step.abandoned", workflow=self.workflow, step=step.name, timeout=step.timeout,
+                event=events.WORKFLOW_STEP_ABANDONED, workflow=self.workflow, step=step.name, timeout=step.timeout,
             )  # fmt: skip
             assert step.timeout is not None
             raise _failed(_timeout(step, "its thread was abandoned and its late result will be discarded"))

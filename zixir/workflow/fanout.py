@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from zixir.workflow.dag import PlannedStep
 from zixir.workflow.outcomes import StepOutcome
+from zixir.workflow.tasks import Task
 
 if TYPE_CHECKING:
-    from zixir.workflow.runner import Runner, Task
+    from zixir.workflow.runner import Runner
 
 __all__ = ["fan_out", "gathered", "item_done"]
 
@@ -21,8 +22,6 @@ MISSING: Any = object()
 
 def fan_out(runner: Runner, task: Task) -> Task | None:
     """Starts a fan-out step: its items not done yet become tasks (the first for this thread)."""
-    from zixir.workflow.runner import Task  # the runner imports this module
-
     planned = task.planned
     state = runner.states[planned.index]
     skipped = runner.attempts.skipped(runner, planned)

@@ -15,8 +15,8 @@ from zixir.workflow.dag import Plan
 from zixir.workflow.fanout import MISSING
 from zixir.workflow.outcomes import to_step_record
 from zixir.workflow.records import RunResult, RunStatus, StepRecord
-from zixir.workflow.runner import DONE, StepState, load_output
 from zixir.workflow.store import OwnerRecord, WorkflowStore, pack
+from zixir.workflow.tasks import DONE, StepState, load_output
 
 __all__ = ["Claim", "abandoned", "claim", "finish", "result", "states_from_records"]
 

@@ -1,71 +1,51 @@
-"""One run's execution: ready steps on up to `max_workers` threads, each finished step
-committed (with any others finishing at the same time) before its dependents start.
+"""One run's execution: its steps on a `Pool` of threads, each finished step committed in
+an LMDB write transaction before its dependents start.
 
-A thread that commits a step takes one of the steps it made ready for itself, so a chain
-runs on one thread without hand-offs. Retry waits hold no thread: a failed attempt's
-task waits in a heap until it is due.
+Steps finishing together share a commit. A thread that finishes a step whose commit
+would make nothing ready (a leaf, or one more of many dependencies) and that can take
+another ready step at once leaves the outcome for a shared commit and runs that step: a
+run of trivial independent steps then pays one write transaction per `GROUP_MAX` steps,
+not one per step, and no thread hand-off. The wait is bounded: the outcomes are
+committed once they are `GROUP_MAX`, once the first began `GROUP_WINDOW` ago, when a
+thread is about to wait for work, or by the run's watcher after `CANCEL_POLL`. A step
+whose commit makes a dependent ready is committed at once, with everything waiting, and
+its thread runs that dependent.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from zixir import serialization
 from zixir._counters import counter
+from zixir.observability import events
 from zixir.workflow import fanout
 from zixir.workflow.dag import CTX, INPUT, Plan, PlannedStep
 from zixir.workflow.outcomes import StepOutcome
+from zixir.workflow.pool import Pool
 from zixir.workflow.store import OwnerRecord, WorkflowStore, pack
+from zixir.workflow.tasks import DONE, StepState, Task
 
 if TYPE_CHECKING:
     from zixir.workflow.attempts import Attempts
 
-__all__ = ["DONE", "Runner", "StepState", "Task"]
+__all__ = ["CANCEL_POLL", "GROUP_MAX", "GROUP_WINDOW", "Runner"]
 
-DONE = frozenset(("succeeded", "failed_continued", "skipped"))
-#: How often a run reads its cancel request from the store while steps run (seconds).
+#: How often a run reads its cancel request from the store while steps run (seconds); also
+#: the longest an outcome left for a shared commit waits while its thread runs a long step.
 CANCEL_POLL = 0.1
+#: Outcomes wait for a shared commit only while the first of them began less than this
+#: many seconds ago (trivial steps share a commit; a step that takes longer commits alone).
+GROUP_WINDOW = 0.001
+#: At most this many outcomes wait for a shared commit.
+GROUP_MAX = 128
 _STALE = counter("zixir_workflow_stale_commits", "Commits discarded because their run had a newer owner")
 
 
-@dataclass(slots=True, eq=False)
-class StepState:
-    """A step's progress in this run."""
-
-    status: str = "pending"
-    output: Any = None
-    record: dict[str, Any] | None = None
-    remaining: int = 0
-    attempts: int = 0  # attempts already made (a resumed "running" step continues from them)
-    # fan-out steps only:
-    items: list[Any] | None = None  # outputs by item, fanout.MISSING until done
-    item_records: dict[int, dict[str, Any]] = field(default_factory=dict)
-    item_attempts: dict[int, int] = field(default_factory=dict)
-    left: int = 0
-    resolved: bool = False
-
-
-@dataclass(slots=True, eq=False)
-class Task:
-    """A step (or item) to run: its attempts so far and, after a failure, its wait schedule."""
-
-    planned: PlannedStep
-    item: int | None = None
-    value: Any = None  # the item, for a fan-out item
-    attempts: int = 0
-    first_start: float | None = None
-    schedule: Any = None
-
-
-class Runner:
+class Runner(Pool):
     """Executes one claimed run to its end (see the module docstring)."""
 
     def __init__(
@@ -81,28 +61,16 @@ class Runner:
         max_workers: int,
         progress: Any,
     ) -> None:
-        self.workflow, self.plan, self.store, self.attempts = workflow, plan, store, attempts
+        super().__init__(workflow, max_workers)
+        self.plan, self.store, self.attempts = plan, store, attempts
         self.run_id, self.generation, self.inputs = run_id, generation, inputs
         self.states = states
-        self.max_workers = max_workers
         self.progress = progress
         self.owner_key = store.run_key(workflow, run_id)
         self._owned_raw: bytes | None = None  # the owner record's bytes while it is ours, uncancelled
-        self.cond = threading.Condition()
-        self.ready: deque[Task] = deque()
-        self.delayed: list[tuple[float, int, Task]] = []
-        self.sequence = itertools.count()
-        self.running = 0
-        self.threads: list[threading.Thread] = []
-        self.idle = 0
-        self.stopping: str | None = None  # "failed", "cancelled", "abandoned" or "stale"
         self.trace: Any = None  # the run span's SpanContext, parent of the steps' spans
-        self.error: str | None = None
-        self.finished = threading.Event()
-        self.pending: list[StepOutcome] = []
-        self.pending_lock = threading.Lock()
+        self.pending_since = 0.0  # when the first outcome waiting for a commit began (monotonic)
         self.commit_lock = threading.Lock()
-        self.live: set[threading.Event] = set()  # the running attempts' cancelled events
 
     # -- driving --------------------------------------------------------------------------------
 
@@ -117,7 +85,7 @@ class Runner:
         with self.cond:
             self.check_over()
             for _ in range(min(len(self.ready), self.max_workers)):
-                self._spawn(None)
+                self.spawn(None)
         watcher = threading.Thread(target=self._watch, name=f"zixir-wf-{self.workflow}-watch", daemon=True)
         watcher.start()
         self.finished.wait()
@@ -125,54 +93,15 @@ class Runner:
             thread.join()
         watcher.join()
 
-    def request_cancel(self) -> None:
-        """No new step starts; running ones see ``ctx.cancelled``."""
-        with self.cond:
-            self._stop("cancelled", None)
-
-    def drain(self) -> None:
-        """Its host is stopping: no new step starts, running steps finish and commit; the
-        run stays "running" for the next owner (the host's restart) to resume."""
-        with self.cond:
-            self._stop("draining", None)
-
-    def abandon(self, why: str) -> None:
-        """Its host gave the run up (as if its process died): no new step starts, running
-        steps see ``ctx.cancelled``, the run stays "running" for another owner to take over."""
-        with self.cond:
-            self._stop("abandoned", why)
-
-    def _stop(self, why: str, error: str | None) -> None:
-        # with cond held; "stale" outranks the others, a failure outranks a cancel
-        rank = {None: 0, "draining": 1, "cancelled": 2, "failed": 3, "abandoned": 4, "stale": 5}
-        if rank[why] > rank[self.stopping]:
-            self.stopping = why
-            if error is not None and (self.error is None or why in ("stale", "abandoned")):
-                self.error = error
-        for event in self.live:
-            if why not in ("failed", "draining"):  # a drain lets running steps finish
-                event.set()
-        self.delayed.clear()
-        self.cond.notify_all()
-        self.check_over()
-
-    def check_over(self) -> None:
-        """With `cond` held: ends the run's execution once nothing runs and nothing is left to."""
-        if self.running == 0 and (self.stopping is not None or (not self.ready and not self.delayed)):
-            self.ready.clear()
-            self.finished.set()
-            self.cond.notify_all()
-
-    def _spawn(self, task: Task | None) -> None:
-        thread = threading.Thread(
-            target=self._worker, args=(task,), name=f"zixir-wf-{self.workflow}-{len(self.threads)}", daemon=True
-        )
-        self.threads.append(thread)
-        thread.start()
-
     def _watch(self) -> None:
-        """Reads the run's cancel request from the store while the run lasts (any process may write it)."""
+        """Reads the run's cancel request from the store while the run lasts (any process may
+        write it), and commits outcomes left for a shared commit by a thread whose next step
+        runs long."""
         while not self.finished.wait(CANCEL_POLL):
+            with self.cond:
+                overdue = bool(self.pending) and time.monotonic() - self.pending_since >= CANCEL_POLL
+            if overdue:
+                self.commit([], keep=False)
             try:
                 record = self.store.read(lambda txn: self.store.owner(txn, self.owner_key))
             except Exception as exc:  # a storage failure here must not end the run; commits see it
@@ -181,72 +110,69 @@ class Runner:
             if record is not None and record.cancel:
                 self.request_cancel()
 
-    def _worker(self, task: Task | None) -> None:
-        while True:
-            if task is None:
-                task = self._take()
-                if task is None:
-                    return
-            task = self._process(task)
-
-    def _take(self) -> Task | None:
-        with self.cond:
-            while True:
-                if self.finished.is_set():
-                    return None
-                if self.stopping is None:
-                    if self.ready:
-                        self.running += 1
-                        return self.ready.popleft()
-                    if self.delayed and self.delayed[0][0] <= time.monotonic():
-                        self.running += 1
-                        return heapq.heappop(self.delayed)[2]
-                wait = max(0.0, self.delayed[0][0] - time.monotonic()) if self.delayed else None
-                self.idle += 1
-                self.cond.wait(wait)
-                self.idle -= 1
-
-    def enqueue(self, tasks: list[Task]) -> None:
-        """With `cond` held: more ready work, for idle threads or new ones up to `max_workers`."""
-        self.ready.extend(tasks)
-        self.cond.notify(len(tasks))
-        spare = len(tasks) - self.idle
-        while spare > 0 and len(self.threads) < self.max_workers:
-            self._spawn(None)
-            spare -= 1
-
-    def retry_later(self, task: Task, wait: float) -> None:
-        """Parks a task whose attempt failed until its retry is due; its thread moves on."""
-        with self.cond:
-            self.running -= 1
-            if self.stopping is None:
-                heapq.heappush(self.delayed, (time.monotonic() + wait, next(self.sequence), task))
-                self.cond.notify()
-            self.check_over()
-
-    def attempt_event(self) -> threading.Event:
-        """A running attempt's ``ctx.cancelled``: set at once if the run is being cancelled."""
-        event = threading.Event()
-        with self.cond:
-            if self.stopping in ("cancelled", "stale", "abandoned"):
-                event.set()
-            self.live.add(event)
-        return event
-
-    def attempt_over(self, event: threading.Event) -> None:
-        with self.cond:
-            self.live.discard(event)
-
     # -- one task ---------------------------------------------------------------------------------
 
-    def _process(self, task: Task) -> Task | None:
+    def process(self, task: Task) -> Task | None:
         planned = task.planned
         if planned.spec.map_over is not None and task.item is None:
             return fanout.fan_out(self, task)
+        began = time.monotonic()
         outcomes = self.attempts.run(self, task)
         if outcomes is None:
             return None  # waiting for a retry, or the run was taken over
-        return self.commit(outcomes)
+        return self.finish(outcomes, began)
+
+    def finish(self, outcomes: list[StepOutcome], began: float) -> Task | None:
+        """A task's outcomes, begun at `began` (monotonic): left for a shared commit while
+        that delays no dependent's start and this thread can take another ready step now
+        (the step it returns), committed otherwise."""
+        with self.cond:
+            if not self.pending:
+                self.pending_since = began
+            self.pending.extend(outcomes)
+            if (
+                self.ready
+                and self.stopping is None
+                and len(self.pending) < GROUP_MAX
+                and time.monotonic() - self.pending_since < GROUP_WINDOW
+                and self._starts_nothing(outcomes)
+            ):
+                self.running += 1
+                return self.ready.popleft()
+            self._arrive(outcomes)
+            if self.commit_lock.acquire(blocking=False):  # free: take the batch without a second round trip
+                batch, self.pending = self.pending, []
+            else:
+                batch = None
+        if batch is None:
+            return self.commit([])
+        try:
+            return self._commit_batch(batch)
+        finally:
+            self.commit_lock.release()
+
+    def _starts_nothing(self, outcomes: list[StepOutcome]) -> bool:
+        # with cond held: whether committing these (and the others waiting) now would make
+        # no step ready; if so, they are counted as arriving at their dependents
+        states = self.states
+        for outcome in outcomes:
+            if outcome.item is not None:
+                continue  # an item's outcome makes nothing ready; its step's own outcome may
+            if outcome.status not in DONE:
+                return False
+            for index in outcome.planned.dependents:
+                dependent = states[index]
+                if dependent.remaining - dependent.arriving <= 1:
+                    return False
+        self._arrive(outcomes)
+        return True
+
+    def _arrive(self, outcomes: list[StepOutcome]) -> None:
+        states = self.states
+        for outcome in outcomes:
+            if outcome.item is None:
+                for index in outcome.planned.dependents:
+                    states[index].arriving += 1
 
     def item_done(self, outcome: StepOutcome) -> list[StepOutcome]:
         """A fan-out item's outcome, plus its step's own when it was the last (`fanout`)."""
@@ -254,48 +180,56 @@ class Runner:
 
     # -- commits ------------------------------------------------------------------------------------
 
-    def commit(self, outcomes: list[StepOutcome]) -> Task | None:
+    def commit(self, outcomes: list[StepOutcome], keep: bool = True) -> Task | None:
         """Commits `outcomes` (with any other thread's waiting) and applies them; returns a
-        step they made ready for this thread to run next, if any."""
-        with self.pending_lock:
+        step they made ready for this thread to run next, if any (none unless `keep`)."""
+        with self.cond:
+            if not self.pending:
+                self.pending_since = time.monotonic()
             self.pending.extend(outcomes)
+            self._arrive(outcomes)
         with self.commit_lock:
-            with self.pending_lock:
+            with self.cond:
                 batch, self.pending = self.pending, []
-            if not batch:
-                return None  # another thread committed ours with its own
-            if self.stopping == "abandoned":  # as if the process had died: nothing more is committed
-                with self.cond:
-                    self.running -= sum(o.counted for o in batch)
-                    self.check_over()
-                return None
-            try:
-                applied, cancel = self.store.write(lambda txn: self._fill(txn, batch))
-            except Exception as exc:
-                with self.cond:
-                    self.running -= sum(o.counted for o in batch)
-                    self._stop("failed", f"storing the steps' results failed: {exc!r}")
-                return None
+            return self._commit_batch(batch, keep)
+
+    def _commit_batch(self, batch: list[StepOutcome], keep: bool = True) -> Task | None:
+        # with commit_lock held: writes and applies `batch`
+        if not batch:
+            return None  # another thread committed ours with its own
+        if self.stopping == "abandoned":  # as if the process had died: nothing more is committed
             with self.cond:
                 self.running -= sum(o.counted for o in batch)
-                if not applied:
-                    _STALE.inc(len(batch))
-                    logger.warning(
-                        "workflow {workflow} run {run_id}: {count} commits discarded, the run has a newer owner",
-                        event="workflow.commit.stale", workflow=self.workflow, run_id=self.run_id, count=len(batch),
-                    )  # fmt: skip
-                    self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
-                    return None
-                ready = self._apply(batch)
-                if cancel:
-                    self._stop("cancelled", None)
-                mine = None
-                if ready and self.stopping is None:
+                self.check_over()
+            return None
+        try:
+            applied, cancel = self.store.write(lambda txn: self._fill(txn, batch))
+        except Exception as exc:
+            with self.cond:
+                self.running -= sum(o.counted for o in batch)
+                self._stop("failed", f"storing the steps' results failed: {exc!r}")
+            return None
+        with self.cond:
+            self.running -= sum(o.counted for o in batch)
+            if not applied:
+                _STALE.inc(len(batch))
+                logger.warning(
+                    "workflow {workflow} run {run_id}: {count} commits discarded, the run has a newer owner",
+                    event=events.WORKFLOW_COMMIT_STALE, workflow=self.workflow, run_id=self.run_id, count=len(batch),
+                )  # fmt: skip
+                self._stop("stale", f"run {self.run_id!r} was taken over by another owner while it ran")
+                return None
+            ready = self._apply(batch)
+            if cancel:
+                self._stop("cancelled", None)
+            mine = None
+            if ready and self.stopping is None:
+                if keep:
                     mine = ready.pop(0)
                     self.running += 1
-                    self.enqueue(ready)
-                self.check_over()
-                return mine
+                self.enqueue(ready)
+            self.check_over()
+            return mine
 
     def _owner_check(self, txn: Any) -> tuple[bool, bool]:
         """Whether this run's generation still owns it, and whether a cancel was asked, read
@@ -361,11 +295,14 @@ class Runner:
             state.status, state.output, state.record = outcome.status, outcome.value, outcome.record
             if self.progress is not None:
                 self.progress.update()
-            if outcome.status == "failed":
+            failed = outcome.status == "failed"
+            if failed:
                 self._stop("failed", f"step {outcome.planned.spec.name!r} failed: {outcome.record.get('error')}")
-                continue
             for index in outcome.planned.dependents:
                 dependent = self.states[index]
+                dependent.arriving -= 1
+                if failed:
+                    continue
                 dependent.remaining -= 1
                 if dependent.remaining == 0 and dependent.status not in DONE:
                     ready.append(Task(self.plan.steps[index], attempts=dependent.attempts))
@@ -385,9 +322,3 @@ class Runner:
             else:
                 out[name] = states[by_name[source].index].output
         return out
-
-
-def load_output(record: dict[str, Any], allow_pickle: bool) -> Any:
-    """A stored record's output (None if it kept none)."""
-    raw = record.get("output")
-    return None if raw is None else serialization.loads(raw, allow_pickle=allow_pickle)

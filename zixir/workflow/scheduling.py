@@ -15,7 +15,8 @@ from loguru import logger
 
 from zixir._counters import counter
 from zixir.observability import events
-from zixir.workflow.schedule import Drop, Schedule, ScheduleState, Tick
+from zixir.workflow.schedule import Schedule, Tick
+from zixir.workflow.schedule_state import Drop, ScheduleState
 from zixir.workflow.store import WorkflowStore, pack, unpack
 
 __all__ = ["log_drops", "record_tick", "restore", "schedule_name"]

@@ -22,11 +22,13 @@ from zixir.workflow.definition import Definition
 from zixir.workflow.execution import Execution
 from zixir.workflow.executors import Executors
 from zixir.workflow.records import DeadLetter, RunInfo, RunResult
-from zixir.workflow.runner import DONE, Runner
+from zixir.workflow.runner import Runner
 from zixir.workflow.store import WorkflowStore
+from zixir.workflow.tasks import DONE
 
 if TYPE_CHECKING:
-    from zixir.workflow.schedule import Schedule, ScheduleState, Tick
+    from zixir.workflow.schedule import Schedule, Tick
+    from zixir.workflow.schedule_state import ScheduleState
 
 __all__ = ["Workflow"]
 
