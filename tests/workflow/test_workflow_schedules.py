@@ -215,9 +215,7 @@ def test_a_crashed_scheduler_resumes_its_tick_and_never_runs_a_tick_twice(bench:
     b.advance(T0 + 120)
     assert b.finish_one() == f"sched-ticker-{stamp(T0 + 120)}"
     assert sorted(info.run_id for info in b.wf.runs()) == [f"sched-ticker-{stamp(T0 + t)}" for t in (60, 120)]
-    first, second = (f"sched-ticker-{stamp(T0 + t)}" for t in (60, 120))
-    # At least once: the abandoned attempt ran the step too if it had started it before the crash.
-    assert b.ran in ([first, first, second], [first, second])
+    assert b.ran == [f"sched-ticker-{stamp(T0 + t)}" for t in (60, 60, 120)]  # at least once: the abandoned attempt
     b.stop()
 
 

@@ -25,6 +25,7 @@ from zixir.daemon.datadir import DataDir
 from zixir.daemon.exit_codes import ExitCode
 from zixir.daemon.notify import Notifier, watchdog_interval
 from zixir.daemon.signals import Signals
+from zixir.observability import events
 
 __all__ = ["DaemonOptions", "default_data_dir", "exit_process", "run"]
 
@@ -135,7 +136,9 @@ class _Daemon:
         report = health(root)  # never an ask: the root may already be gone
         children = sum(len(s["children"]) for s in report.supervisors)
         self.notifier.ready(f"running: {children} children")
-        logger.bind(event="daemon.ready").info("Daemon ready: pid {}, data dir {}", os.getpid(), self.data.path)
+        logger.bind(event=events.DAEMON_READY, pid=os.getpid(), data_dir=str(self.data.path)).info(
+            "Daemon ready: pid {}, data dir {}", os.getpid(), self.data.path
+        )
         interval = watchdog_interval()
         if interval is not None and self.notifier.enabled:
             threading.Thread(target=self._watchdog, args=(root, interval), name="zixir-watchdog", daemon=True).start()
@@ -160,7 +163,9 @@ class _Daemon:
         if self.root_exited.is_set():
             reason = root.wait_exit(0)
             if reason is not None and reason.abnormal:
-                logger.bind(event="daemon.gave_up", reason=str(reason)).error("The root supervisor exited: {}", reason)
+                logger.bind(event=events.DAEMON_GAVE_UP, reason=str(reason)).error(
+                    "The root supervisor exited: {}", reason
+                )
                 _say(f"the root supervisor exited: {reason}")
                 self.notifier.stopping(f"root exited: {reason}")
                 return ExitCode.GAVE_UP
@@ -169,11 +174,11 @@ class _Daemon:
         import signal
 
         name = signal.Signals(self.signals.stop_signal or signal.SIGTERM).name
-        logger.bind(event="daemon.stopping", signal=name).info("{}: stopping the tree", name)
+        logger.bind(event=events.DAEMON_STOPPING, signal=name).info("{}: stopping the tree", name)
         self.notifier.stopping(f"stopping on {name}")
         self._drain_workflows()
         root.stop(timeout=None)
-        logger.bind(event="daemon.stopped").info("Tree stopped")
+        logger.bind(event=events.DAEMON_STOPPED).info("Tree stopped")
         return ExitCode.OK
 
     def _drain_workflows(self) -> None:
@@ -193,7 +198,7 @@ class _Daemon:
         if not handles:
             return
         self.notifier.status(f"draining {len(handles)} workflow runs")
-        logger.bind(event="daemon.draining", runs=len(handles), timeout=self.options.drain_timeout).info(
+        logger.bind(event=events.DAEMON_DRAINING, runs=len(handles), timeout=self.options.drain_timeout).info(
             "Draining {} workflow runs for up to {} s", len(handles), self.options.drain_timeout
         )
         for run in handles:

@@ -29,6 +29,11 @@ __all__ = [
     "CACHE_MAP_GROWN",
     "CACHE_META_UNKNOWN",
     "CACHE_WARMED",
+    "DAEMON_DRAINING",
+    "DAEMON_GAVE_UP",
+    "DAEMON_READY",
+    "DAEMON_STOPPED",
+    "DAEMON_STOPPING",
     "ENGINE_PURE_PYTHON",
     "EVENTS",
     "RETRY_ATTEMPT_FAILED",
@@ -121,6 +126,11 @@ WORKFLOW_TICK_NOT_STARTED: Final = "workflow.tick_not_started"
 WORKFLOW_RUN_RESUMED: Final = "workflow.run_resumed"
 WORKFLOW_RUN_NOT_RESUMED: Final = "workflow.run_not_resumed"
 WORKFLOW_RUNS_ABANDONED: Final = "workflow.runs_abandoned"
+DAEMON_READY: Final = "daemon.ready"
+DAEMON_GAVE_UP: Final = "daemon.gave_up"
+DAEMON_STOPPING: Final = "daemon.stopping"
+DAEMON_DRAINING: Final = "daemon.draining"
+DAEMON_STOPPED: Final = "daemon.stopped"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
 EVENTS: Final[dict[str, Event]] = {
@@ -282,4 +292,11 @@ EVENTS: Final[dict[str, Event]] = {
         ("actor_class", "reason", "runs"),
         "a WorkflowActor exited with runs in flight; its restart (or the next host) resumes them",
     ),
+    DAEMON_READY: Event("INFO", ("pid", "data_dir"), "`zixir run` started its tree and wrote daemon.json"),
+    DAEMON_GAVE_UP: Event("ERROR", ("reason",), "the root supervisor exited abnormally: `zixir run` exits 3"),
+    DAEMON_STOPPING: Event("INFO", ("signal",), "`zixir run` got SIGTERM or SIGINT and stops the tree"),
+    DAEMON_DRAINING: Event(
+        "INFO", ("runs", "timeout"), "workflow runs in flight finish their running steps, for up to `timeout` s"
+    ),
+    DAEMON_STOPPED: Event("INFO", (), "the tree stopped in order; `zixir run` exits 0"),
 }
