@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["receive_in_span", "span_name"]
 
+_set_current = CURRENT.set
+_reset_current = CURRENT.reset
+
 
 def span_name(actor: object, message: object) -> str:
     """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
@@ -29,13 +32,13 @@ def receive_in_span(actor: object, context: SpanContext, message: Any, receive: 
     An exception marks the span ``"error"`` and passes on; the span ends before the
     caller is answered, so a caller that got its answer finds the span exported.
     """
-    opened = start_span(span_name(actor, message), context, {})
-    token = CURRENT.set(opened)
+    opened = start_span(f"{type(actor).__name__}.{handler_name(message)}", context, None)
+    token = _set_current(opened)
     try:
         return receive(message)
     except BaseException as error:
         opened.record_error(error)
         raise
     finally:
-        CURRENT.reset(token)
+        _reset_current(token)
         opened.finish()

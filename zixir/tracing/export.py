@@ -108,9 +108,9 @@ def set_sample_ratio(ratio: float) -> None:
     _threshold = int(_ratio * (1 << 64))
 
 
-def sample(trace_id: str) -> bool:
-    """Whether a new trace with `trace_id` is sampled, under the ratio."""
-    return _threshold > (1 << 64) - 1 or int(trace_id[16:], 16) < _threshold
+def sample(trace: int) -> bool:
+    """Whether a new trace is sampled, under the ratio, from its id `trace` (as an int)."""
+    return _threshold > (1 << 64) - 1 or (trace & ((1 << 64) - 1)) < _threshold
 
 
 def ring_size() -> int:
