@@ -54,6 +54,7 @@ from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 from zixir.actors import _metrics
 from zixir.actors.messages import ExitReason
 from zixir.observability import events
+from zixir.tracing._context import CURRENT
 
 if TYPE_CHECKING:
     from loguru import Message
@@ -90,6 +91,8 @@ FORWARDED: Final = "zixir_forwarded"
 
 # The actor whose thread this is; set once, when the thread starts its loop.
 _this_thread = threading.local()
+_current_span = CURRENT.get
+_set_span = CURRENT.set
 
 
 class _DeferReply:
@@ -262,9 +265,20 @@ class ActorBase(pykka.ThreadingActor):
             self._start_done()
 
     def _actor_loop_running(self) -> None:
+        try:
+            self._actor_loop_messages()
+        finally:
+            if _current_span() is not None:
+                _set_span(None)  # left by the last traced message; on_exit must not send in it
+
+    def _actor_loop_messages(self) -> None:
         inbox: Any = self.actor_inbox
         latency = self._ask_latency.observe
         receive_in_span: Any = None  # zixir.tracing's, loaded by the first traced message
+        # A traced message leaves its span current (the context of this thread is the
+        # actor's own): it is cleared before the next untraced message instead, so traced
+        # messages cost one context change each, not two.
+        traced = False
         while not self.actor_stopped.is_set():
             envelope: Envelope = inbox.get()
             reply_to = envelope.reply_to
@@ -276,10 +290,14 @@ class ActorBase(pykka.ThreadingActor):
                     self._stopped_from_outside = reply_to is not None
                 context = envelope.context
                 if context is None:
+                    if traced:
+                        traced = False
+                        _set_span(None)
                     response = self._receive(message)
                 else:  # the sender was in a span: handle the message in a child span
                     if receive_in_span is None:
                         receive_in_span = _tracing().receive_in_span
+                    traced = True
                     response = receive_in_span(self, context, message, self._receive)
                 if reply_to is not None:
                     if response is DEFER_REPLY:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["receive_in_span", "span_name"]
 
 _set_current = CURRENT.set
-_reset_current = CURRENT.reset
 
 
 def span_name(actor: object, message: object) -> str:
@@ -30,15 +29,17 @@ def receive_in_span(actor: object, context: SpanContext, message: Any, receive: 
     """Runs ``receive(message)`` in a new span, child of the sender's `context`.
 
     An exception marks the span ``"error"`` and passes on; the span ends before the
-    caller is answered, so a caller that got its answer finds the span exported.
+    caller is answered, so a caller that got its answer finds the span exported. The span
+    stays current afterwards: the actor loop, whose thread's context this is, clears it
+    before it handles an untraced message (so an error report of this message still
+    carries its trace), and a traced one replaces it.
     """
     opened = start_span(f"{type(actor).__name__}.{handler_name(message)}", context, None)
-    token = _set_current(opened)
+    _set_current(opened)
     try:
         return receive(message)
     except BaseException as error:
         opened.record_error(error)
         raise
     finally:
-        _reset_current(token)
         opened.finish()
