@@ -34,7 +34,7 @@ def receive_in_span(actor: object, context: SpanContext, message: Any, receive: 
     before it handles an untraced message (so an error report of this message still
     carries its trace), and a traced one replaces it.
     """
-    opened = start_span(f"{type(actor).__name__}.{handler_name(message)}", context, None)
+    opened = start_span(span_name(actor, message), context, None)
     _set_current(opened)
     try:
         return receive(message)

@@ -83,7 +83,7 @@ class Span(SpanContext):
     Built by `span`; ends when its ``with`` block (or decorated call) ends, then goes to
     the exporters if sampled. The ids are drawn as ints and written out as hex when read;
     `attributes` and `events` are made when first used: a span opened and ended on a hot
-    path costs two clock reads, one random draw and one object.
+    path costs two clock reads, a random draw (two for a root) and one object.
 
     Attributes:
         name: What the operation is, e.g. ``"Worker.work"``.
@@ -136,12 +136,10 @@ class Span(SpanContext):
         sampled: bool,
         attributes: dict[str, Any],
     ) -> None:
+        # The checked constructor, from hex ids (a span rebuilt from a sandbox worker's
+        # record); `start_span` sets the same fields without the checks.
         super().__init__(trace_id, span_id, sampled)
         self._parent = None if parent_id is None else SpanContext(trace_id, parent_id)._span
-        self._fill(name, attributes)
-
-    def _fill(self, name: str, attributes: dict[str, Any] | None) -> None:
-        # Everything but the ids, for both constructors.
         self.name = name
         self._attributes = attributes
         self._events = None
@@ -255,7 +253,7 @@ def start_span(name: str, parent: SpanContext | None, attributes: dict[str, Any]
         opened.sampled = parent.sampled
         opened._parent = parent._span
     opened._span = _getrandbits(64) or _random_id(64)
-    # Span._fill, inlined: this runs for every traced message.
+    # Span.__init__'s fields, set here without a call: this runs for every traced message.
     opened.name = name
     opened._attributes = attributes
     opened._events = None
