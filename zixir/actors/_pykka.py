@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFER_REPLY",
     "FORWARDED",
+    "PROXY_TYPES",
     "PYKKA_LOGGER",
     "STOP_TYPE",
     "SUPPORTED_PYKKA",
@@ -130,6 +131,8 @@ def is_stop(message: object) -> bool:
 
 
 _PROXY_MESSAGES = (ProxyCall, ProxyGetAttr, ProxySetAttr)
+#: The proxy messages: the only ones whose `handler_name` depends on more than their type.
+PROXY_TYPES: Final[tuple[type, ...]] = _PROXY_MESSAGES
 #: The messages pykka's own dispatch handles; anything else goes to ``on_receive``.
 _PYKKA_MESSAGES = (*_PROXY_MESSAGES, _ActorStop)
 _pykka_dispatch = pykka.ThreadingActor._handle_receive

@@ -226,16 +226,13 @@ class Span(SpanContext):
         if self.status == "unset":
             self.status = "ok"
         if self.sampled:
-            _finished(self)
+            export.deliver(self)
 
     def context(self) -> SpanContext:
         """The span's place in its trace, as a plain `SpanContext`."""
         context = _new(SpanContext)
         context._trace, context._span, context.sampled = self._trace, self._span, self.sampled
         return context
-
-
-_finished = export.finished
 
 
 def start_span(name: str, parent: SpanContext | None, attributes: dict[str, Any] | None) -> Span:
