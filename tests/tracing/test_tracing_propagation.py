@@ -86,6 +86,62 @@ def test_a_message_from_code_without_a_span_is_handled_without_one(recorder: pyk
     assert tracing.finished_spans() == []
 
 
+def test_an_untraced_message_after_traced_ones_is_handled_without_a_span(recorder: pykka.ActorRef[Recorder]) -> None:
+    with tracing.span("caller") as root:
+        assert root.trace_id in (recorder.ask("traced", timeout=WAIT) or "")
+        assert root.trace_id in (recorder.ask("again", timeout=WAIT) or "")
+    assert recorder.ask("plain", timeout=WAIT) is None
+    assert recorder.proxy().work(1).get(timeout=WAIT) is None
+    assert len(tracing.finished_spans(root.trace_id)) == 3
+
+
+class Watcher(Actor):
+    """Records the traceparent its Down reports arrive under."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downs: list[str | None] = []
+        self.down = threading.Event()
+
+    def on_down(self, down: Any) -> None:
+        self.downs.append(tracing.traceparent())
+        self.down.set()
+
+    def watch(self, ref: pykka.ActorRef[Any]) -> None:
+        self.monitor(ref)
+
+    def seen(self) -> list[str | None]:
+        return self.downs
+
+
+def test_an_actor_stopped_by_a_traced_message_reports_its_exit_outside_that_span() -> None:
+    watcher = Watcher.start()
+    watched = Recorder.start()
+    watcher.proxy().watch(watched).get(timeout=WAIT)
+    with tracing.span("caller") as root:
+        watched.ask("traced", timeout=WAIT)
+        watched.stop(timeout=WAIT)  # the stop request carries the span too
+    assert watched.wait_exit(WAIT) is not None
+    assert watcher.proxy().seen().get(timeout=WAIT) == [None]
+    names = sorted(s.name for s in tracing.finished_spans(root.trace_id))
+    assert names == ["Recorder.on_receive", "Recorder.stop", "caller"]
+    watcher.stop()
+
+
+def test_span_names_are_kept_for_a_bounded_number_of_classes_under_churn() -> None:
+    from pykka.messages import ProxyCall
+
+    from zixir.tracing import _actors
+
+    for n in range(2 * _actors.SPAN_NAMES):
+        kind = type(f"Churned{n}", (), {})
+        assert _actors.span_name(kind(), "message") == f"Churned{n}.on_receive"
+        call = ProxyCall(attr_path=(f"method{n}",), args=(), kwargs={})
+        assert _actors.span_name(kind(), call) == f"Churned{n}.method{n}"
+    assert len(_actors._names) <= _actors.SPAN_NAMES
+    assert not [kind for kind in _actors._names.values() if ".method" in kind]
+
+
 def test_an_exception_in_the_handler_marks_its_span_error(recorder: pykka.ActorRef[Recorder]) -> None:
     with tracing.span("caller") as root, pytest.raises(RuntimeError):
         recorder.ask("boom", timeout=WAIT)

@@ -159,3 +159,48 @@ def test_an_invalid_traceparent_is_refused_naming_the_header_and_the_fix(header:
 def test_a_parent_that_is_not_a_context_is_a_type_error() -> None:
     with pytest.raises(ArgumentTypeError, match=r"^parent must be a SpanContext"):
         tracing.span("x", parent="00-abc")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "span_id", "error", "field"),
+    [
+        ("0" * 32, "b7ad6b7169203331", InvalidArgumentError, "trace_id"),
+        ("0AF7651916CD43DD8448EB211C80319C", "b7ad6b7169203331", InvalidArgumentError, "trace_id"),
+        ("0af7651916cd43dd8448eb211c80319c", "b7ad6b716920333", InvalidArgumentError, "span_id"),
+        ("0af7651916cd43dd8448eb211c80319c", "0" * 16, InvalidArgumentError, "span_id"),
+        (0xAF7651916CD43DD8448EB211C80319C, "b7ad6b7169203331", ArgumentTypeError, "trace_id"),
+    ],
+)
+def test_a_span_context_refuses_ids_that_are_not_w3c_ids(
+    trace_id: str, span_id: str, error: type[Exception], field: str
+) -> None:
+    with pytest.raises(
+        error, match=rf"^a span context's {field} must be \d+ lowercase hex digits, not all zero"
+    ) as info:
+        tracing.SpanContext(trace_id, span_id)
+    assert info.value.argument == field  # type: ignore[attr-defined]
+
+
+def test_ids_keep_their_leading_zeros_and_a_span_without_attributes_or_events_reads_empty() -> None:
+    remote = tracing.SpanContext("00000000000000000000000000000001", "0000000000000002")
+    assert (remote.trace_id, remote.span_id) == ("00000000000000000000000000000001", "0000000000000002")
+    assert remote == tracing.SpanContext(remote.trace_id, remote.span_id) and len({remote, remote}) == 1
+    with tracing.span("child", parent=remote) as span:
+        assert span.context() == tracing.SpanContext(span.trace_id, span.span_id)
+    assert span.trace_id == remote.trace_id and span.parent_id == "0000000000000002"
+    assert span.attributes == {} and span.events == []
+    span.attributes["late"] = 1  # the dict read is the span's own
+    assert span.attributes == {"late": 1} and tracing.finished_spans(remote.trace_id) == [span]
+
+
+def test_a_sampled_out_ratio_is_decided_from_the_trace_id_and_inherited() -> None:
+    tracing.set_sample_ratio(0.5)
+    roots = []
+    for _ in range(400):
+        with tracing.span("root") as root, tracing.span("child") as child:
+            assert child.sampled == root.sampled
+        roots.append(root)
+    kept = [root for root in roots if root.sampled]
+    assert 100 < len(kept) < 300  # 0.5 of 400, far outside chance either way
+    assert all((int(root.trace_id, 16) & (2**64 - 1) < 2**63) == root.sampled for root in roots)
+    assert len(tracing.finished_spans()) == 2 * len(kept)

@@ -54,6 +54,7 @@ from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 from zixir.actors import _metrics
 from zixir.actors.messages import ExitReason
 from zixir.observability import events
+from zixir.tracing._context import CURRENT
 
 if TYPE_CHECKING:
     from loguru import Message
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFER_REPLY",
     "FORWARDED",
+    "PROXY_TYPES",
     "PYKKA_LOGGER",
     "STOP_TYPE",
     "SUPPORTED_PYKKA",
@@ -90,6 +92,8 @@ FORWARDED: Final = "zixir_forwarded"
 
 # The actor whose thread this is; set once, when the thread starts its loop.
 _this_thread = threading.local()
+_current_span = CURRENT.get
+_set_span = CURRENT.set
 
 
 class _DeferReply:
@@ -127,6 +131,11 @@ def is_stop(message: object) -> bool:
 
 
 _PROXY_MESSAGES = (ProxyCall, ProxyGetAttr, ProxySetAttr)
+#: The proxy messages: the only ones whose `handler_name` depends on more than their type.
+PROXY_TYPES: Final[tuple[type, ...]] = _PROXY_MESSAGES
+#: The messages pykka's own dispatch handles; anything else goes to ``on_receive``.
+_PYKKA_MESSAGES = (*_PROXY_MESSAGES, _ActorStop)
+_pykka_dispatch = pykka.ThreadingActor._handle_receive
 _SYSTEM_HANDLERS = {"Down": "on_down", "_LinkedExit": "on_linked_exit", "_ActorStop": "stop"}
 
 
@@ -174,7 +183,7 @@ class ActorBase(pykka.ThreadingActor):
         self._crash: ExitReason | None = None
         self._stopped_from_outside = False
         self._started = threading.Event()
-        self._messages_handled = _metrics.messages(type(self).__name__)
+        self._messages_handled = 0  # written by the actor's thread only; read by scrapes
         self._ask_latency = _metrics.ask_latency(type(self).__name__)
 
     @property
@@ -219,8 +228,14 @@ class ActorBase(pykka.ThreadingActor):
         """Starts the actor's thread (pykka names it and honours ``use_daemon_thread``)."""
         self._start_actor_loop()
 
-    #: pykka's dispatch: the stop request, proxy calls and attribute access, on_receive.
-    _dispatch = pykka.ThreadingActor._handle_receive
+    def _dispatch(self, message: Any) -> Any:
+        """pykka's dispatch: the stop request, proxy calls and attribute access, on_receive.
+
+        A plain message goes to ``on_receive`` after one check instead of pykka's four.
+        """
+        if isinstance(message, _PYKKA_MESSAGES):
+            return _pykka_dispatch(self, message)
+        return self.on_receive(message)
 
     # ---- pykka's private hooks ----------------------------------------------------------
 
@@ -235,11 +250,13 @@ class ActorBase(pykka.ThreadingActor):
     def _actor_loop(self) -> None:
         self._thread = threading.current_thread()
         _this_thread.actor = self
+        _metrics.running(self)
         try:
             self._actor_loop_setup()
             self._actor_loop_running()
             self._actor_loop_teardown()
         finally:
+            _metrics.exited(self)
             self._exit()
 
     def _actor_loop_setup(self) -> None:
@@ -251,13 +268,24 @@ class ActorBase(pykka.ThreadingActor):
             self._start_done()
 
     def _actor_loop_running(self) -> None:
+        try:
+            self._actor_loop_messages()
+        finally:
+            if _current_span() is not None:
+                _set_span(None)  # left by the last traced message; on_exit must not send in it
+
+    def _actor_loop_messages(self) -> None:
         inbox: Any = self.actor_inbox
-        handled = self._messages_handled.inc
         latency = self._ask_latency.observe
+        receive_in_span: Any = None  # zixir.tracing's, loaded by the first traced message
+        # A traced message leaves its span current (the context of this thread is the
+        # actor's own): it is cleared before the next untraced message instead, so traced
+        # messages cost one context change each, not two.
+        traced = False
         while not self.actor_stopped.is_set():
             envelope: Envelope = inbox.get()
             reply_to = envelope.reply_to
-            handled()
+            self._messages_handled += 1  # only this thread writes it: no lock
             try:
                 message = envelope.message
                 if type(message) is _ActorStop:
@@ -265,9 +293,15 @@ class ActorBase(pykka.ThreadingActor):
                     self._stopped_from_outside = reply_to is not None
                 context = envelope.context
                 if context is None:
+                    if traced:
+                        traced = False
+                        _set_span(None)
                     response = self._receive(message)
                 else:  # the sender was in a span: handle the message in a child span
-                    response = _tracing().receive_in_span(self, context, message, self._receive)
+                    if receive_in_span is None:
+                        receive_in_span = _tracing().receive_in_span
+                    traced = True
+                    response = receive_in_span(self, context, message, self._receive)
                 if reply_to is not None:
                     if response is DEFER_REPLY:
                         self._defer_reply(reply_to)

@@ -6,36 +6,50 @@ senders never open a span never reach this module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from zixir.actors._pykka import handler_name
+from zixir.actors._pykka import PROXY_TYPES, handler_name
 from zixir.tracing._context import CURRENT, SpanContext
 from zixir.tracing.spans import start_span
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["receive_in_span", "span_name"]
+__all__ = ["SPAN_NAMES", "receive_in_span", "span_name"]
+
+#: Span names kept for (actor class, message class) pairs; past it, names are built each
+#: time. Proxy calls are not kept: their name depends on the method called.
+SPAN_NAMES: Final = 1024
+
+_set_current = CURRENT.set
+_names: dict[tuple[type, type], str] = {}
 
 
 def span_name(actor: object, message: object) -> str:
     """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
-    return f"{type(actor).__name__}.{handler_name(message)}"
+    name = f"{type(actor).__name__}.{handler_name(message)}"
+    kind = type(message)
+    if kind not in PROXY_TYPES and len(_names) < SPAN_NAMES:
+        _names[type(actor), kind] = name
+    return name
 
 
 def receive_in_span(actor: object, context: SpanContext, message: Any, receive: Callable[[Any], Any]) -> Any:
     """Runs ``receive(message)`` in a new span, child of the sender's `context`.
 
     An exception marks the span ``"error"`` and passes on; the span ends before the
-    caller is answered, so a caller that got its answer finds the span exported.
+    caller is answered, so a caller that got its answer finds the span exported. The span
+    stays current afterwards: the actor loop, whose thread's context this is, clears it
+    before it handles an untraced message (so an error report of this message still
+    carries its trace), and a traced one replaces it.
     """
-    opened = start_span(span_name(actor, message), context, {})
-    token = CURRENT.set(opened)
+    name = _names.get((type(actor), type(message)))
+    opened = start_span(span_name(actor, message) if name is None else name, context, None)
+    _set_current(opened)
     try:
         return receive(message)
     except BaseException as error:
         opened.record_error(error)
         raise
     finally:
-        CURRENT.reset(token)
         opened.finish()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from loguru import logger
@@ -28,6 +28,7 @@ __all__ = [
     "add_exporter",
     "capture",
     "clear",
+    "deliver",
     "exporters",
     "finished",
     "finished_spans",
@@ -87,6 +88,12 @@ _captured: list[Span] | None = None  # set in a sandbox worker during a call
 _capture_limit = 0
 
 
+def _route() -> None:
+    """Points `deliver` at the ring's own append while it is the only place spans go."""
+    global deliver
+    deliver = _ring.append if not _queues and _captured is None else finished
+
+
 def sample_ratio() -> float:
     """The share of new traces that are sampled (exported): 1.0 by default."""
     return _ratio
@@ -108,9 +115,9 @@ def set_sample_ratio(ratio: float) -> None:
     _threshold = int(_ratio * (1 << 64))
 
 
-def sample(trace_id: str) -> bool:
-    """Whether a new trace with `trace_id` is sampled, under the ratio."""
-    return _threshold > (1 << 64) - 1 or int(trace_id[16:], 16) < _threshold
+def sample(trace: int) -> bool:
+    """Whether a new trace is sampled, under the ratio, from its id `trace` (as an int)."""
+    return _threshold > (1 << 64) - 1 or (trace & ((1 << 64) - 1)) < _threshold
 
 
 def ring_size() -> int:
@@ -129,6 +136,7 @@ def set_ring_size(size: int) -> None:
     size = _validate.whole("size", size)
     with _lock:
         _ring = collections.deque(_ring, maxlen=size)
+        _route()
 
 
 def finished_spans(trace_id: str | None = None) -> list[Span]:
@@ -183,6 +191,7 @@ def add_exporter(exporter: Exporter) -> None:
         if any(queue.exporter is exporter for queue in _queues):
             return
         _queues = (*_queues, _Queue(exporter))
+        _route()
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_drain, name="zixir-tracing", daemon=True)
             _thread.start()
@@ -202,6 +211,7 @@ def remove_exporter(exporter: Exporter, timeout: float | None = 5.0) -> bool:
         kept = tuple(queue for queue in _queues if queue.exporter is not exporter)
         found = len(kept) != len(_queues)
         _queues = kept
+        _route()
     shutdown = getattr(exporter, "shutdown", None)
     if found and callable(shutdown):
         shutdown()
@@ -239,6 +249,12 @@ def finished(span: Span) -> None:
             _work.notify()
 
 
+#: What takes a sampled span as it ends (`Span.finish`): `finished`, or, while no exporter
+#: is added and no sandbox call keeps spans, the ring's own append (no call in between).
+deliver: Callable[[Span], None] = finished
+_route()
+
+
 def capture(limit: int | None) -> list[Span] | None:
     """Starts (`limit` spans at most) or ends (None) keeping finished spans for a sandbox call.
 
@@ -252,8 +268,10 @@ def capture(limit: int | None) -> list[Span] | None:
     global _captured, _capture_limit
     if limit is not None:
         _captured, _capture_limit = [], limit
+        _route()
         return None
     spans, _captured = _captured, None
+    _route()
     return spans
 
 

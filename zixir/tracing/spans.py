@@ -25,22 +25,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: What an attribute value may be: OpenTelemetry's primitive types, or a tuple of them.
 _PRIMITIVES = (str, bool, int, float)
 _getrandbits = random.getrandbits  # the module's generator is reseeded in a forked child
+_time = time.time
+_perf_counter = time.perf_counter
+_new = object.__new__
+_current = CURRENT.get
+_set_current = CURRENT.set
+_reset_current = CURRENT.reset
+
+
+def _random_id(bits: int) -> int:
+    """A random id of `bits` bits, never zero (W3C: an all-zero id is invalid)."""
+    while True:
+        drawn = _getrandbits(bits)
+        if drawn:
+            return drawn
 
 
 def new_trace_id() -> str:
     """A random trace id: 32 lowercase hex digits, never all zero."""
-    while True:
-        bits = _getrandbits(128)
-        if bits:
-            return f"{bits:032x}"
+    return f"{_random_id(128):032x}"
 
 
 def new_span_id() -> str:
     """A random span id: 16 lowercase hex digits, never all zero."""
-    while True:
-        bits = _getrandbits(64)
-        if bits:
-            return f"{bits:016x}"
+    return f"{_random_id(64):016x}"
 
 
 def _attribute(key: object, value: object) -> Any:
@@ -73,7 +81,9 @@ class Span(SpanContext):
     """One operation of a trace: its ids, times, status, attributes and events.
 
     Built by `span`; ends when its ``with`` block (or decorated call) ends, then goes to
-    the exporters if sampled.
+    the exporters if sampled. The ids are drawn as ints and written out as hex when read;
+    `attributes` and `events` are made when first used: a span opened and ended on a hot
+    path costs two clock reads, a random draw (two for a root) and one object.
 
     Attributes:
         name: What the operation is, e.g. ``"Worker.work"``.
@@ -81,8 +91,8 @@ class Span(SpanContext):
         span_id: 16 lowercase hex digits.
         parent_id: The parent span's id; None for a root span.
         sampled: Whether the span is exported (decided at the root, inherited).
-        start: Wall clock at the start, epoch seconds.
-        end: Wall clock at the end; None while the span is open.
+        start: Wall clock at the start, epoch seconds (`time.time`).
+        end: Wall clock at the end (``start + duration``); None while the span is open.
         duration: Seconds from start to end on the monotonic clock; None while open.
         status: ``"ok"`` or ``"error"`` once ended; ``"unset"`` while open.
         error_type: The qualified name of the exception that ended the span, if any.
@@ -92,18 +102,30 @@ class Span(SpanContext):
     """
 
     __slots__ = (
+        "_attributes",
+        "_events",
+        "_parent",
         "_started",
-        "attributes",
         "duration",
         "end",
         "error_message",
         "error_type",
-        "events",
         "name",
-        "parent_id",
         "start",
         "status",
     )
+
+    _parent: int | None
+    _started: float
+    _attributes: dict[str, Any] | None
+    _events: list[SpanEvent] | None
+    name: str
+    start: float
+    end: float | None
+    duration: float | None
+    status: str
+    error_type: str | None
+    error_message: str | None
 
     def __init__(
         self,
@@ -114,18 +136,47 @@ class Span(SpanContext):
         sampled: bool,
         attributes: dict[str, Any],
     ) -> None:
+        # The checked constructor, from hex ids (a span rebuilt from a sandbox worker's
+        # record); `start_span` sets the same fields without the checks.
         super().__init__(trace_id, span_id, sampled)
+        self._parent = None if parent_id is None else SpanContext(trace_id, parent_id)._span
         self.name = name
-        self.parent_id = parent_id
-        self.attributes = attributes
-        self.events: list[SpanEvent] = []
-        self.start = time.time()
-        self._started = time.perf_counter()
-        self.end: float | None = None
-        self.duration: float | None = None
+        self._attributes = attributes
+        self._events = None
+        self.start = _time()
+        self._started = _perf_counter()
+        self.end = self.duration = self.error_type = self.error_message = None
         self.status = "unset"
-        self.error_type: str | None = None
-        self.error_message: str | None = None
+
+    @property
+    def parent_id(self) -> str | None:
+        """The parent span's id (16 lowercase hex digits); None for a root span."""
+        parent = self._parent
+        return None if parent is None else f"{parent:016x}"
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Key -> str, bool, int, float, or a tuple of them (`set_attribute` to add one)."""
+        attributes = self._attributes
+        if attributes is None:
+            attributes = self._attributes = {}
+        return attributes
+
+    @attributes.setter
+    def attributes(self, attributes: dict[str, Any]) -> None:
+        self._attributes = attributes
+
+    @property
+    def events(self) -> list[SpanEvent]:
+        """`SpanEvent` records, in order (`add_event` to add one)."""
+        events = self._events
+        if events is None:
+            events = self._events = []
+        return events
+
+    @events.setter
+    def events(self, events: list[SpanEvent]) -> None:
+        self._events = events
 
     def __repr__(self) -> str:
         took = "open" if self.duration is None else f"{self.duration * 1000:.3f} ms"
@@ -148,10 +199,12 @@ class Span(SpanContext):
         Raises:
             ArgumentTypeError: an attribute value is not a str, bool, int, float or list.
         """
-        if len(self.events) >= export.MAX_EVENTS:
-            self.attributes["zixir.dropped_events"] = self.attributes.get("zixir.dropped_events", 0) + 1
+        events = self.events
+        if len(events) >= export.MAX_EVENTS:
+            kept = self.attributes
+            kept["zixir.dropped_events"] = kept.get("zixir.dropped_events", 0) + 1
             return
-        self.events.append(SpanEvent(str(name), time.time(), _attributes(attributes)))
+        events.append(SpanEvent(str(name), _time(), _attributes(attributes)))
 
     def record_error(self, error: BaseException) -> None:
         """Marks the span as failed by `error` (status ``"error"``, its type and message)."""
@@ -168,24 +221,44 @@ class Span(SpanContext):
         """Ends the span (once) and hands it to the exporters if sampled."""
         if self.end is not None:
             return
-        self.duration = time.perf_counter() - self._started
-        self.end = self.start + self.duration
+        duration = self.duration = _perf_counter() - self._started
+        self.end = self.start + duration
         if self.status == "unset":
             self.status = "ok"
         if self.sampled:
-            export.finished(self)
+            export.deliver(self)
 
     def context(self) -> SpanContext:
         """The span's place in its trace, as a plain `SpanContext`."""
-        return SpanContext(self.trace_id, self.span_id, self.sampled)
+        context = _new(SpanContext)
+        context._trace, context._span, context.sampled = self._trace, self._span, self.sampled
+        return context
 
 
-def start_span(name: str, parent: SpanContext | None, attributes: dict[str, Any]) -> Span:
-    """A new open span under `parent` (a root span, sampled by the ratio, without one)."""
+def start_span(name: str, parent: SpanContext | None, attributes: dict[str, Any] | None) -> Span:
+    """A new open span under `parent` (a root span, sampled by the ratio, without one).
+
+    `attributes` (already checked) becomes the span's own dict; None for none.
+    """
+    opened: Span = _new(Span)
     if parent is None:
-        trace_id = new_trace_id()
-        return Span(name, trace_id, new_span_id(), None, export.sample(trace_id), attributes)
-    return Span(name, parent.trace_id, new_span_id(), parent.span_id, parent.sampled, attributes)
+        opened._trace = trace = _getrandbits(128) or _random_id(128)
+        opened.sampled = export.sample(trace)
+        opened._parent = None
+    else:
+        opened._trace = parent._trace
+        opened.sampled = parent.sampled
+        opened._parent = parent._span
+    opened._span = _getrandbits(64) or _random_id(64)
+    # Span.__init__'s fields, set here without a call: this runs for every traced message.
+    opened.name = name
+    opened._attributes = attributes
+    opened._events = None
+    opened.start = _time()
+    opened._started = _perf_counter()
+    opened.end = opened.duration = opened.error_type = opened.error_message = None
+    opened.status = "unset"
+    return opened
 
 
 class _SpanScope:
@@ -193,10 +266,10 @@ class _SpanScope:
 
     __slots__ = ("_attributes", "_name", "_parent", "_span", "_token")
 
-    def __init__(self, name: str, parent: SpanContext | None, attributes: dict[str, Any]) -> None:
+    def __init__(self, name: str, parent: SpanContext | None, attributes: dict[str, Any] | None) -> None:
         self._name = name
         self._parent = parent
-        self._attributes = attributes
+        self._attributes = attributes  # checked; None for none, so no span copies an empty dict
         self._span: Span | None = None
         self._token: Any = None
 
@@ -206,9 +279,12 @@ class _SpanScope:
                 f"the span {self._name!r} is already open; call tracing.span(...) again for another one",
                 "span",
             )
-        parent = self._parent if self._parent is not None else CURRENT.get()
-        opened = self._span = start_span(self._name, parent, dict(self._attributes))
-        self._token = CURRENT.set(opened)
+        parent = self._parent
+        attributes = self._attributes
+        opened = self._span = start_span(
+            self._name, _current() if parent is None else parent, None if attributes is None else dict(attributes)
+        )
+        self._token = _set_current(opened)
         return opened
 
     def __exit__(
@@ -219,7 +295,7 @@ class _SpanScope:
         assert opened is not None
         if error is not None:
             opened.record_error(error)
-        CURRENT.reset(token)
+        _reset_current(token)
         opened.finish()
 
     async def __aenter__(self) -> Span:
@@ -275,11 +351,11 @@ def span(name: str, *, parent: SpanContext | None = None, **attributes: Any) -> 
         raise ArgumentTypeError(
             f"parent must be a SpanContext (tracing.from_traceparent(header) or a Span), got {parent!r}", "parent"
         )
-    return _SpanScope(name, parent, _attributes(attributes))
+    return _SpanScope(name, parent, _attributes(attributes) if attributes else None)
 
 
 def current_span() -> Span | None:
     """The span that code running now belongs to; None outside any span (or under a
     remote parent only, which `traceparent` still reports)."""
-    current = CURRENT.get()
+    current = _current()
     return current if type(current) is Span else None
