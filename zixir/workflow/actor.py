@@ -157,10 +157,11 @@ class WorkflowActor(Actor):
             Its `RunHandle`; ``handle.result(timeout)`` waits for its `RunResult`.
 
         Raises:
-            UnknownWorkflowError-like InvalidArgumentError: no hosted workflow of that name.
+            InvalidArgumentError: no hosted workflow of that name.
             TooManyRunsError: `max_runs` runs are in flight.
-            As `Workflow.run`, for what claiming the run finds (bad inputs, a run owned
-            by a live process, a mismatch).
+            RuntimeError: the actor is draining (its host is stopping).
+            ZixirError: as `Workflow.run` raises for what claiming the run finds (bad
+                inputs, a run owned by a live process, a mismatch).
         """
         wf = self._workflow(workflow)
         if self._draining:

@@ -122,7 +122,8 @@ class Workflow(Definition):
         another thread (``execution.execute()``) and may abandon it (``execution.abandon()``).
 
         Raises:
-            As `run`, for everything found when claiming.
+            ZixirError: as `run` raises for what claiming finds (RunOwnedError,
+                RunMismatchError, bad inputs).
         """
         rid = ids.new_id() if run_id is None else ids.check_id("run_id", run_id)
         return self._begin(rid, inputs, rerun=rerun, reopen=False, progress=False)
