@@ -3,7 +3,7 @@ saves nothing) and Prefect's local flow (the ``peers`` extra, installed by ``mak
 
 Each repetition defines the workflow and runs it as a new run in the same store (default
 durability: every step committed to LMDB before its dependents start); the dask graph is
-built and computed, as in /work/shared/peers/wf_dask.py.
+built and computed the way a dask user writes it (`dask.delayed`, `compute(scheduler="threads")`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +73,7 @@ def build_nothing() -> str:
 
 
 def build_workflow(app: Any) -> list[ChildSpec]:
-    """A WorkflowActor running a two-step run: `slow` tells systemd's socket it runs, then works 1 s."""
+    """A WorkflowActor running a two-step run: `slow` tells systemd's socket it runs, then waits for the test."""
     from zixir import Workflow, WorkflowActor
     from zixir.daemon.notify import Notifier
 
@@ -85,7 +84,8 @@ def build_workflow(app: Any) -> list[ChildSpec]:
         with open(app.path("slow-runs"), "a") as runs:
             runs.write("run\n")
         Notifier().status("slow step running")
-        time.sleep(1.0)  # the step's work
+        with open(app.path("release")) as release:  # a FIFO: blocks until the test writes to it
+            release.read(1)
         return 1
 
     @wf.step()

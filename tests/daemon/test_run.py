@@ -118,11 +118,14 @@ def test_sigterm_lets_running_workflow_steps_finish_and_the_next_daemon_resumes_
     from tests.daemon.sample_app import build_workflow
     from zixir.app import App
 
+    os.mkfifo(tmp_path / "release")  # the slow step runs until the test writes to it
     first = DaemonProcess("tests.daemon.sample_app:build_workflow", data_dir=tmp_path)
     first.expect("READY=1")
     first.expect("STATUS=slow step running")
     first.signal(signal.SIGTERM)
     first.expect("STATUS=draining 1 workflow runs")
+    with open(tmp_path / "release", "w") as release:  # the running step finishes during the drain
+        release.write("x")
     code, err = first.finish()
     assert code == ExitCode.OK, err
     (spec, _) = build_workflow(App(tmp_path))

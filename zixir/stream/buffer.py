@@ -5,6 +5,7 @@ reader behind every time-based stage."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -190,10 +191,8 @@ class APump:
 
     async def close(self) -> None:
         self.task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        except asyncio.CancelledError:
-            pass
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         try:

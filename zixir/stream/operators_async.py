@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -71,10 +72,8 @@ async def thread_reader(it: Iterator[Any], run: Run, name: str, size: int = 4) -
     arrived = asyncio.Event()
 
     def notify() -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
             loop.call_soon_threadsafe(arrived.set)
-        except RuntimeError:  # the loop closed: nobody waits any more
-            pass
 
     pump = Pump(it, size, "block", Tally(name, "reader", Point(), timed=False), run, name, notify)
     try:

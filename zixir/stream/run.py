@@ -4,6 +4,7 @@ it ends (threads and tasks the stages started, iterators they opened)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 from collections.abc import Callable
@@ -21,10 +22,8 @@ __all__ = ["Run", "tag"]
 def tag(error: BaseException, stage: object) -> None:
     """Marks `error` as raised by `stage`, so the run's stats count it there (first tag wins)."""
     if getattr(error, "_zixir_stage", None) is None:
-        try:
+        with contextlib.suppress(AttributeError):  # an exception type with __slots__ and no __dict__
             error._zixir_stage = stage  # type: ignore[attr-defined]
-        except AttributeError:  # an exception type with __slots__ and no __dict__
-            pass
 
 
 class Run:

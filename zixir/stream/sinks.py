@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
@@ -163,10 +164,8 @@ class SinkMixin(Generic[T]):
                     pending.popleft().get(timeout=wait)
             finally:
                 for future in pending:  # answered or not, none is left unread in an error
-                    try:
+                    with contextlib.suppress(Exception):
                         future.get(timeout=wait)
-                    except Exception:
-                        pass
             return last.n
 
         return self._consume(sink)
