@@ -11,7 +11,7 @@ PYKKA_SDIST := $(VENV)/pykka-sdist
 $(INSTALLED): pyproject.toml setup.py zixir/_engine.pyx zixir/_kernels.h zixir/cache/lookup.py zixir/cache/lookup.pxd
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,bench,docs]"
+	$(PY) -m pip install --quiet -e ".[test,bench,docs,ray]"
 	$(MAKE) --no-print-directory pykka-sdist
 	touch $@
 
@@ -53,7 +53,7 @@ dist: $(INSTALLED)
 	rm -rf dist build/wheel-check
 	$(PY) -m build --outdir dist
 	$(PYTHON) -m venv build/wheel-check
-	build/wheel-check/bin/python -m pip install --quiet "$$(ls dist/*.whl)[analytics,otel]"
+	build/wheel-check/bin/python -m pip install --quiet "$$(ls dist/*.whl)[analytics,otel,ray]"
 	cd build && wheel-check/bin/python -c "import importlib, pkgutil, zixir; \
 	[importlib.import_module(m.name) for m in pkgutil.walk_packages(zixir.__path__, 'zixir.') if not m.name.endswith('.__main__')]; \
 	assert zixir.engine.IMPLEMENTATION == 'cython', zixir.engine.IMPLEMENTATION; \

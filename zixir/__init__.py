@@ -74,6 +74,7 @@ if _TYPE_CHECKING:
         engine,
         metrics,
         observability,
+        ray,
         resilience,
         sandbox,
         serialization,
@@ -96,6 +97,7 @@ if _TYPE_CHECKING:
     )
     from zixir.cache import Cache, CacheActor
     from zixir.observability import configure_logging
+    from zixir.ray import RayPlacement
     from zixir.resilience import CircuitBreaker, RetryPolicy
     from zixir.sandbox import Sandbox, SandboxActor, SandboxResult
     from zixir.stream import Stream, gather, run_async
@@ -129,6 +131,7 @@ _LAZY_NAMES = {
     "SandboxActor": "zixir.sandbox",
     "SandboxResult": "zixir.sandbox",
     "configure_logging": "zixir.observability",
+    "RayPlacement": "zixir.ray",
     "RunResult": "zixir.workflow",
     "StepContext": "zixir.workflow",
     "Workflow": "zixir.workflow",
@@ -143,6 +146,7 @@ _LAZY_MODULES = (
     "engine",
     "metrics",
     "observability",
+    "ray",
     "resilience",
     "sandbox",
     "serialization",
@@ -187,6 +191,7 @@ __all__ = [
     "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
+    "RayPlacement",
     "RecordNotFoundError",
     "RemoteError",
     "RestartBackoff",
@@ -233,6 +238,7 @@ __all__ = [
     "handle",
     "metrics",
     "observability",
+    "ray",
     "resilience",
     "run_async",
     "sandbox",

@@ -36,6 +36,10 @@ __all__ = [
     "DAEMON_STOPPING",
     "ENGINE_PURE_PYTHON",
     "EVENTS",
+    "RAY_CHILD_DIED",
+    "RAY_CONNECTED",
+    "RAY_DISCONNECTED",
+    "RAY_STEP_CANCELLED",
     "RETRY_ATTEMPT_FAILED",
     "RETRY_GAVE_UP",
     "RETRY_RECOVERED",
@@ -131,6 +135,10 @@ DAEMON_GAVE_UP: Final = "daemon.gave_up"
 DAEMON_STOPPING: Final = "daemon.stopping"
 DAEMON_DRAINING: Final = "daemon.draining"
 DAEMON_STOPPED: Final = "daemon.stopped"
+RAY_CONNECTED: Final = "ray.connected"
+RAY_DISCONNECTED: Final = "ray.disconnected"
+RAY_CHILD_DIED: Final = "ray.child_died"
+RAY_STEP_CANCELLED: Final = "ray.step_cancelled"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
 EVENTS: Final[dict[str, Event]] = {
@@ -299,4 +307,15 @@ EVENTS: Final[dict[str, Event]] = {
         "INFO", ("runs", "timeout"), "workflow runs in flight finish their running steps, for up to `timeout` s"
     ),
     DAEMON_STOPPED: Event("INFO", (), "the tree stopped in order; `zixir run` exits 0"),
+    RAY_CONNECTED: Event("INFO", ("address", "local"), "connected to a Ray cluster (`local`: started by this process)"),
+    RAY_DISCONNECTED: Event("INFO", ("address",), "disconnected from the Ray cluster"),
+    RAY_CHILD_DIED: Event(
+        "ERROR",
+        ("child", "actor_class", "cause", "error_type"),
+        "a child placed on Ray died (`cause`: exception, killed, worker_died, node_died, out_of_memory or "
+        "unresponsive); its supervisor treats it as a crash",
+    ),
+    RAY_STEP_CANCELLED: Event(
+        "WARNING", ("workflow", "step", "timeout"), "a Ray step passed its timeout; its task was force-cancelled"
+    ),
 }
