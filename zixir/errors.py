@@ -43,6 +43,8 @@ __all__ = [
     "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
+    "RayNotConnectedError",
+    "RayTaskLostError",
     "RecordNotFoundError",
     "RemoteError",
     "RestartIntensityError",
@@ -665,3 +667,26 @@ class LoopBoundError(RuntimeError, ZixirError):
 
     Running it on another loop would fail or deadlock: await it instead.
     """
+
+
+class RayNotConnectedError(RuntimeError, ZixirError):
+    """A Ray feature (such as a workflow step with ``executor="ray"``) was used while this
+    process has no Ray connection: call ``zixir.ray.connect()`` (or ``connect("host:port")``)
+    first."""
+
+
+class RayTaskLostError(RuntimeError, ZixirError):
+    """A workflow step's Ray task ended without a result or an exception of the step's own:
+    its worker or node died, Ray's OOM killer stopped it, or it was cancelled or killed
+    from outside.
+
+    Attributes:
+        step: The step's name.
+        cause: Why, as `zixir.ray.failures.cause_of` names it ("worker_died", "node_died",
+            "out_of_memory", "killed", "cancelled", "unavailable"...).
+    """
+
+    def __init__(self, message: str, step: str, cause: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.cause = cause

@@ -96,7 +96,9 @@ def test_options_are_checked_when_the_step_is_added(make: Callable[..., Workflow
         wf.add_step("a", lambda: 1, timeout=-1)
     with pytest.raises(ArgumentTypeError, match=r"^step 'a': retry must be a RetryPolicy"):
         wf.add_step("a", lambda: 1, retry=3)
-    with pytest.raises(InvalidArgumentError, match=r"^step 'a': limits apply to executor=\"process\" steps only"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"^step 'a': limits apply to executor=\"process\" or \"ray\" steps only"
+    ):
         wf.add_step("a", lambda: 1, limits={"memory": "1GB"})
     with pytest.raises(WorkflowDefinitionError, match=r"define it at module level$"):
         wf.add_step("a", lambda: 1, executor="process")
@@ -107,6 +109,35 @@ def test_options_are_checked_when_the_step_is_added(make: Callable[..., Workflow
     with pytest.raises(WorkflowDefinitionError, match=r"map_over='x' names no parameter"):
         wf.add_step("a", lambda y: 1, map_over="x")
     assert wf.steps == ()
+
+
+def test_ray_step_options_are_checked_when_the_step_is_added(make: Callable[..., Workflow]) -> None:
+    from zixir.ray import RayPlacement  # plain data: checking a Ray step's options needs no Ray
+
+    wf = make()
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^step 'a': placement= applies to executor=\"ray\" steps only, and this step's executor is "
+        r"'thread': add executor=\"ray\" to the step \(or to the Workflow\)$",
+    ):
+        wf.add_step("a", lambda: 1, placement=RayPlacement(num_cpus=1))
+    with pytest.raises(ArgumentTypeError, match=r"^step 'a': placement must be a zixir\.ray\.RayPlacement"):
+        wf.add_step("a", lambda: 1, executor="ray", placement={"num_cpus": 1})
+    with pytest.raises(WorkflowDefinitionError, match=r"^step 'a': an executor=\"ray\" step cannot take ctx"):
+        wf.add_step("a", lambda ctx: 1, executor="ray")
+    with pytest.raises(WorkflowDefinitionError, match=r"runs in a sandbox on its Ray worker .* define it at module"):
+        wf.add_step("a", lambda: 1, executor="ray", limits={"memory": "1GB"})
+    with pytest.raises(InvalidArgumentError, match=r"^step 'a': executor='ray' does not fit an async function"):
+
+        async def coroutine() -> int:
+            return 1
+
+        wf.add_step("a", coroutine, executor="ray")
+    with pytest.raises(InvalidArgumentError, match=r'^executor must be "thread", "async", "process" or "ray", got'):
+        make("other", executor="cluster")
+    assert wf.steps == ()
+    wf.add_step("a", lambda: 1, executor="ray", placement=RayPlacement(num_cpus=0.5), timeout=5.0)
+    assert wf.steps == ("a",)
 
 
 def test_missing_and_unknown_inputs_are_named(make: Callable[..., Workflow]) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 
 from loguru import logger
 
-from zixir.errors import InvalidArgumentError
+from zixir.errors import InvalidArgumentError, RayNotConnectedError
 from zixir.observability import events
 from zixir.ray._runtime import require_ray
 
-__all__ = ["RayConnection", "connect", "connected", "disconnect"]
+__all__ = ["RayConnection", "connect", "connected", "disconnect", "require_connection"]
 
 #: What `connect` passes to ``ray.init`` for a local cluster, unless told otherwise.
 LOCAL_DEFAULTS: Mapping[str, Any] = {
@@ -121,6 +121,26 @@ def connected() -> RayConnection | None:
     import ray
 
     return _current if ray.is_initialized() else None
+
+
+def require_connection(feature: str) -> RayConnection:
+    """This process's Ray connection, for a feature that needs one.
+
+    Args:
+        feature: What needs it, for the error message ("step 'score' (executor='ray')").
+
+    Raises:
+        ImportError: Ray is not installed (``pip install 'zixir[ray]'``).
+        RayNotConnectedError: this process is not connected; the message says how to connect.
+    """
+    require_ray(feature)
+    current = connected()
+    if current is None:
+        raise RayNotConnectedError(
+            f"{feature} runs on Ray, but this process is not connected to a Ray cluster: call "
+            "zixir.ray.connect() (a local cluster) or zixir.ray.connect('host:port') (an existing one) first"
+        )
+    return current
 
 
 def disconnect() -> None:

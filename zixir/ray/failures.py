@@ -27,7 +27,7 @@ def cause_of(error: BaseException) -> Cause:
     """The cause of a failure Ray reported for a task or an actor call."""
     from ray import exceptions as rex
 
-    if isinstance(error, rex.RayTaskError):
+    if isinstance(error, (rex.RayTaskError, rex.UnserializableException)):
         return "exception"
     if isinstance(error, rex.TaskCancelledError):
         return "cancelled"
@@ -50,15 +50,18 @@ def cause_of(error: BaseException) -> Cause:
 def original(error: BaseException) -> BaseException:
     """The user's exception inside a ``RayTaskError``; other errors as they are.
 
-    When the original could not travel (Ray replaced it), a `RemoteError` keeps its type
-    name, message and the remote traceback text.
+    When the original could not travel (Ray replaced it, or this process could not rebuild
+    it), a `RemoteError` keeps its type name, message and the remote traceback text.
     """
     from ray import exceptions as rex
 
+    if isinstance(error, rex.UnserializableException):
+        return RemoteError(str(error), "Exception", str(error))
     if not isinstance(error, rex.RayTaskError):
         return error
     cause = error.cause
     if isinstance(cause, Exception) and not isinstance(cause, rex.RayError):
         return cause
     type_name = type(cause).__qualname__ if cause is not None else "Exception"
-    return RemoteError(str(cause), type_name, error.traceback_str)
+    # the instance `ray.get` raises forwards unknown attributes to its cause, which has no text
+    return RemoteError(str(cause), type_name, getattr(error, "traceback_str", None) or str(error))

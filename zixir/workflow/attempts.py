@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -17,12 +18,16 @@ from zixir.observability import events
 from zixir.tracing._context import CURRENT
 from zixir.tracing.spans import start_span
 from zixir.workflow.context import StepContext
-from zixir.workflow.dag import PlannedStep
+from zixir.workflow.dag import STEP, PlannedStep
 from zixir.workflow.executors import AttemptFailed, Executors
 from zixir.workflow.outcomes import StepOutcome, cache_digest, dead_letter, describe, encode_output, step_record
 from zixir.workflow.runner import Runner
 from zixir.workflow.store import pack, unpack
 from zixir.workflow.tasks import Task
+
+if TYPE_CHECKING:
+    from zixir.ray.steps import Finished
+    from zixir.tracing.spans import Span
 
 __all__ = ["Attempts"]
 
@@ -42,6 +47,21 @@ _DURATION = histogram(
 )
 _GAVE_UP = {"failed": events.WORKFLOW_STEP_FAILED, "failed_continued": events.WORKFLOW_STEP_FAILED_CONTINUED}
 _RAN = frozenset(("succeeded", "failed", "failed_continued"))
+#: What `_attempt` returns for an attempt sent to Ray: its end comes later (`ray_finished`).
+_SUBMITTED: list[StepOutcome] = []
+
+
+@dataclass(slots=True, eq=False)
+class _OnRay:
+    """An attempt in flight on Ray: what its end needs."""
+
+    runner: Runner
+    task: Task
+    span: Span
+    ran: int  # the task's attempts before this one
+    attempt: int
+    start: float
+    cache_key: bytes | None
 
 
 class Attempts:
@@ -83,7 +103,8 @@ class Attempts:
 
     def run(self, runner: Runner, task: Task) -> list[StepOutcome] | None:
         """One attempt of `task` in its span (``workflow.step <step>``, child of the run's):
-        its outcomes to commit, or None when it waits for a retry (or the run was taken over)."""
+        its outcomes to commit, or None when it waits for a retry, runs on Ray (its end is
+        committed by `ray_finished`), or the run was taken over."""
         spec = task.planned.spec
         attributes: dict[str, object] = {"run_id": runner.run_id, "step": spec.name, "attempt": task.attempts + 1}
         if task.item is not None:
@@ -92,12 +113,20 @@ class Attempts:
         token = CURRENT.set(span)
         ran = task.attempts
         try:
-            outcomes = self._attempt(runner, task)
+            outcomes = self._attempt(runner, task, span, ran)
         except BaseException as exc:
             span.record_error(exc)
             raise
         finally:
             CURRENT.reset(token)
+        if outcomes is _SUBMITTED:
+            return None
+        self._end(span, task, ran, outcomes)
+        return outcomes
+
+    def _end(self, span: Span, task: Task, ran: int, outcomes: list[StepOutcome] | None) -> None:
+        """Finishes an attempt's span with its status, and times the attempt."""
+        spec = task.planned.spec
         if outcomes is None:
             status = "retrying" if task.attempts > ran else "interrupted"
             if status == "retrying":
@@ -114,9 +143,8 @@ class Attempts:
             if series is None:
                 series = self._durations[spec.name] = _DURATION.labels(self.workflow, spec.name)
             series.observe(span.duration or 0.0)
-        return outcomes
 
-    def _attempt(self, runner: Runner, task: Task) -> list[StepOutcome] | None:
+    def _attempt(self, runner: Runner, task: Task, span: Span, ran: int) -> list[StepOutcome] | None:
         planned = task.planned
         spec = planned.spec
         if task.item is None:
@@ -153,11 +181,11 @@ class Attempts:
                 hit = self._cached(runner, cache_key)
                 if hit is not None:
                     return self._succeeded(runner, task, hit[0], hit[1], 0, start, cached=True)
-            key = runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item)
             if task.first_start is None:
                 task.first_start = time.monotonic()
             if spec.retry is not None and not runner.record_attempt(
-                key, step_record("running", attempt, start, cached=False)
+                runner.store.step_key(self.workflow, runner.run_id, spec.name, task.item),
+                step_record("running", attempt, start, cached=False),
             ):
                 return None
             logger.debug(
@@ -165,6 +193,14 @@ class Attempts:
                 event=events.WORKFLOW_STEP_STARTED, workflow=self.workflow, run_id=runner.run_id, step=spec.name,
                 item=task.item, attempt=attempt,
             )  # fmt: skip
+            if spec.executor == "ray":
+                on = _OnRay(runner, task, span, ran, attempt, start, cache_key)
+                try:  # its task is cancelled when the run halts (cancelled, taken over, abandoned)
+                    sent, upstream = _by_reference(runner, planned, kwargs)
+                    self.executors.ray_steps(self.ray_finished).submit(spec, sent, upstream, on, runner.halt)
+                except Exception as error:
+                    return self._failed(runner, task, error, "".join(traceback.format_exception(error)), attempt, start)
+                return _SUBMITTED
             try:
                 value = self.executors.call(spec, kwargs, event)
             except AttemptFailed as failure:
@@ -172,14 +208,51 @@ class Attempts:
         finally:
             if event is not None:
                 runner.attempt_over(event)
+        return self._returned(runner, task, value, attempt, start, cache_key)
+
+    def _returned(
+        self, runner: Runner, task: Task, value: Any, attempt: int, start: float, cache_key: bytes | None
+    ) -> list[StepOutcome]:
+        """The outcomes of an attempt that returned `value`: its output encoded (a step whose
+        output cannot be stored fails), and its cache entry."""
+        spec = task.planned.spec
         try:
-            output = self.encode(planned, value) if spec.checkpoint or cache_key is not None else None
+            output = self.encode(task.planned, value) if spec.checkpoint or cache_key is not None else None
         except SerializationError as error:
             return self.gave_up(runner, task, error, attempt, start)
         outcomes = self._succeeded(runner, task, value, output, attempt, start)
         if cache_key is not None and output is not None and spec.cache_ttl is not None:
             outcomes[0].cache = (cache_key, pack({"expires": time.time() + spec.cache_ttl, "output": output}))
         return outcomes
+
+    def ray_finished(self, batch: list[Finished]) -> None:
+        """The sink of this workflow's Ray steps (called by their waiter thread): each
+        finished attempt becomes its outcomes, as a local attempt's would, and each run's
+        outcomes of the batch are committed together."""
+        commits: dict[Runner, list[StepOutcome]] = {}
+        for done in batch:
+            on: _OnRay = done.context
+            runner, task = on.runner, on.task
+            token = CURRENT.set(on.span)
+            try:
+                if done.interrupted:
+                    runner.drop_task()  # its run stopped: nothing to commit, the step runs on resume
+                    outcomes = None
+                elif done.error is not None:
+                    outcomes = self._failed(runner, task, done.error, done.text, on.attempt, on.start)
+                else:
+                    outcomes = self._returned(runner, task, done.value, on.attempt, on.start, on.cache_key)
+                    if task.item is None and outcomes[0].status == "succeeded":
+                        outcomes[0].ref = done.ref  # for Ray steps that read it: handed over, not re-sent
+            except Exception as exc:  # never lose an attempt: an error here is its failure
+                outcomes = self.gave_up(runner, task, exc, on.attempt, on.start)
+            finally:
+                CURRENT.reset(token)
+            self._end(on.span, task, on.ran, outcomes)
+            if outcomes:
+                commits.setdefault(runner, []).extend(outcomes)
+        for runner, outcomes in commits.items():
+            runner.commit(outcomes, keep=False)
 
     def _cached(self, runner: Runner, key: bytes) -> tuple[Any, bytes] | None:
         store = runner.store
@@ -264,3 +337,20 @@ class Attempts:
         dead = dead_letter(self.workflow, runner.run_id, planned, task.item, error, text, attempts)
         outcome = StepOutcome(planned, task.item, status, value, record, key, dead=dead)
         return [outcome] if task.item is None else runner.item_done(outcome)
+
+
+def _by_reference(runner: Runner, planned: PlannedStep, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A Ray step's arguments, each output of an upstream Ray step of this run replaced by
+    its ObjectRef (Ray resolves it on the worker, from its object store); and their names."""
+    states, by_name = runner.states, runner.plan.by_name
+    sent = kwargs
+    upstream: list[str] = []
+    for name, kind, source in planned.arguments:
+        if kind == STEP and name != planned.spec.map_over:
+            ref = states[by_name[source].index].ref
+            if ref is not None:
+                if sent is kwargs:
+                    sent = dict(kwargs)
+                sent[name] = ref
+                upstream.append(name)
+    return sent, upstream

@@ -13,9 +13,10 @@ from zixir.errors import InvalidArgumentError, WorkflowDefinitionError
 from zixir.workflow import inputs as inputs_of
 from zixir.workflow import scheduling
 from zixir.workflow.dag import Plan, plan
-from zixir.workflow.spec import EXECUTORS, Step, check_name, make_step
+from zixir.workflow.spec import EXECUTOR_CHOICES, EXECUTORS, Step, check_name, make_step
 
 if TYPE_CHECKING:
+    from zixir.ray.placement import RayPlacement
     from zixir.workflow.schedule import Schedule, Tick
 
 __all__ = ["Definition"]
@@ -40,7 +41,7 @@ class Definition:
         if len(set(self.inputs)) != len(self.inputs):
             raise WorkflowDefinitionError(f"workflow {name!r}: inputs {self.inputs} name an input twice", name)
         if executor not in EXECUTORS:
-            raise InvalidArgumentError(f'executor must be "thread", "async" or "process", got {executor!r}', "executor")
+            raise InvalidArgumentError(f"executor must be {EXECUTOR_CHOICES}, got {executor!r}", "executor")
         self.executor = executor
         self.allow_pickle = allow_pickle
         self._steps: dict[str, Step] = {}
@@ -86,6 +87,7 @@ class Definition:
         limits: Mapping[str, Any] | None = None,
         cache_ttl: float | None = None,
         map_over: str | None = None,
+        placement: RayPlacement | None = None,
     ) -> None:
         """Adds a step. Its parameters receive, by name: a step's output, a declared input,
         ``ctx`` (a `StepContext`), or their defaults.
@@ -104,14 +106,18 @@ class Definition:
                 `fallback` as its output (recorded as "failed_continued").
             fallback: The output of a failed step under ``on_error="continue"``.
             checkpoint: WorkflowStore the output (on by default); off, it is recomputed on resume.
-            executor: "thread", "async" or "process"; the workflow's default if omitted
-                ("async" for an ``async def``).
-            limits: For a "process" step: ``memory``, ``cpu_time``, ``max_output``,
-                ``max_recursion``, as `Sandbox` takes them.
+            executor: "thread", "async", "process" or "ray" (a Ray task; see
+                docs/scaling.md); the workflow's default if omitted ("async" for an
+                ``async def``).
+            limits: For a "process" or "ray" step: ``memory``, ``cpu_time``, ``max_output``,
+                ``max_recursion``, as `Sandbox` takes them (a "ray" step runs in a sandbox
+                on its Ray worker).
             cache_ttl: Reuse the output of an earlier call with the same arguments and code
                 for this many seconds (across runs; kept in the store).
             map_over: The name of a step (and parameter) whose output's items this step
                 runs on one by one; its output is the list of their results, in order.
+            placement: For a "ray" step: the `zixir.ray.RayPlacement` its tasks ask Ray
+                for (CPUs, GPUs, memory, custom resources, a node, a runtime env).
 
         Raises:
             DuplicateNameError-like WorkflowDefinitionError: the name is taken by a step or
@@ -137,6 +143,7 @@ class Definition:
             name, fn, default_executor=self.executor, depends_on=depends_on, retry=retry, timeout=timeout,
             condition=condition, allow_skipped=allow_skipped, on_error=on_error, fallback=fallback,
             checkpoint=checkpoint, executor=executor, limits=limits, cache_ttl=cache_ttl, map_over=map_over,
+            placement=placement,
         )  # fmt: skip
         with self._lock:
             self._steps[name] = step

@@ -1,5 +1,6 @@
 """Where a step's attempt runs: a thread (abandoned at its timeout), an event loop (cancelled
-at its timeout) or a sandboxed worker process (killed at its timeout).
+at its timeout), a sandboxed worker process (killed at its timeout), or a Ray task
+(`zixir.ray.steps`: cancelled at its timeout).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zixir.tracing._context import CURRENT, run_in
 from zixir.workflow.spec import Step
 
 if TYPE_CHECKING:
+    from zixir.ray.steps import Finished, RaySteps
     from zixir.sandbox import Sandbox
 
 __all__ = ["AttemptFailed", "Executors"]
@@ -44,8 +46,8 @@ def _failed(error: BaseException) -> AttemptFailed:
 
 class Executors:
     """A workflow's means of running attempts: its abandoned threads (at most `max_workers`
-    exist at once), its event loop thread (started on first use) and its sandboxes (one per
-    distinct timeout and limits, started on first use).
+    exist at once), its event loop thread (started on first use), its sandboxes (one per
+    distinct timeout and limits, started on first use) and its steps in flight on Ray.
 
     Args:
         workflow: The workflow's name, for thread names and logs.
@@ -63,6 +65,7 @@ class Executors:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: threading.Thread | None = None
         self.sandboxes: dict[tuple[Any, ...], Sandbox] = {}
+        self.ray: RaySteps | None = None
 
     def call(self, step: Step, kwargs: dict[str, Any], cancelled: threading.Event | None) -> Any:
         """Runs one attempt of `step` with `kwargs`.
@@ -80,7 +83,17 @@ class Executors:
             return self._thread_with_timeout(step, kwargs, cancelled)
         if step.executor == "async":
             return self._async(step, kwargs)
+        assert step.executor == "process", "a Ray step's attempts are submitted, not called"
         return self._process(step, kwargs)
+
+    def ray_steps(self, sink: Callable[[list[Finished]], None]) -> RaySteps:
+        """The workflow's steps on Ray (made on first use, handing finished attempts to `sink`)."""
+        with self.lock:
+            if self.ray is None:
+                from zixir.ray.steps import RaySteps  # on first use: Ray loads only for Ray steps
+
+                self.ray = RaySteps(self.workflow, self.allow_pickle, sink)
+            return self.ray
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -194,10 +207,14 @@ class Executors:
         raise AttemptFailed(error, text)
 
     def close(self) -> None:
-        """Stops the event loop and closes the sandboxes (abandoned threads run on; they are daemons)."""
+        """Stops the event loop, closes the sandboxes and cancels the Ray tasks in flight
+        (abandoned threads run on; they are daemons)."""
         with self.lock:
             loop, thread, self.loop, self.loop_thread = self.loop, self.loop_thread, None, None
             sandboxes, self.sandboxes = list(self.sandboxes.values()), {}
+            ray, self.ray = self.ray, None
+        if ray is not None:
+            ray.close()
         if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5.0)

@@ -53,7 +53,7 @@ def fan_out(runner: Runner, task: Task) -> Task | None:
             runner.running -= 1
             runner.check_over()
             return None
-        runner.enqueue(tasks[1:])
+        runner.enqueue(tasks[1:], tasks[0])
     return tasks[0]
 
 

@@ -34,6 +34,8 @@ class StepOutcome:
         counted: Produced by a running task (a fan-out step's own end is not).
         dead: A dead letter's (key, bytes), or None.
         cache: A cache entry's (key, bytes), or None.
+        ref: A Ray step's output's ObjectRef (never stored: only this run's later Ray
+            steps receive it), or None.
     """
 
     planned: PlannedStep
@@ -45,6 +47,7 @@ class StepOutcome:
     counted: bool = True
     dead: tuple[bytes, bytes] | None = None
     cache: tuple[bytes, bytes] | None = None
+    ref: Any = None
 
 
 def describe(error: BaseException) -> str:

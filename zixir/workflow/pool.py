@@ -45,6 +45,7 @@ class Pool(ABC):
         self.finished = threading.Event()
         self.pending: list[StepOutcome] = []  # finished, waiting for a commit (with `cond` held)
         self.live: set[threading.Event] = set()  # the running attempts' cancelled events
+        self.halt = threading.Event()  # set with them: the run's Ray tasks are cancelled
 
     @abstractmethod
     def process(self, task: Task) -> Task | None:
@@ -79,8 +80,9 @@ class Pool(ABC):
             self.stopping = why
             if error is not None and (self.error is None or why in ("stale", "abandoned")):
                 self.error = error
-        for event in self.live:
-            if why not in ("failed", "draining"):  # a drain lets running steps finish
+        if why not in ("failed", "draining"):  # a drain lets running steps finish
+            self.halt.set()
+            for event in self.live:
                 event.set()
         self.delayed.clear()
         self.cond.notify_all()
@@ -131,11 +133,18 @@ class Pool(ABC):
             if task is not None:
                 return task
 
-    def enqueue(self, tasks: list[Task]) -> None:
-        """With `cond` held: more ready work, for idle threads or new ones up to `max_workers`."""
+    def enqueue(self, tasks: list[Task], after: Task | None = None) -> None:
+        """With `cond` held: more ready work, for idle threads or new ones up to `max_workers`.
+
+        Ray steps' tasks need one thread between them, which submits each and takes the
+        next: none when the calling thread runs a Ray step's task (`after`) next, since it
+        is back for more at once (fewer threads submitting: less contention)."""
         self.ready.extend(tasks)
-        self.cond.notify(len(tasks))
-        spare = len(tasks) - self.idle
+        local = sum(task.planned.spec.executor != "ray" for task in tasks)
+        on_ray = after is not None and after.planned.spec.executor == "ray"
+        wanted = local + (local < len(tasks) and not on_ray)
+        self.cond.notify(wanted)
+        spare = wanted - self.idle
         while spare > 0 and len(self.threads) < self.max_workers:
             self.spawn(None)
             spare -= 1
@@ -147,6 +156,13 @@ class Pool(ABC):
             if self.stopping is None:
                 heapq.heappush(self.delayed, (time.monotonic() + wait, next(self.sequence), task))
                 self.cond.notify()
+            self.check_over()
+
+    def drop_task(self) -> None:
+        """A taken task ends with nothing to commit (its run stopped while a Ray task ran it:
+        see `halt`)."""
+        with self.cond:
+            self.running -= 1
             self.check_over()
 
     def attempt_event(self) -> threading.Event:

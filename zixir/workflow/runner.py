@@ -227,7 +227,7 @@ class Runner(Pool):
                 if keep:
                     mine = ready.pop(0)
                     self.running += 1
-                self.enqueue(ready)
+                self.enqueue(ready, mine)
             self.check_over()
             return mine
 
@@ -293,6 +293,7 @@ class Runner(Pool):
                 state.item_records[outcome.item] = outcome.record
                 continue
             state.status, state.output, state.record = outcome.status, outcome.value, outcome.record
+            state.ref = outcome.ref
             if self.progress is not None:
                 self.progress.update()
             failed = outcome.status == "failed"

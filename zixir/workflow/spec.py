@@ -12,16 +12,21 @@ import marshal
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from zixir import _validate
 from zixir.errors import ArgumentTypeError, InvalidArgumentError, WorkflowDefinitionError
 from zixir.resilience.retry import RetryPolicy
 
+if TYPE_CHECKING:
+    from zixir.ray.placement import RayPlacement
+
 __all__ = ["EXECUTORS", "Executor", "Step", "check_name", "make_step"]
 
-Executor = Literal["thread", "async", "process"]
-EXECUTORS: tuple[str, ...] = ("thread", "async", "process")
+Executor = Literal["thread", "async", "process", "ray"]
+EXECUTORS: tuple[str, ...] = ("thread", "async", "process", "ray")
+#: How the executors are listed in error messages.
+EXECUTOR_CHOICES = '"thread", "async", "process" or "ray"'
 _LIMITS = ("memory", "cpu_time", "max_output", "max_recursion")
 
 
@@ -46,6 +51,7 @@ class Step:
     cache_ttl: float | None
     map_over: str | None
     code_hash: str = field(default="")
+    placement: RayPlacement | None = None
 
     @property
     def span_name(self) -> str:
@@ -147,6 +153,7 @@ def make_step(
     limits: object = None,
     cache_ttl: object = None,
     map_over: object = None,
+    placement: object = None,
 ) -> Step:
     """Checks a step's options and builds its `Step`.
 
@@ -179,9 +186,7 @@ def make_step(
     is_async = inspect.iscoroutinefunction(fn)
     chosen = executor if executor is not None else ("async" if is_async else default_executor)
     if chosen not in EXECUTORS:
-        raise InvalidArgumentError(
-            f'step {name!r}: executor must be "thread", "async" or "process", got {chosen!r}', "executor"
-        )
+        raise InvalidArgumentError(f"step {name!r}: executor must be {EXECUTOR_CHOICES}, got {chosen!r}", "executor")
     if is_async != (chosen == "async"):
         fix = 'define it with "async def"' if chosen == "async" else 'leave executor unset (it is "async")'
         raise InvalidArgumentError(
@@ -196,8 +201,11 @@ def make_step(
             "or input it reads",
             name,
         )
-    if chosen == "process":
-        _check_process_step(name, fn, parameters)
+    chosen_placement = _check_placement(name, placement, chosen)
+    if chosen == "process" or (chosen == "ray" and chosen_limits):
+        _check_importable(name, fn, chosen)
+    if chosen in ("process", "ray"):
+        _check_no_ctx(name, parameters, chosen)
     if map_over is not None:
         check_name("map_over", map_over)
         if map_over not in {p.name for p in parameters}:
@@ -214,39 +222,65 @@ def make_step(
         allow_skipped=allow_skipped, on_error=on_error,  # type: ignore[arg-type]
         fallback=fallback, checkpoint=checkpoint, executor=chosen,  # type: ignore[arg-type]
         limits=chosen_limits, cache_ttl=cache, map_over=map_over,
-        code_hash=_code_hash(fn) if cache is not None else "",
+        code_hash=_code_hash(fn) if cache is not None else "", placement=chosen_placement,
     )  # fmt: skip
 
 
 def _check_limits(name: str, limits: object, executor: object) -> dict[str, Any]:
     if limits is None:
         return {}
-    if executor != "process":
+    if executor not in ("process", "ray"):
         raise InvalidArgumentError(
-            f'step {name!r}: limits apply to executor="process" steps only (a thread cannot be limited)', "limits"
+            f'step {name!r}: limits apply to executor="process" or "ray" steps only (a thread cannot be limited)',
+            "limits",
         )
     if not isinstance(limits, Mapping):
         raise ArgumentTypeError(f"step {name!r}: limits must be a dict such as {{'memory': '256MB'}}", "limits")
     unknown = sorted(set(limits) - set(_LIMITS))
     if unknown:
         raise InvalidArgumentError(
-            f"step {name!r}: unknown limits {unknown}; a process step takes {list(_LIMITS)} (timeout= is its own "
-            "option)",
+            f"step {name!r}: unknown limits {unknown}; a {executor} step takes {list(_LIMITS)} (timeout= is its "
+            "own option)",
             "limits",
         )
     return dict(limits)
 
 
-def _check_process_step(name: str, fn: Callable[..., Any], parameters: tuple[inspect.Parameter, ...]) -> None:
+def _check_placement(name: str, placement: object, executor: object) -> RayPlacement | None:
+    if placement is None:
+        return None
+    if executor != "ray":
+        raise InvalidArgumentError(
+            f'step {name!r}: placement= applies to executor="ray" steps only, and this step\'s executor is '
+            f'{executor!r}: add executor="ray" to the step (or to the Workflow)',
+            "placement",
+        )
+    from zixir.ray.placement import RayPlacement  # plain data: no Ray import
+
+    if not isinstance(placement, RayPlacement):
+        raise ArgumentTypeError(
+            f"step {name!r}: placement must be a zixir.ray.RayPlacement such as RayPlacement(num_cpus=1), "
+            f"got {placement!r}",
+            "placement",
+        )
+    return placement
+
+
+def _check_importable(name: str, fn: Callable[..., Any], executor: object) -> None:
     if "<locals>" in getattr(fn, "__qualname__", "<locals>") or getattr(fn, "__name__", "") == "<lambda>":
+        where = "a worker process" if executor == "process" else "a sandbox on its Ray worker (it has limits=)"
         raise WorkflowDefinitionError(
-            f'step {name!r}: an executor="process" step runs in a worker process, which imports its function '
-            "by name: define it at module level",
+            f'step {name!r}: an executor="{executor}" step runs in {where}, which imports its function by name: '
+            "define it at module level",
             name,
         )
+
+
+def _check_no_ctx(name: str, parameters: tuple[inspect.Parameter, ...], executor: object) -> None:
     if any(p.name == "ctx" for p in parameters):
+        where = "a worker process" if executor == "process" else "a Ray worker"
         raise WorkflowDefinitionError(
-            f'step {name!r}: an executor="process" step cannot take ctx (its cancelled event and logger live '
-            "in this process); pass the ids it needs from a thread step",
+            f'step {name!r}: an executor="{executor}" step cannot take ctx (it runs in {where}; its cancelled '
+            "event and logger live in this process); pass the ids it needs from a thread step",
             name,
         )

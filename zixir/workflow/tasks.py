@@ -25,6 +25,7 @@ class StepState:
     record: dict[str, Any] | None = None
     remaining: int = 0  # dependencies whose outcomes are not applied yet
     attempts: int = 0  # attempts already made (a resumed "running" step continues from them)
+    ref: Any = None  # a Ray step's output in Ray's object store, for the Ray steps that read it
     # fan-out steps only:
     items: list[Any] | None = None  # outputs by item, fanout.MISSING until done
     item_records: dict[int, dict[str, Any]] = field(default_factory=dict)

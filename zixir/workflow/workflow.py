@@ -42,7 +42,8 @@ class Workflow(Definition):
         inputs: The names of the run's inputs, which steps receive by parameter name.
         max_workers: Steps (and fan-out items) that may run at once; also the bound on
             thread steps abandoned at their timeouts.
-        executor: Where steps run unless they say: "thread", "async" or "process".
+        executor: Where steps run unless they say: "thread", "async", "process" or "ray"
+            (Ray tasks, on the cluster this process is connected to: docs/scaling.md).
         durable: fsync every commit, so committed steps survive power loss; by default
             they survive a crash of the process (kill -9), not of the machine.
         allow_pickle: WorkflowStore outputs zixir.serialization does not support by pickle
@@ -111,6 +112,8 @@ class Workflow(Definition):
             RunMismatchError: resuming with other inputs, or after the steps or edges changed.
             RunOwnedError: another live process (or call) runs it, or took it over meanwhile.
             WorkflowDefinitionError, CycleError: the workflow is not valid.
+            RayNotConnectedError: a step has ``executor="ray"`` and this process is not
+                connected to a Ray cluster (``zixir.ray.connect()``).
         """
         rid = ids.new_id() if run_id is None else ids.check_id("run_id", run_id)
         return self._run(rid, inputs, rerun=rerun, reopen=False, progress=progress)
@@ -137,6 +140,11 @@ class Workflow(Definition):
         self, run_id: str, inputs: Mapping[str, Any] | None, *, rerun: bool, reopen: bool, progress: bool
     ) -> Execution:
         plan = self.validate()
+        on_ray = next((p.spec.name for p in plan.steps if p.spec.executor == "ray"), None)
+        if on_ray is not None:
+            from zixir.ray.connection import require_connection  # only for a workflow with Ray steps
+
+            require_connection(f"step {on_ray!r} of workflow {self.name!r}")
         store = self._open()
         packed, fingerprint = inputs_of.pack_inputs(self.name, self.inputs, inputs, self.allow_pickle)
         claim = lifecycle.claim(store, self.name, run_id, packed, fingerprint, plan.shape, rerun=rerun, reopen=reopen)

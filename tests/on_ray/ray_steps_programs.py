@@ -1,0 +1,164 @@
+"""Ray steps shared by the tests and by the coordinator processes they start and kill.
+
+Run as a script, it is a coordinator: ``python ray_steps_programs.py <address> <store>
+<run_id> <markers>`` joins the Ray head at `address`, runs (or resumes) the workflow
+`pipeline` in `store` and prints its outputs as JSON. Steps leave marker files in
+`markers`, one per run of a step (``<step>.<pid>.<n>``), so a test counts executions, and
+talk to the test through FIFOs there, so it waits on them, never on the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from zixir import RetryPolicy
+from zixir.workflow import Workflow
+
+# ---- steps -----------------------------------------------------------------------------
+
+
+def mark(markers: str, step: str) -> None:
+    """Records one execution of `step` (a new file each time: O_EXCL, never overwritten)."""
+    for n in range(1000):
+        try:
+            fd = os.open(os.path.join(markers, f"{step}.{os.getpid()}.{n}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return
+
+
+def runs_of(markers: str | Path, step: str) -> int:
+    """How many times `step` ran."""
+    return sum(1 for name in os.listdir(markers) if name.split(".")[0] == step)
+
+
+def tell(fifo: str, line: str) -> None:
+    """Writes a line to a FIFO the test reads: how a step says where it is."""
+    with open(fifo, "w") as pipe:
+        pipe.write(line + "\n")
+
+
+def block_on(fifo: str) -> None:
+    """Waits until the test writes to `fifo` (or the step's process is killed)."""
+    with open(fifo) as pipe:
+        pipe.read()
+
+
+def numbers(count: int) -> list[int]:
+    return list(range(count))
+
+
+def square(numbers: int) -> int:
+    return numbers * numbers
+
+
+def total(square: list[int]) -> int:
+    return sum(square)
+
+
+def shout(text: str) -> str:
+    return text.upper()
+
+
+def blob(size: int) -> bytes:
+    """A large output: kept in Ray's object store for the Ray steps that read it."""
+    return bytes(range(256)) * (size // 256)
+
+
+def checksum(blob: bytes) -> tuple[int, int]:
+    return len(blob), sum(blob[::4096])
+
+
+def quota(user: str) -> int:
+    raise LookupError(f"no quota for {user}")
+
+
+def hog(megabytes: int) -> int:
+    """Allocates `megabytes` in one piece (past a memory limit: a MemoryError in the sandbox)."""
+    return len(bytearray(megabytes << 20))
+
+
+def exit_worker(code: int) -> None:
+    """Ends the Ray worker process running the task (as a native crash would)."""
+    os._exit(code)
+
+
+def traced_double(numbers: int) -> int:
+    """Opens a span of its own on the Ray worker."""
+    from zixir import tracing
+
+    with tracing.span("inside.ray", item=numbers):
+        return numbers * 2
+
+
+def slow_first_attempt(markers: str) -> int:
+    """The first attempt records its pid and sleeps past the step's timeout (a marker named
+    ``survived`` would show it was not stopped); later attempts return at once."""
+    if runs_of(markers, "attempt") == 0:
+        mark(markers, "attempt")
+        Path(markers, "first.pid").write_text(str(os.getpid()))
+        time.sleep(30)
+        mark(markers, "survived")
+        return -1
+    mark(markers, "attempt")
+    return runs_of(markers, "attempt")
+
+
+# ---- the workflow a coordinator runs and a test kills ----------------------------------
+
+
+def prepare(markers: str) -> list[int]:
+    mark(markers, "prepare")
+    return [1, 2, 3, 4]
+
+
+def scale(prepare: int, markers: str) -> int:
+    mark(markers, "scale")
+    return prepare * 10
+
+
+def hold(scale: list[int], markers: str) -> int:
+    """Runs on Ray. Its first run says so on the FIFO ``held`` and blocks on the FIFO
+    ``go``, which the test never writes: it kills the coordinator meanwhile."""
+    mark(markers, "hold")
+    if runs_of(markers, "hold") == 1:
+        tell(os.path.join(markers, "held"), "held")
+        block_on(os.path.join(markers, "go"))
+    return sum(scale)
+
+
+def finish(hold: int, markers: str) -> str:
+    mark(markers, "finish")
+    return f"total {hold}"
+
+
+def pipeline(store: str) -> Workflow:
+    """A workflow mixing a thread step, a Ray fan-out and two Ray steps."""
+    wf = Workflow("pipeline", store=store, inputs=("markers",))
+    wf.add_step("prepare", prepare)
+    wf.add_step("scale", scale, map_over="prepare", executor="ray")
+    wf.add_step("hold", hold, executor="ray", retry=RetryPolicy(max_attempts=2, initial_delay=0.0, jitter=0.0))
+    wf.add_step("finish", finish, executor="ray")
+    return wf
+
+
+def main(address: str, store: str, run_id: str, markers: str) -> None:
+    import zixir.ray
+
+    zixir.ray.connect(address, log_to_driver=False)
+    wf = pipeline(store)
+    inputs: Any = None if wf.runs() else {"markers": markers}
+    result = wf.run(run_id, inputs)
+    print(json.dumps({"status": result.status, "outputs": result.outputs}), flush=True)
+    wf.close()
+    zixir.ray.disconnect()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
