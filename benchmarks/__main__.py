@@ -14,6 +14,7 @@ from benchmarks import (
     bench_cli,
     bench_engine,
     bench_import,
+    bench_ray_workflow,
     bench_resilience,
     bench_sandbox,
     bench_stream,
@@ -37,6 +38,7 @@ def main() -> None:
     print_table("cache tables", bench_tables.run())
     print_table("sandbox", bench_sandbox.run())
     print_table("workflow", bench_workflow.run())
+    print_table("ray workflows", bench_ray_workflow.run())
     print_table("streams", bench_stream.run())
     print_table("analytics", bench_analytics.run())
 

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from benchmarks.harness import Comparison, compare, progress
 
 ITEMS = 200
-MAXW = 8
 
 
 def _double(items: int) -> int:
@@ -31,7 +30,7 @@ def _items() -> list[int]:
 def _zixir_fan_out(store: str) -> tuple[Callable[[], object], Callable[[], None]]:
     from zixir.workflow import Workflow
 
-    wf = Workflow("ray-fan-out", store=store, max_workers=MAXW)
+    wf = Workflow("ray-fan-out", store=store)
     wf.add_step("items", _items)
     wf.add_step("doubled", _double, map_over="items", executor="ray")
 

@@ -128,7 +128,10 @@ class RaySteps:
             _BY_REFERENCE.inc(len(upstream))
         if len(values) > len(upstream):
             _BY_VALUE.inc(len(values) - len(upstream))
-        handle = remote.remote(worker.encode_trace(wire.context_out()), *values)
+        trace = worker.encode_trace(wire.context_out())
+        # ObjectRefs must be top-level arguments for Ray to resolve them; without any, one
+        # argument holding all is cheaper for Ray to send than several (see step_task)
+        handle = remote.remote(trace, *values) if upstream else remote.remote([trace, *values])
         call = _Call(step, context, handle, step.timeout is not None, stop)
         with self._cond:
             if self._closed:

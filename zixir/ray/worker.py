@@ -29,7 +29,9 @@ __all__ = [
     "WithSpans",
     "decode_trace",
     "encode_trace",
+    "max_sandboxes",
     "run_step",
+    "sandboxes",
     "step_task",
 ]
 
@@ -126,15 +128,22 @@ _sandboxes: SandboxCache | None = None
 _sandboxes_lock = threading.Lock()
 
 
-def _cache() -> SandboxCache:
+def sandboxes() -> SandboxCache:
+    """This worker process's sandboxes, kept for the steps with limits it runs (made on
+    first use, bounded by `max_sandboxes`)."""
     global _sandboxes
     with _sandboxes_lock:
         if _sandboxes is None:
-            _sandboxes = SandboxCache(_max_sandboxes())
+            _sandboxes = SandboxCache(max_sandboxes())
         return _sandboxes
 
 
-def _max_sandboxes() -> int:
+def max_sandboxes() -> int:
+    """`MAX_SANDBOXES`, or ``ZIXIR_RAY_MAX_SANDBOXES`` when set.
+
+    Raises:
+        InvalidArgumentError: the variable is not a whole number >= 1.
+    """
     size = os.environ.get("ZIXIR_RAY_MAX_SANDBOXES")
     if size is None:
         return MAX_SANDBOXES
@@ -171,7 +180,7 @@ def run_step(
     try:
         try:
             if limits:
-                result = _cache().get(limits, allow_pickle).run(fn, **kwargs)
+                result = sandboxes().get(limits, allow_pickle).run(fn, **kwargs)
                 if not result.ok:
                     text = result.traceback
                     if result.reason == "exception" and isinstance(result.error, Exception):
@@ -226,20 +235,28 @@ def step_task(
     *,
     timed: bool,
 ) -> Callable[..., Any]:
-    """The function a step's Ray tasks run, called with ``(trace, *values)``: `trace` from
-    `encode_trace`, `values` the step's arguments in the order of `names`. It returns
-    what `run_step` returns or, `timed`, yields `STARTED` and then that."""
+    """The function a step's Ray tasks run. It takes ``(trace, *values)``, or, when no
+    value is an upstream Ray step's ObjectRef, one list ``[trace, *values]`` (one argument
+    costs Ray less to send than several): `trace` from `encode_trace`, `values` the
+    step's arguments in the order of `names`. It returns what `run_step` returns or,
+    `timed`, yields `STARTED` and then that."""
     kept = dict(limits)
+
+    def call(head: str | list[Any], values: tuple[Any, ...]) -> Any:
+        if type(head) is list:
+            return run_step(step, fn, kept, allow_pickle, decode_trace(head[0]), names, tuple(head[1:]))
+        assert isinstance(head, str)
+        return run_step(step, fn, kept, allow_pickle, decode_trace(head), names, _outputs(values))
 
     if timed:
 
-        def timed_task(trace: str, *values: Any) -> Iterator[Any]:
+        def timed_task(head: str | list[Any], *values: Any) -> Iterator[Any]:
             yield STARTED
-            yield run_step(step, fn, kept, allow_pickle, decode_trace(trace), names, _outputs(values))
+            yield call(head, values)
 
         return timed_task
 
-    def task(trace: str, *values: Any) -> Any:
-        return run_step(step, fn, kept, allow_pickle, decode_trace(trace), names, _outputs(values))
+    def task(head: str | list[Any], *values: Any) -> Any:
+        return call(head, values)
 
     return task
