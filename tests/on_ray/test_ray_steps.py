@@ -85,6 +85,27 @@ def test_map_over_on_ray_submits_every_item_and_keeps_their_order(
     assert wf.status("r1").outputs["square"] == result.outputs["square"]  # checkpointed, by value
 
 
+def test_a_fan_out_larger_than_the_in_flight_bound_is_fed_to_ray_as_its_items_end(
+    ray_cluster: str, make: Callable[..., Workflow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zixir.ray import steps
+
+    monkeypatch.setattr(steps, "MAX_IN_FLIGHT", 3)
+    in_flight: list[int] = []
+    submit = steps.RaySteps.submit
+
+    def counted(self: steps.RaySteps, *args: Any) -> None:
+        submit(self, *args)
+        in_flight.append(self.in_flight())
+
+    monkeypatch.setattr(steps.RaySteps, "submit", counted)
+    wf = make("bounded", inputs=("count",), executor="ray")
+    wf.add_step("numbers", programs.numbers, executor="thread")
+    wf.add_step("square", programs.square, map_over="numbers")
+    assert wf.run("r1", {"count": 40}).outputs["square"] == [n * n for n in range(40)]
+    assert len(in_flight) == 40 and max(in_flight) <= 3
+
+
 def test_a_ray_step_receives_an_upstream_ray_steps_output_from_the_object_store(
     ray_cluster: str, make: Callable[..., Workflow]
 ) -> None:

@@ -6,6 +6,7 @@ the finished ones over in batches (`Finished`), so no thread waits per task.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -26,12 +27,16 @@ from zixir.tracing import wire
 if TYPE_CHECKING:
     from zixir.workflow.spec import Step
 
-__all__ = ["IDLE", "POLL", "Finished", "RaySteps"]
+__all__ = ["IDLE", "MAX_IN_FLIGHT", "POLL", "Finished", "RaySteps"]
 
 #: Seconds between the waiter's looks at the tasks in flight (sooner when all of them
 #: finished): what finished meanwhile is handed over as one batch (one commit), and a task
 #: submitted meanwhile, a timeout or a stopped run is noticed within this.
 POLL = 0.01
+#: Attempts of one workflow in flight on Ray at most (submitted, not handed over yet); a
+#: thread submitting past it waits until one ends. A fan-out larger than this is fed to
+#: Ray as its items end, instead of all at once.
+MAX_IN_FLIGHT = 10_000
 #: Seconds the waiter thread stays with nothing in flight before it exits.
 IDLE = 5.0
 
@@ -94,6 +99,8 @@ class RaySteps:
         self.allow_pickle = allow_pickle
         self.sink = sink
         self._cond = threading.Condition()
+        self.max_in_flight = MAX_IN_FLIGHT
+        self._in_flight = 0  # submitted or being submitted, not handed over
         self._incoming: list[_Call] = []
         self._watching: dict[Any, _Call] = {}  # owned by the waiter thread
         self._thread: threading.Thread | None = None
@@ -124,19 +131,28 @@ class RaySteps:
         names = tuple(kwargs)
         remote = self._remote(ray, step, names)
         values = tuple(kwargs.values())
+        trace = worker.encode_trace(wire.context_out())
+        with self._cond:
+            while self._in_flight >= self.max_in_flight and not self._closed:
+                self._cond.wait()  # backpressure: the waiter makes room as tasks end
+            if self._closed:
+                raise self._closed_error(step)
+            self._in_flight += 1
+        try:
+            # ObjectRefs must be top-level arguments for Ray to resolve them; without any,
+            # one argument holding all is cheaper for Ray to send than several (step_task)
+            handle = remote.remote(trace, *values) if upstream else remote.remote([trace, *values])
+        except BaseException:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+            raise
         if upstream:
             _BY_REFERENCE.inc(len(upstream))
         if len(values) > len(upstream):
             _BY_VALUE.inc(len(values) - len(upstream))
-        trace = worker.encode_trace(wire.context_out())
-        # ObjectRefs must be top-level arguments for Ray to resolve them; without any, one
-        # argument holding all is cheaper for Ray to send than several (see step_task)
-        handle = remote.remote(trace, *values) if upstream else remote.remote([trace, *values])
         call = _Call(step, context, handle, step.timeout is not None, stop)
         with self._cond:
-            if self._closed:
-                ray.cancel(handle, force=True)
-                raise self._closed_error(step)
             self._incoming.append(call)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._wait, name=f"zixir-wf-{self.workflow}-ray", daemon=True)
@@ -164,9 +180,9 @@ class RaySteps:
         return remote
 
     def in_flight(self) -> int:
-        """Attempts submitted and not handed over yet."""
+        """Attempts submitted (or being submitted) and not handed over yet."""
         with self._cond:
-            return len(self._incoming) + len(self._watching)
+            return self._in_flight
 
     def close(self) -> None:
         """Cancels the tasks in flight (each reported failed: the workflow was closed) and
@@ -174,7 +190,7 @@ class RaySteps:
         with self._cond:
             self._closed = True
             thread = self._thread
-            self._cond.notify()
+            self._cond.notify_all()  # the waiter, and threads waiting for room to submit
         if thread is not None:
             thread.join()
 
@@ -204,7 +220,7 @@ class RaySteps:
                 self._hand_over(finished)
         if closed and calls:
             for call in calls:
-                ray.cancel(call.handle, force=True)
+                _cancel(ray, call.handle)
             self._hand_over([self._failed(call, self._closed_error(call.step)) for call in calls])
 
     def _closed_error(self, step: Step) -> RayTaskLostError:
@@ -221,11 +237,11 @@ class RaySteps:
         for handle, call in list(watching.items()):
             if call.stop is not None and call.stop.is_set():
                 del watching[handle]
-                ray.cancel(handle, force=True)
+                _cancel(ray, handle)
                 finished.append(Finished(call.context, interrupted=True))
             elif call.deadline is not None and now >= call.deadline:
                 del watching[handle]
-                ray.cancel(handle, force=True)
+                _cancel(ray, handle)
                 step = call.step
                 logger.warning(
                     "workflow {workflow}: step {step} passed its timeout of {timeout}s; its Ray task was cancelled",
@@ -349,6 +365,16 @@ class RaySteps:
             self.sink(finished)
         except Exception as exc:  # the sink must not raise; if it does, the waiter lives on
             logger.opt(exception=exc).error("workflow {}: handing over finished Ray steps failed", self.workflow)
+        with self._cond:
+            self._in_flight -= len(finished)
+            self._cond.notify_all()  # room for threads waiting to submit
+
+
+def _cancel(ray: Any, handle: Any) -> None:
+    """Force-cancels a task (its worker process is killed); a task Ray no longer knows, or a
+    connection gone, leaves nothing to cancel."""
+    with contextlib.suppress(Exception):
+        ray.cancel(handle, force=True)
 
 
 def _is_ray_error(error: BaseException) -> bool:
