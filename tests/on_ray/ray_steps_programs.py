@@ -75,6 +75,14 @@ def checksum(blob: bytes) -> tuple[int, int]:
     return len(blob), sum(blob[::4096])
 
 
+def flaky_size(blob: bytes, markers: str) -> int:
+    """Fails its first attempt."""
+    mark(markers, "flaky_size")
+    if runs_of(markers, "flaky_size") == 1:
+        raise ConnectionError("first attempt")
+    return len(blob)
+
+
 def quota(user: str) -> int:
     raise LookupError(f"no quota for {user}")
 
@@ -124,11 +132,11 @@ def scale(prepare: int, markers: str) -> int:
 
 
 def hold(scale: list[int], markers: str) -> int:
-    """Runs on Ray. Its first run says so on the FIFO ``held`` and blocks on the FIFO
-    ``go``, which the test never writes: it kills the coordinator meanwhile."""
+    """Runs on Ray. Its first run says so (with its worker's pid) on the FIFO ``held`` and
+    blocks on the FIFO ``go``, which the test never writes: it kills the coordinator."""
     mark(markers, "hold")
     if runs_of(markers, "hold") == 1:
-        tell(os.path.join(markers, "held"), "held")
+        tell(os.path.join(markers, "held"), str(os.getpid()))
         block_on(os.path.join(markers, "go"))
     return sum(scale)
 

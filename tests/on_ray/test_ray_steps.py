@@ -119,9 +119,22 @@ def test_a_ray_step_receives_an_upstream_ray_steps_output_from_the_object_store(
     assert _arguments("reference") - by_reference == 1  # checksum's blob: its ObjectRef, not re-sent
     assert _arguments("value") - by_value == 1  # blob's size, a run input
     assert len(wf.status("r1").outputs["blob"]) == 8 << 20  # the checkpoint holds the value itself
-    # On resume the upstream output comes from the checkpoint: it is sent by value.
-    wf.run("r2", {"size": 1 << 10})
-    assert _arguments("reference") - by_reference == 2
+
+
+def test_a_retried_ray_step_gets_its_upstream_output_by_value(
+    ray_cluster: str, make: Callable[..., Workflow], tmp_path: Path
+) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    wf = make("retried", inputs=("size", "markers"), executor="ray")
+    wf.add_step("blob", programs.blob)
+    retry = RetryPolicy(max_attempts=2, initial_delay=0.0, jitter=0.0)
+    wf.add_step("flaky_size", programs.flaky_size, retry=retry)
+    by_reference, by_value = _arguments("reference"), _arguments("value")
+    assert wf.run("r1", {"size": 1 << 20, "markers": str(markers)}).outputs["flaky_size"] == 1 << 20
+    # blob: size by value; flaky_size: blob by reference, then by value on its retry
+    assert _arguments("reference") - by_reference == 1
+    assert _arguments("value") - by_value == 1 + 1 + 2
 
 
 def test_a_ray_step_past_its_timeout_is_cancelled_and_retried(
@@ -226,9 +239,13 @@ def test_cancelling_a_run_cancels_its_ray_tasks_and_a_resume_runs_them_again(
     ended: list[Any] = []
     runner = threading.Thread(target=lambda: ended.append(execution.execute()))
     runner.start()
-    assert _read_line(markers / "held") == "held"  # the step runs on its worker
+    worker = int(_read_line(markers / "held"))  # the step runs on its worker
     assert wf.cancel("r1")
     runner.join(60)
+    try:  # its task was cancelled: the worker process is gone
+        psutil.Process(worker).wait(timeout=30)
+    except psutil.NoSuchProcess:
+        pass
     assert ended[0].status == "cancelled" and ended[0].steps["hold"].status == "pending"
     result = wf.run("r1")  # hold's second run does not wait
     assert result.outputs["hold"] == 10 and programs.runs_of(markers, "hold") == 2

@@ -196,7 +196,7 @@ class Attempts:
             if spec.executor == "ray":
                 on = _OnRay(runner, task, span, ran, attempt, start, cache_key)
                 try:  # its task is cancelled when the run halts (cancelled, taken over, abandoned)
-                    sent, upstream = _by_reference(runner, planned, kwargs)
+                    sent, upstream = _by_reference(runner, planned, task, kwargs)
                     self.executors.ray_steps(self.ray_finished).submit(spec, sent, upstream, on, runner.halt)
                 except Exception as error:
                     return self._failed(runner, task, error, "".join(traceback.format_exception(error)), attempt, start)
@@ -339,12 +339,17 @@ class Attempts:
         return [outcome] if task.item is None else runner.item_done(outcome)
 
 
-def _by_reference(runner: Runner, planned: PlannedStep, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _by_reference(
+    runner: Runner, planned: PlannedStep, task: Task, kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """A Ray step's arguments, each output of an upstream Ray step of this run replaced by
-    its ObjectRef (Ray resolves it on the worker, from its object store); and their names."""
-    states, by_name = runner.states, runner.plan.by_name
+    its ObjectRef (Ray resolves it on the worker, from its object store); and their names.
+    A retried attempt gets them by value: an output lost with its node cannot fail it twice."""
     sent = kwargs
     upstream: list[str] = []
+    if task.attempts:
+        return sent, upstream
+    states, by_name = runner.states, runner.plan.by_name
     for name, kind, source in planned.arguments:
         if kind == STEP and name != planned.spec.map_over:
             ref = states[by_name[source].index].ref
