@@ -57,7 +57,8 @@ class Finished:
     Attributes:
         context: What `RaySteps.submit` was given for it.
         value: The step's output (when it succeeded).
-        ref: The output's ObjectRef in Ray's object store (when it succeeded).
+        ref: The ObjectRef of what the task returned (the output, or a `worker.WithSpans`
+            of it), to pass to later Ray steps (when it succeeded).
         error: Why it failed: the step's own exception (`failures.original`), a
             `StepTimeoutError`, or a `RayTaskLostError`; None when it succeeded.
         text: The failure's traceback text (the remote one for the step's exception).
