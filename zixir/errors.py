@@ -43,6 +43,7 @@ __all__ = [
     "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
+    "RayConnectionError",
     "RayNotConnectedError",
     "RayTaskLostError",
     "RecordNotFoundError",
@@ -470,6 +471,20 @@ class DataDirLockedError(RuntimeError, ZixirError):
         super().__init__(message)
         self.data_dir = data_dir
         self.pid = pid
+
+
+class RayConnectionError(ConnectionError, ZixirError):
+    """A Ray cluster could not be reached at the address given.
+
+    Attributes:
+        address: The address, as given.
+    """
+
+    __reduce__ = ZixirError.__reduce__  # OSError's own would come first in the MRO
+
+    def __init__(self, message: str, address: str) -> None:
+        super().__init__(message)
+        self.address = address
 
 
 class CycleError(ValueError, ZixirError):

@@ -196,3 +196,26 @@ def test_workflow_and_schedule_mistakes_name_their_key(tmp_path: Path, change: t
     with pytest.raises(ConfigError) as raised:
         load_config(path, tmp_path)
     assert raised.value.key == key, str(raised.value)
+
+
+def test_a_ray_table_is_read_and_checked_key_by_key(tmp_path: Path) -> None:
+    table = '\n[ray]\naddress = "10.0.0.5:6379"\nnamespace = "app"\nnum_cpus = 2\nlog_to_driver = false\n'
+    config = load_config(write(tmp_path, GOOD + table), tmp_path)
+    assert config.ray == {"address": "10.0.0.5:6379", "namespace": "app", "num_cpus": 2, "log_to_driver": False}
+    assert load_config(write(tmp_path, GOOD), tmp_path).ray is None
+    mistakes = {
+        'address = ""': ("ray.address", "must be a non-empty string, got ''"),
+        "num_cpus = -1": ("ray.num_cpus", "must be a number >= 0, got -1"),
+        "num_gpus = true": ("ray.num_gpus", "must be a number >= 0, got True"),
+        'runtime_env = "pip"': ("ray.runtime_env", "must be a table, got 'pip'"),
+        'log_to_driver = "no"': ("ray.log_to_driver", "must be true or false, got 'no'"),
+        "port = 1": (
+            "ray.port",
+            "unknown key; expected one of address, namespace, num_cpus, num_gpus, runtime_env, log_to_driver",
+        ),
+    }
+    for line, (key, problem) in mistakes.items():
+        path = write(tmp_path, GOOD + f"\n[ray]\n{line}\n")
+        with pytest.raises(ConfigError) as raised:
+            load_config(path, tmp_path)
+        assert (raised.value.key, str(raised.value)) == (key, f"{path}: {key}: {problem}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 import zixir.ray as zray
-from zixir.errors import ArgumentTypeError, InvalidArgumentError
+from zixir.errors import ArgumentTypeError, InvalidArgumentError, RayConnectionError
 from zixir.ray import RayPlacement
 
 ray = pytest.importorskip("ray")
@@ -66,3 +68,14 @@ def test_placement_rejects_bad_arguments_by_name(
 
 def test_placement_repr_shows_what_was_asked() -> None:
     assert repr(RayPlacement(num_gpus=1, resources={"a": 2})) == "RayPlacement(num_gpus=1.0, resources={'a': 2.0})"
+
+
+def test_connect_to_an_address_where_nothing_listens_fails_fast_with_the_fix() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(
+        RayConnectionError, match=rf"^no Ray cluster answers at 127\.0\.0\.1:{port} \(.*`ray start --head"
+    ):
+        zray.connect(f"127.0.0.1:{port}")
+    assert zray.connected() is None

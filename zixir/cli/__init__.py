@@ -34,6 +34,7 @@ def _fail(exc: Exception) -> NoReturn:
         CheckpointMissingError,
         ConfigError,
         DataDirLockedError,
+        RayConnectionError,
         RunOwnedError,
         UnknownDeadLetterError,
         UnknownRunError,
@@ -44,6 +45,7 @@ def _fail(exc: Exception) -> NoReturn:
     codes: dict[type[Exception] | tuple[type[Exception], ...], ExitCode] = {
         usage: ExitCode.USAGE,
         DataDirLockedError: ExitCode.LOCKED,
+        RayConnectionError: ExitCode.START_FAILED,
     }
     code = next((code for kind, code in codes.items() if isinstance(exc, kind)), ExitCode.ERROR)
     detail = "" if code != ExitCode.ERROR else f"{type(exc).__name__}: "

@@ -42,6 +42,11 @@ __all__ = ["run"]
     show_default=True,
     help="On SIGTERM/SIGINT, seconds the running steps of hosted workflows may take to finish before the tree stops.",
 )
+@click.option(
+    "--ray-address",
+    help="Join the Ray cluster at HOST:PORT (or 'auto') before the tree starts, for children and steps placed on "
+    "Ray; overrides the [ray] table's address.",
+)
 @click.option("--check", is_flag=True, help="Check TARGET or --config, then exit without starting anything.")
 def run(
     target: str | None,
@@ -53,6 +58,7 @@ def run(
     log_file: Path | None,
     log_level: str,
     drain_timeout: float,
+    ray_address: str | None,
     check: bool,
 ) -> None:
     """Run a supervision tree as a daemon until SIGTERM or SIGINT.
@@ -64,6 +70,7 @@ def run(
     Examples:
       zixir run myapp.service:build --data-dir /var/lib/myapp --metrics-port 9100 --log-json
       zixir run --config app.toml --check
+      zixir run myapp.service:build --ray-address 10.0.0.5:6379
     """
     from zixir.daemon.exit_codes import ExitCode
 
@@ -76,7 +83,7 @@ def run(
     from zixir.daemon.runner import run as run_daemon
 
     options = DaemonOptions(
-        target, config, data_dir, metrics_port, metrics_host, log_json, log_file, log_level, drain_timeout
+        target, config, data_dir, metrics_port, metrics_host, log_json, log_file, log_level, drain_timeout, ray_address
     )
     code = run_daemon(options)
     exit_process(int(code) if code is not None else int(ExitCode.OK))

@@ -27,6 +27,10 @@ workflows = ["app.flows:etl"]  # Workflow objects by import path
 workflow = "etl"
 cron = "*/5 * * * *"
 
+[ray]                        # optional: join a Ray cluster before the tree starts
+address = "10.0.0.5:6379"    # omitted: a local cluster; `zixir run --ray-address` overrides it
+namespace = "app"
+
 [app]                        # free-form: handed to build(app) as app.config
 ```
 """
@@ -47,7 +51,9 @@ __all__ = ["DaemonConfig", "load_config"]
 
 _RESTARTS = ("permanent", "transient", "temporary")
 _STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
-_TOP_KEYS = ("root", "children", "app")
+_TOP_KEYS = ("root", "children", "ray", "app")
+#: The ``[ray]`` table: `zixir.ray.connect`'s address and the ``ray.init`` options a daemon sets.
+_RAY_KEYS = ("address", "namespace", "num_cpus", "num_gpus", "runtime_env", "log_to_driver")
 _SUPERVISOR_KEYS = ("name", "strategy", "max_restarts", "max_seconds")
 _CHILD_KEYS = ("name", "class", "args", "kwargs", "restart", "shutdown", "start_timeout")
 _WORKFLOW_KEYS = ("workflows", "schedules")  # a WorkflowActor's
@@ -63,12 +69,15 @@ class DaemonConfig:
         root: The root supervisor's options (``Supervisor`` keyword arguments).
         children: The root's children, as ChildSpecs (empty when the tree comes from code).
         app: The free-form ``[app]`` table, for ``build(app)``.
+        ray: The ``[ray]`` table (`zixir.ray.connect`'s address and options), or None
+            when the file has none.
     """
 
     file: Path
     root: dict[str, Any] = field(default_factory=dict)
     children: tuple[Any, ...] = ()
     app: dict[str, Any] = field(default_factory=dict)
+    ray: dict[str, Any] | None = None
 
 
 def load_config(file: str | Path, data_dir: Path, *, code: bool = False) -> DaemonConfig:
@@ -104,6 +113,7 @@ def load_config(file: str | Path, data_dir: Path, *, code: bool = False) -> Daem
         root=reader.supervisor_options(root, "root"),
         children=children,
         app=reader.table(document, "app"),
+        ray=reader.ray(document) if "ray" in document else None,
     )
 
 
@@ -128,6 +138,23 @@ class _Reader:
         if not isinstance(value, dict):
             raise self.error(key, f"must be a table, got {value!r}")
         return value
+
+    def ray(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        table = self.table(document, "ray")
+        self.known(table, "ray", _RAY_KEYS)
+        for name, value in table.items():
+            where = f"ray.{name}"
+            if name in ("address", "namespace"):
+                if not isinstance(value, str) or not value.strip():
+                    raise self.error(where, f"must be a non-empty string, got {value!r}")
+            elif name in ("num_cpus", "num_gpus"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise self.error(where, f"must be a number >= 0, got {value!r}")
+            elif name == "runtime_env" and not isinstance(value, dict):
+                raise self.error(where, f"must be a table, got {value!r}")
+            elif name == "log_to_driver" and not isinstance(value, bool):
+                raise self.error(where, f"must be true or false, got {value!r}")
+        return dict(table)
 
     def supervisor_options(self, table: Mapping[str, Any], key: str) -> dict[str, Any]:
         options = {name: table[name] for name in _SUPERVISOR_KEYS if name in table}

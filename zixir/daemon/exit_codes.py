@@ -24,5 +24,6 @@ class ExitCode(enum.IntEnum):
     GAVE_UP = 3
     #: Another daemon holds the data directory.
     LOCKED = 4
-    #: ``build`` failed or returned something else than a tree, or the tree failed to start.
+    #: ``build`` failed or returned something else than a tree, the tree failed to start, or
+    #: the Ray cluster of ``--ray-address`` (or the ``[ray]`` table) could not be reached.
     START_FAILED = 5

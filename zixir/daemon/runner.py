@@ -51,6 +51,7 @@ class DaemonOptions:
     log_file: Path | None = None
     log_level: str = "INFO"
     drain_timeout: float = 30.0
+    ray_address: str | None = None
 
 
 def run(options: DaemonOptions) -> int:
@@ -74,15 +75,33 @@ def run(options: DaemonOptions) -> int:
         )
         app = App(data.path, dict(config.app) if config is not None else {}, name)
         logs.open()
+        ray = _connect_ray(options, config)
         signals = Signals()
         signals.install()
         try:
             return _Daemon(options, data, logs, signals).run(lambda: build_root(build, config, app))
         finally:
             signals.restore()
+            if ray:
+                from zixir.ray import disconnect
+
+                disconnect()
     finally:
         logs.close()
         data.release()
+
+
+def _connect_ray(options: DaemonOptions, config: Any) -> bool:
+    """Joins the Ray cluster of ``--ray-address`` or the ``[ray]`` table; False if neither asks."""
+    settings = dict(config.ray) if config is not None and config.ray is not None else None
+    if options.ray_address is not None:
+        settings = {**(settings or {}), "address": options.ray_address}
+    if settings is None:
+        return False
+    from zixir.ray import connect
+
+    connect(settings.pop("address", None), **settings)
+    return True
 
 
 class _Logs:
@@ -235,8 +254,18 @@ class _Daemon:
             "data_dir": str(self.data.path),
             "metrics_url": server.url if server is not None else None,
             "metrics_port": server.port if server is not None else None,
+            "ray_address": _ray_address(),
             "version": zixir.__version__,
         }
+
+
+def _ray_address() -> str | None:
+    if "zixir.ray.connection" not in sys.modules:  # never connected: do not load Ray to say so
+        return None
+    from zixir.ray import connected
+
+    connection = connected()
+    return connection.address if connection is not None else None
 
 
 def _say(message: str) -> None:

@@ -7,6 +7,7 @@ returns the connection already made.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 from loguru import logger
 
-from zixir.errors import InvalidArgumentError, RayNotConnectedError
+from zixir.errors import InvalidArgumentError, RayConnectionError, RayNotConnectedError
 from zixir.observability import events
 from zixir.ray._runtime import require_ray
 
@@ -26,6 +27,9 @@ LOCAL_DEFAULTS: Mapping[str, Any] = {
     "dashboard_host": "127.0.0.1",
     "_node_ip_address": "127.0.0.1",
 }
+
+#: Seconds `connect` waits for a TCP connection to a ``host:port`` head before giving up.
+REACH_TIMEOUT = 5.0
 
 _lock = threading.Lock()
 _current: RayConnection | None = None
@@ -78,6 +82,9 @@ def connect(address: str | None = None, **ray_init_kwargs: Any) -> RayConnection
     Raises:
         ImportError: Ray is not installed (``pip install 'zixir[ray]'``).
         InvalidArgumentError: already connected to another address; `disconnect` first.
+        RayConnectionError: nothing answers at a ``host:port`` address (checked with a TCP
+            connection first, so a wrong address fails in seconds rather than after
+            Ray's own retries).
     """
     global _current
     if address is not None and (not isinstance(address, str) or not address.strip()):
@@ -101,12 +108,28 @@ def connect(address: str | None = None, **ray_init_kwargs: Any) -> RayConnection
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             ray.init(**{**LOCAL_DEFAULTS, **ray_init_kwargs})
         else:
+            _check_reachable(address.strip())
             ray.init(address=address.strip(), **ray_init_kwargs)
         _current = _describe(ray, address, local=address is None)
     logger.bind(event=events.RAY_CONNECTED, address=_current.address, local=_current.local).info(
         "Connected to the Ray cluster at {}{}", _current.address, " (started here)" if _current.local else ""
     )
     return _current
+
+
+def _check_reachable(address: str) -> None:
+    """Fails fast when nothing listens at a ``host:port`` address ("auto" and ray:// pass)."""
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT).close()
+    except OSError as exc:
+        raise RayConnectionError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+            f"`ray start --head --port {port}` on that host, or give the address `ray start` printed",
+            address,
+        ) from exc
 
 
 def _describe(ray: Any, requested: str | None, *, local: bool) -> RayConnection:
