@@ -11,6 +11,7 @@ the stand-in stops the Ray actor; however the stand-in exits, it kills its Ray a
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import pykka
@@ -98,6 +99,7 @@ class RayChild(Actor):
                 name,
             )
         options = placement.ray_options()
+        _shippable(spec.actor_class)
         label = f"{RAY_ACTOR_PREFIX}{name}/{self.actor_urn.rsplit(':', 1)[-1]}"
         host = self._ray_actor = (
             remote_class().options(name=label, **options).remote(spec.actor_class, spec.args, dict(spec.kwargs), name)
@@ -247,3 +249,16 @@ class RayChild(Actor):
             doomed = ray_actor.until_killed.options(concurrency_group=WATCH_GROUP).remote()
             ray.kill(ray_actor, no_restart=True)
             ray.wait([doomed], timeout=KILL_WAIT)
+
+
+def _shippable(actor_class: type[Actor]) -> None:
+    """Makes Ray send `actor_class` by value when its module exists only in this process's
+    memory (code run with ``exec`` into a module object): a Ray worker could not import it
+    by name. Classes of ``__main__`` and of modules with a file travel as Ray sends them."""
+    module = sys.modules.get(actor_class.__module__)
+    if module is None or module.__name__ == "__main__" or getattr(module, "__file__", None) is not None:
+        return
+    if module.__spec__ is None:
+        from ray import cloudpickle
+
+        cloudpickle.register_pickle_by_value(module)

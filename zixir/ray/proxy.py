@@ -84,9 +84,7 @@ class RemoteProxy(pykka.ActorProxy[Any]):
 class RemoteMethod(pykka.CallableProxy[Any]):
     """A method of an actor hosted by a Ray actor: calling it asks, ``defer`` tells.
 
-    Args:
-        actor_ref: The actor's ref.
-        attr_path: The method's path.
+    Made by `RemoteProxy` with pykka's arguments: the actor's ref and the method's path.
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> pykka.Future[Any]:

@@ -42,6 +42,8 @@ class RemoteRef(ActorRef[Any]):
         self.actor_class = actor_class
         self._ray_actor: Any = None
         self._attributes: Attributes = {}
+        self._who = str(self)  # as messages name it
+        self._thread: threading.Thread | None = None  # the handling thread, when in this process
 
     def __str__(self) -> str:
         return f"{self.actor_class.__name__} on Ray ({self.actor_urn})"
@@ -59,10 +61,11 @@ class RemoteRef(ActorRef[Any]):
         Raises:
             pykka.ActorDeadError: the actor is not running.
         """
-        if self.actor_stopped.is_set():
+        ray_actor = self._ray_actor
+        if ray_actor is None or self.actor_stopped.is_set():
             raise pykka.ActorDeadError(f"{self} not found")
         context = _current_context()
-        object_ref = self._ray_actor.tell.remote(message, context)
+        object_ref = ray_actor.tell.remote(message, context)
         if context is not None:
             calls.spans_later(object_ref)
 
@@ -74,17 +77,16 @@ class RemoteRef(ActorRef[Any]):
         raised by ``get()`` (the exception itself when it pickles, else a `RemoteError`)
         and the actor lives on.
         """
-        if self.actor_stopped.is_set():
+        ray_actor = self._ray_actor
+        if ray_actor is None or self.actor_stopped.is_set():
             future: Future[Any] = Future()
             try:
                 raise pykka.ActorDeadError(f"{self} not found")
             except pykka.ActorDeadError:
                 future.set_exception()
         else:
-            object_ref = self._ray_actor.call.remote(message, _current_context())
-            future = calls.RayFuture[Any]().bind(
-                object_ref, str(self), self.actor_class.ask_timeout, self._handler_thread()
-            )
+            object_ref = ray_actor.call.remote(message, _current_context())
+            future = calls.RayFuture[Any]().bind(object_ref, self._who, self.actor_class.ask_timeout, self._thread)
         if block:
             return future.get(timeout=timeout)
         return future
@@ -112,13 +114,9 @@ class RemoteRef(ActorRef[Any]):
 
     def _fresh_attributes(self) -> Attributes:
         attributes: Attributes = calls.answer(
-            self._ray_actor.attributes.remote(), self.actor_class.ask_timeout, str(self)
+            self._ray_actor.attributes.remote(), self.actor_class.ask_timeout, self._who
         )
         return attributes
-
-    def _handler_thread(self) -> threading.Thread | None:
-        """The thread that handles the actor's messages, if it is this process's."""
-        return None
 
 
 class RayChildRef(RemoteRef):
@@ -152,7 +150,7 @@ class RayChildRef(RemoteRef):
             return super(RemoteRef, self).ask(message, block=block, timeout=timeout)  # the stand-in stops it
         if kind is _Ping and not self.actor_stopped.is_set():
             future: Future[Any] = Future()
-            calls.settled_by(self._ray_actor.ping.remote(), future, calls.unwrap, str(self))
+            calls.settled_by(self._ray_actor.ping.remote(), future, calls.unwrap, self._who)
             return future.get(timeout=timeout) if block else future
         return super().ask(message, block=block, timeout=timeout)
 
@@ -173,6 +171,3 @@ class HostedRef(RemoteRef):
     def set_attributes(self, attributes: Attributes) -> None:
         """Records the actor's attributes for its proxies (by the Ray actor, once it started)."""
         self._attributes = attributes
-
-    def _handler_thread(self) -> threading.Thread | None:
-        return self._thread
