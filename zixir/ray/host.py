@@ -96,26 +96,40 @@ class RayHost:
         cast(HostedRef, actor.actor_ref).set_attributes(attributes)
         return Started(attributes)
 
-    def tell(self, message: Any, context: tuple[str, str, bool] | None) -> Traced | None:
-        """Handles a told message; an exception crashes the actor."""
-        if self._exit is not None:
-            return None  # as a message left in a stopped actor's mailbox
-        if context is None:
-            self._handle(message, told=True)
-            return None
-        return self._traced(message, context, told=True)
+    # One argument a call when untraced: Ray's cost grows with each argument it sends.
 
-    def call(self, message: Any, context: tuple[str, str, bool] | None) -> Any:
+    def tell(self, message: Any) -> None:
+        """Handles a told message; an exception crashes the actor."""
+        if self._exit is None:  # else dropped, as a message left in a stopped actor's mailbox
+            self._handle(message, told=True)
+
+    def tell_traced(self, message: Any, context: tuple[str, str, bool]) -> Traced | None:
+        """`tell`, in a span under the caller's `context`; the spans that ended come back."""
+        return None if self._exit is not None else self._traced(message, context, told=True)
+
+    def call(self, message: Any) -> Any:
         """Handles an asked message: its answer, or a `Failure` (the actor lives on unless
         its class has ``crash_on_ask_error``)."""
-        if self._exit is not None:
-            import pykka
+        return self._stopped() if self._exit is not None else self._handle(message, told=False)
 
-            error = pykka.ActorDeadError(f"{self._class.__name__} on Ray has stopped")
-            return Failure(type(error).__qualname__, str(error), "", error)
-        if context is None:
-            return self._handle(message, told=False)
-        return self._traced(message, context, told=False)
+    def call_traced(self, message: Any, context: tuple[str, str, bool]) -> Any:
+        """`call`, in a span under the caller's `context`; the spans that ended come back."""
+        return self._stopped() if self._exit is not None else self._traced(message, context, told=False)
+
+    def invoke(self, call: tuple[Any, Any, dict[str, Any]]) -> Any:
+        """Calls a method by its attribute path, with (path, args, kwargs) in plain
+        containers (cheaper for Ray to send than pykka's `ProxyCall`); as `call`."""
+        return self.call(_proxy_call(call))
+
+    def invoke_traced(self, call: tuple[Any, Any, dict[str, Any]], context: tuple[str, str, bool]) -> Any:
+        """`invoke`, in a span under the caller's `context`."""
+        return self.call_traced(_proxy_call(call), context)
+
+    def _stopped(self) -> Failure:
+        import pykka
+
+        error = pykka.ActorDeadError(f"{self._class.__name__} on Ray has stopped")
+        return Failure(type(error).__qualname__, str(error), "", error)
 
     def attributes(self) -> Attributes:
         """The actor's public attributes now (for a proxy asked for one it does not know)."""
@@ -233,6 +247,11 @@ def _hosted(actor_class: type[Actor], ray_actor: Any, thread: threading.Thread) 
     }
     metaclass: Any = type(actor_class)
     return cast("type[Actor]", metaclass(actor_class.__name__, (actor_class,), namespace))
+
+
+def _proxy_call(call: tuple[Any, Any, dict[str, Any]]) -> ProxyCall:
+    path, args, kwargs = call
+    return ProxyCall(attr_path=tuple(path), args=tuple(args), kwargs=kwargs)
 
 
 def _resolve(root: Any, path: tuple[str, ...]) -> Any:

@@ -89,10 +89,8 @@ class RemoteMethod(pykka.CallableProxy[Any]):
 
     def __call__(self, *args: Any, **kwargs: Any) -> pykka.Future[Any]:
         """Calls the method in the Ray actor; the future holds what it returned (or raised)."""
-        future: pykka.Future[Any] = self.actor_ref.ask(
-            ProxyCall(attr_path=self._attr_path, args=args, kwargs=kwargs), block=False
-        )
-        return future
+        ref: RemoteRef = self.actor_ref  # type: ignore[assignment]
+        return ref.invoke(self._attr_path, args, kwargs)
 
     def defer(self, *args: Any, **kwargs: Any) -> None:
         """Calls the method without waiting: an exception crashes the actor (a told message)."""

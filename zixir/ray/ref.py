@@ -65,9 +65,10 @@ class RemoteRef(ActorRef[Any]):
         if ray_actor is None or self.actor_stopped.is_set():
             raise pykka.ActorDeadError(f"{self} not found")
         context = _current_context()
-        object_ref = ray_actor.tell.remote(message, context)
-        if context is not None:
-            calls.spans_later(object_ref)
+        if context is None:
+            ray_actor.tell.remote(message)
+        else:
+            calls.spans_later(ray_actor.tell_traced.remote(message, context))
 
     def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
         """Sends `message` and waits for the answer, as `pykka.ActorRef.ask`.
@@ -79,16 +80,40 @@ class RemoteRef(ActorRef[Any]):
         """
         ray_actor = self._ray_actor
         if ray_actor is None or self.actor_stopped.is_set():
-            future: Future[Any] = Future()
-            try:
-                raise pykka.ActorDeadError(f"{self} not found")
-            except pykka.ActorDeadError:
-                future.set_exception()
+            future: Future[Any] = self._dead()
         else:
-            object_ref = ray_actor.call.remote(message, _current_context())
+            context = _current_context()
+            if context is None:
+                object_ref = ray_actor.call.remote(message)
+            else:
+                object_ref = ray_actor.call_traced.remote(message, context)
             future = calls.RayFuture[Any]().bind(object_ref, self._who, self.actor_class.ask_timeout, self._thread)
         if block:
             return future.get(timeout=timeout)
+        return future
+
+    def invoke(self, path: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
+        """Calls the method at `path` (as ``ask(ProxyCall(...), block=False)``, cheaper to send).
+
+        Returns:
+            The call's future.
+        """
+        ray_actor = self._ray_actor
+        if ray_actor is None or self.actor_stopped.is_set():
+            return self._dead()
+        context = _current_context()
+        if context is None:
+            object_ref = ray_actor.invoke.remote((path, args, kwargs))
+        else:
+            object_ref = ray_actor.invoke_traced.remote((path, args, kwargs), context)
+        return calls.RayFuture[Any]().bind(object_ref, self._who, self.actor_class.ask_timeout, self._thread)
+
+    def _dead(self) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            raise pykka.ActorDeadError(f"{self} not found")
+        except pykka.ActorDeadError:
+            future.set_exception()
         return future
 
     def proxy(self) -> RemoteProxy:
