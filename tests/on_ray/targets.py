@@ -60,12 +60,21 @@ class Worker(Actor):
     def quit(self) -> None:
         self.stop()
 
+    def ask_myself(self) -> Any:
+        return self.actor_ref.ask("anyone there?")  # would wait forever: DeadlockError
+
     def on_receive(self, message: Any) -> Any:
         return f"got {message!r}"
 
     def on_stop(self) -> None:
         if self.marker is not None:
             Path(self.marker).write_text("on_stop ran")
+
+
+class Strict(Worker):
+    """Crashes when an asked call raises, too."""
+
+    crash_on_ask_error = True
 
 
 class Local(Actor):

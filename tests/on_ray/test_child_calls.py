@@ -13,6 +13,7 @@ import zixir
 from tests.on_ray.targets import WAIT, Worker
 from zixir import ChildSpec, Supervisor, tracing
 from zixir.actors import registry
+from zixir.errors import DeadlockError
 from zixir.ray import RayPlacement
 from zixir.tracing import Span
 
@@ -49,6 +50,9 @@ def test_proxies_handles_and_futures_work_as_for_a_local_child(worker: Any) -> N
     assert worker.ask("hi", timeout=WAIT) == "got 'hi'"  # on_receive
     future = worker.ask("later", block=False)
     assert future.get(timeout=WAIT) == "got 'later'" and future.get() == "got 'later'"
+
+    with pytest.raises(DeadlockError, match=r"waited for an answer from itself"):
+        proxy.ask_myself().get(timeout=WAIT)
 
     handle = zixir.handle("w")
     assert handle.call("work", 1) == 5

@@ -10,7 +10,7 @@ import pykka
 import pytest
 
 import zixir
-from tests.on_ray.targets import WAIT, Local, Worker
+from tests.on_ray.targets import WAIT, Local, Strict, Worker
 from zixir import ChildSpec, Supervisor
 from zixir.actors import registry
 from zixir.actors.health import HealthCheck
@@ -155,6 +155,16 @@ def test_an_asked_error_comes_back_and_a_told_one_crashes_the_child_with_the_rem
     assert isinstance(crash.exception, RemoteError)
     assert died(records) == [("w", "exception", "tests.on_ray.targets.Boom")]
     gone(ref.ray_actor)
+
+
+def test_an_asked_error_crashes_a_child_whose_class_says_so(start: Start) -> None:
+    root = start(ChildSpec("strict", Strict, placement=RayPlacement()))
+    ref = running("strict")
+    with pytest.raises(Exception, match=r"^nope\n"):
+        ref.proxy().fail().get(timeout=WAIT)  # the caller gets it, and the child crashes
+    replaced(ref, "strict")
+    (child,) = root.proxy().which_children().get(timeout=WAIT)
+    assert child.restarts == 1 and child.last_crash.error_type == "tests.on_ray.targets.Boom"
 
 
 def test_a_stopped_child_is_not_restarted_and_nothing_is_left_on_ray(start: Start, tmp_path: Path) -> None:

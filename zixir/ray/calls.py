@@ -19,7 +19,7 @@ from zixir.actors.ref import Future
 from zixir.errors import DeadlockError
 from zixir.ray.protocol import Failure, Traced
 
-__all__ = ["RayFuture", "answer", "lost", "settled_by", "spans_later", "unwrap"]
+__all__ = ["RayFuture", "answer", "last_line", "lost", "settled_by", "spans_later", "unwrap"]
 
 T = TypeVar("T")
 
