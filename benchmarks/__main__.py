@@ -14,6 +14,7 @@ from benchmarks import (
     bench_cli,
     bench_engine,
     bench_import,
+    bench_ray_children,
     bench_ray_workflow,
     bench_resilience,
     bench_sandbox,
@@ -41,6 +42,7 @@ def main() -> None:
     print_table("ray workflows", bench_ray_workflow.run())
     print_table("streams", bench_stream.run())
     print_table("analytics", bench_analytics.run())
+    print_table("ray", bench_ray_children.run())
 
 
 if __name__ == "__main__":

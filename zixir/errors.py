@@ -43,6 +43,7 @@ __all__ = [
     "LoopBoundError",
     "MailboxFullError",
     "NotNumericError",
+    "RayActorDiedError",
     "RayConnectionError",
     "RayNotConnectedError",
     "RayTaskLostError",
@@ -425,6 +426,23 @@ class WorkerCrashedError(ChildProcessError, ZixirError):
 
     def __str__(self) -> str:  # OSError would format a one-argument message the same way
         return str(self.args[0]) if self.args else ""
+
+
+class RayActorDiedError(RuntimeError, ZixirError):
+    """A child placed on Ray lost its Ray actor: killed, its worker or node gone, out of memory.
+
+    The crash its supervisor sees (and restarts by the child's restart type).
+
+    Attributes:
+        child: The child's name.
+        cause: Why, as `zixir.ray.failures.cause_of` names it: ``"killed"``,
+            ``"worker_died"``, ``"node_died"``, ``"out_of_memory"`` or ``"unavailable"``.
+    """
+
+    def __init__(self, message: str, child: str, cause: str) -> None:
+        super().__init__(message)
+        self.child = child
+        self.cause = cause
 
 
 class RemoteError(RuntimeError, ZixirError):

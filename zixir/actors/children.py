@@ -20,7 +20,7 @@ from zixir.actors._pykka import DEFER_REPLY
 from zixir.actors.actor import Actor, abandon_start, start_timed_out
 from zixir.actors.messages import ExitReason, _StartTimedOut
 from zixir.actors.ref import ActorRef
-from zixir.actors.spec import ChildSpec
+from zixir.actors.spec import ChildSpec, spawn, start_limit
 from zixir.actors.timers import Timer, send_after
 from zixir.errors import ChildStartError, UnknownChildError
 from zixir.observability import events
@@ -75,9 +75,7 @@ class ChildOwner(Actor):
         """Starts `child`, waiting up to its start timeout for on_start; returns the failure."""
         spec = child.spec
         try:
-            ref, failure = spec.actor_class._spawn(
-                spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, timeout=spec.start_timeout
-            )
+            ref, failure = spawn(spec, watcher=self.actor_ref)
         except Exception as exc:
             return ExitReason.crash(exc)
         if failure is not None:
@@ -111,10 +109,11 @@ class ChildOwner(Actor):
             Exception: whatever the class's ``__init__`` raised.
         """
         spec = child.spec
-        ref, _ = spec.actor_class._spawn(spec.args, spec.kwargs, name=spec.name, watcher=self.actor_ref, wait=False)
+        ref, _ = spawn(spec, watcher=self.actor_ref, wait=False)
         child.starting = ref
-        if spec.start_timeout is not None:
-            child.start_timer = send_after(self.actor_ref, _StartTimedOut(ref), spec.start_timeout)
+        limit = start_limit(spec)
+        if limit is not None:
+            child.start_timer = send_after(self.actor_ref, _StartTimedOut(ref), limit)
 
     def _defer_reply(self, reply_to: pykka.Future[Any]) -> None:
         child, self._deferred = self._deferred, None

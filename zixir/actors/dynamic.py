@@ -75,6 +75,7 @@ class DynamicSupervisor(Supervisor):
             restart=template.restart,
             shutdown=template.shutdown,
             start_timeout=template.start_timeout,
+            placement=template.placement,
         )
         return super().start_child(spec)
 

@@ -14,7 +14,7 @@ from loguru import logger
 
 from zixir.actors import registry
 from zixir.actors.ref import ActorRef
-from zixir.actors.spec import ChildSpec
+from zixir.actors.spec import ChildSpec, spawn
 from zixir.observability import events
 
 if TYPE_CHECKING:
@@ -116,9 +116,7 @@ def ensure_started(spec: ChildSpec, supervisor: pykka.ActorRef[Any] | None = Non
 def _start_named(spec: ChildSpec) -> ActorRef[Any]:
     from zixir.errors import ChildStartError
 
-    ref, failure = spec.actor_class._spawn(
-        spec.args, spec.kwargs, name=spec.name, reserve=True, timeout=spec.start_timeout
-    )
+    ref, failure = spawn(spec, reserve=True)
     if failure is not None:
         if isinstance(failure.exception, ChildStartError):
             logger.bind(event=events.ACTOR_START_ABANDONED, child=spec.name).warning(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from zixir.errors import RemoteError
+
 if TYPE_CHECKING:
     import pykka
 
@@ -45,7 +47,13 @@ class ExitReason:
 
     @classmethod
     def crash(cls, error: BaseException, tb: TracebackType | None = None) -> ExitReason:
-        """The reason for a crash by `error`."""
+        """The reason for a crash by `error`.
+
+        A `RemoteError` (an exception raised in another process, such as a child's Ray
+        actor) gives its original's type name and traceback, not its own.
+        """
+        if isinstance(error, RemoteError):
+            return cls("crash", error.type_name, str(error), error.remote_traceback, error)
         text = "".join(traceback_module.format_exception(type(error), error, tb or error.__traceback__))
         return cls("crash", type(error).__name__, str(error), text, error)
 

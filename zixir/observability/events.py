@@ -37,6 +37,7 @@ __all__ = [
     "ENGINE_PURE_PYTHON",
     "EVENTS",
     "RAY_CHILD_DIED",
+    "RAY_CHILD_STOP_TIMED_OUT",
     "RAY_CONNECTED",
     "RAY_DISCONNECTED",
     "RAY_STEP_CANCELLED",
@@ -138,6 +139,7 @@ DAEMON_STOPPED: Final = "daemon.stopped"
 RAY_CONNECTED: Final = "ray.connected"
 RAY_DISCONNECTED: Final = "ray.disconnected"
 RAY_CHILD_DIED: Final = "ray.child_died"
+RAY_CHILD_STOP_TIMED_OUT: Final = "ray.child_stop_timed_out"
 RAY_STEP_CANCELLED: Final = "ray.step_cancelled"
 
 #: Every event: its level, its own fields, and what it means (docs/observability.md's table).
@@ -314,6 +316,11 @@ EVENTS: Final[dict[str, Event]] = {
         ("child", "actor_class", "cause", "error_type"),
         "a child placed on Ray died (`cause`: exception, killed, worker_died, node_died, out_of_memory or "
         "unresponsive); its supervisor treats it as a crash",
+    ),
+    RAY_CHILD_STOP_TIMED_OUT: Event(
+        "WARNING",
+        ("child", "actor_class", "timeout"),
+        "a child placed on Ray did not run on_stop within its shutdown timeout; its Ray actor was killed",
     ),
     RAY_STEP_CANCELLED: Event(
         "WARNING", ("workflow", "step", "timeout"), "a Ray step passed its timeout; its task was force-cancelled"

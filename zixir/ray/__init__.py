@@ -14,8 +14,9 @@ from zixir._lazy import attributes
 if TYPE_CHECKING:
     from zixir.ray.connection import RayConnection, connect, connected, disconnect
     from zixir.ray.placement import RayPlacement
+    from zixir.ray.ref import RayChildRef
 
-__all__ = ["RayConnection", "RayPlacement", "connect", "connected", "disconnect"]
+__all__ = ["RayChildRef", "RayConnection", "RayPlacement", "connect", "connected", "disconnect"]
 
 __getattr__, __dir__ = attributes(
     globals(),
@@ -25,5 +26,6 @@ __getattr__, __dir__ = attributes(
         "connected": "connection",
         "disconnect": "connection",
         "RayPlacement": "placement",
+        "RayChildRef": "ref",
     },
 )
