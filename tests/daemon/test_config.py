@@ -92,7 +92,7 @@ def test_a_good_file_becomes_child_specs_with_cache_paths_in_the_data_dir(tmp_pa
         (
             ('name = "w1"', 'name = "cache"\nrestrat = "x"'),
             "children[1].children[0].restrat",
-            "unknown key; expected one of name, class, args, kwargs, restart, shutdown, start_timeout",
+            "unknown key; expected one of name, class, args, kwargs, restart, shutdown, start_timeout, placement",
         ),
     ],
 )
@@ -219,3 +219,24 @@ def test_a_ray_table_is_read_and_checked_key_by_key(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as raised:
             load_config(path, tmp_path)
         assert (raised.value.key, str(raised.value)) == (key, f"{path}: {key}: {problem}")
+
+
+def test_a_childs_placement_table_becomes_a_ray_placement_and_its_mistakes_name_the_key(tmp_path: Path) -> None:
+    from zixir.ray import RayPlacement
+
+    def placed(table: str) -> Path:
+        return write(tmp_path, GOOD.replace('restart = "transient"', f'restart = "transient"\nplacement = {table}'))
+
+    (_, workers) = load_config(placed('{ num_cpus = 1, memory = "2GB" }'), tmp_path).children
+    (w1,) = workers.kwargs["children"]
+    assert w1.placement == RayPlacement(num_cpus=1, memory="2GB")
+    mistakes = {
+        "{ num_cpus = -1 }": ("children[1].children[0].placement.num_cpus", "RayPlacement num_cpus must be a finite"),
+        "{ cpus = 1 }": ("children[1].children[0].placement.cpus", "unknown key; expected one of num_cpus, num_gpus"),
+        '"gpu"': ("children[1].children[0].placement", "must be a table, got 'gpu'"),
+    }
+    for table, (key, problem) in mistakes.items():
+        path = placed(table)
+        with pytest.raises(ConfigError) as raised:
+            load_config(path, tmp_path)
+        assert raised.value.key == key and str(raised.value).startswith(f"{path}: {key}: {problem}")

@@ -18,6 +18,7 @@ strategy = "one_for_one"
 name = "scorer"
 class = "app.scoring:Scorer"
 restart = "permanent"
+placement = { num_gpus = 1 }   # a RayPlacement: runs on Ray (see [ray])
 
 [[children]]
 name = "flows"
@@ -55,7 +56,8 @@ _TOP_KEYS = ("root", "children", "ray", "app")
 #: The ``[ray]`` table: `zixir.ray.connect`'s address and the ``ray.init`` options a daemon sets.
 _RAY_KEYS = ("address", "namespace", "num_cpus", "num_gpus", "runtime_env", "log_to_driver")
 _SUPERVISOR_KEYS = ("name", "strategy", "max_restarts", "max_seconds")
-_CHILD_KEYS = ("name", "class", "args", "kwargs", "restart", "shutdown", "start_timeout")
+_CHILD_KEYS = ("name", "class", "args", "kwargs", "restart", "shutdown", "start_timeout", "placement")
+_PLACEMENT_KEYS = ("num_cpus", "num_gpus", "memory", "resources", "node", "runtime_env")
 _WORKFLOW_KEYS = ("workflows", "schedules")  # a WorkflowActor's
 _SCHEDULE_KEYS = ("workflow", "every", "cron", "tz", "inputs", "missed", "max_catch_up", "overlap", "name")
 
@@ -210,9 +212,22 @@ class _Reader:
         restart = entry.get("restart", "permanent")
         if restart not in _RESTARTS:
             raise self.error(f"{key}.restart", f"must be one of {', '.join(_RESTARTS)}")
-        timing = {name: entry[name] for name in ("shutdown", "start_timeout") if name in entry}
+        options = {name: entry[name] for name in ("shutdown", "start_timeout") if name in entry}
+        if "placement" in entry:
+            options["placement"] = self.placement(entry, f"{key}.placement")
         try:
-            return ChildSpec(entry["name"], actor_class, args=args, kwargs=kwargs, restart=restart, **timing)
+            return ChildSpec(entry["name"], actor_class, args=args, kwargs=kwargs, restart=restart, **options)
+        except (InvalidArgumentError, ArgumentTypeError) as exc:
+            raise self.error(f"{key}.{exc.argument}", str(exc)) from exc
+
+    def placement(self, entry: Mapping[str, Any], key: str) -> Any:
+        """A child's ``placement`` table as a `RayPlacement` (it imports no Ray)."""
+        from zixir.ray.placement import RayPlacement
+
+        table = self.typed(entry, key.rpartition(".")[0], "placement", dict, {})
+        self.known(table, key, _PLACEMENT_KEYS)
+        try:
+            return RayPlacement(**table)
         except (InvalidArgumentError, ArgumentTypeError) as exc:
             raise self.error(f"{key}.{exc.argument}", str(exc)) from exc
 

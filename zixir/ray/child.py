@@ -173,12 +173,24 @@ class RayChild(Actor):
         assert ended is not None
         if ended.kind == "crash":
             assert ended.failure is not None
+            self._drain()
             self._died("exception", ended.failure.type_name, ended.failure.traceback)
             raise ended.failure.remote_error()
         if ended.kind == "normal":
             self.stop()  # it stopped itself: so does the child
         else:
             self.actor_ref.stop(block=False)  # it was stopped from outside: so is the child
+
+    def _drain(self) -> None:
+        """Waits until the call that crashed the Ray actor has answered (an ask of a class with
+        ``crash_on_ask_error``): a call queued behind it runs once it has, and the kill that
+        follows the crash must not take that answer away from its caller."""
+        import ray
+
+        if self._ray_actor is None:
+            return
+        with contextlib.suppress(Exception):  # gone already, or disconnected: nothing to wait for
+            ray.get(self._ray_actor.call.remote(None), timeout=KILL_WAIT)
 
     def _died(self, cause: str, error_type: str, detail: str) -> None:
         spec = self._spec

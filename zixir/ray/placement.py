@@ -7,7 +7,7 @@ arguments of Ray's ``.options()`` when the work is placed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -68,7 +68,7 @@ class RayPlacement:
         amounts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
         for name, value in amounts.items():
             if value is not None:
-                amounts[name] = _validate.number(f"RayPlacement {name}", value, at_least=0.0)
+                amounts[name] = _named(name, _validate.number, f"RayPlacement {name}", value, at_least=0.0)
         if resources is not None and not isinstance(resources, Mapping):
             raise ArgumentTypeError(
                 f"RayPlacement resources must be a mapping of name to amount, got {resources!r}", "resources"
@@ -84,7 +84,9 @@ class RayPlacement:
                     f"RayPlacement resources: {key!r} is not a custom resource; use num_cpus, num_gpus or memory",
                     "resources",
                 )
-            checked[key] = _validate.number(f"RayPlacement resources[{key!r}]", amount, at_least=0.0)
+            checked[key] = _named(
+                "resources", _validate.number, f"RayPlacement resources[{key!r}]", amount, at_least=0.0
+            )
         if node is not None and (not isinstance(node, str) or not node.strip()):
             raise InvalidArgumentError(
                 f"RayPlacement node must be a Ray node id or an IP address, got {node!r}", "node"
@@ -93,7 +95,9 @@ class RayPlacement:
             raise ArgumentTypeError(f"RayPlacement runtime_env must be a mapping, got {runtime_env!r}", "runtime_env")
         object.__setattr__(self, "num_cpus", amounts["num_cpus"])
         object.__setattr__(self, "num_gpus", amounts["num_gpus"])
-        object.__setattr__(self, "memory", None if memory is None else parse_memory(memory, "RayPlacement memory"))
+        if memory is not None:
+            memory = _named("memory", parse_memory, memory, "RayPlacement memory")
+        object.__setattr__(self, "memory", memory)
         object.__setattr__(self, "resources", MappingProxyType(checked))
         object.__setattr__(self, "node", None if node is None else node.strip())
         object.__setattr__(self, "runtime_env", None if runtime_env is None else MappingProxyType(dict(runtime_env)))
@@ -147,3 +151,12 @@ class RayPlacement:
         raise InvalidArgumentError(
             f"RayPlacement node: no alive node has the {kind} {self.node!r}; alive nodes: {known}", "node"
         )
+
+
+def _named(argument: str, check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`check(*args, **kwargs)`, its error re-raised with `argument` as the argument's name
+    (the message keeps saying "RayPlacement ...")."""
+    try:
+        return check(*args, **kwargs)
+    except (InvalidArgumentError, ArgumentTypeError) as exc:
+        raise type(exc)(str(exc), argument) from None
