@@ -1,17 +1,57 @@
 """How a daemon hears the outside: SIGTERM/SIGINT to stop, a second one to force, SIGHUP to reopen logs.
 
 Handlers only set flags and wake the main thread: they run between the main thread's
-bytecodes, where taking a lock the main thread holds (loguru's, say) would deadlock.
+bytecodes, where taking a lock the main thread holds (loguru's, or the one inside a
+``threading.Event`` it is waiting on) would deadlock. So the wake-up is a pipe: a handler
+writes one byte, which takes no lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
-import threading
+import weakref
 from types import FrameType
 
-__all__ = ["Signals"]
+__all__ = ["Signals", "Wakeup"]
+
+
+class Wakeup:
+    """An event that signal handlers and other threads may set without taking a lock.
+
+    `set` writes a byte to a pipe (never blocks: a full pipe is already set); `wait`
+    waits for the read end to be readable; `clear` drains it. The pipe closes when the
+    object is collected, once nothing can set it any more.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        weakref.finalize(self, _close, self._read, self._write)
+
+    def set(self) -> None:
+        """Wakes the waiter (safe in a signal handler)."""
+        with contextlib.suppress(BlockingIOError):  # a full pipe: the waiter wakes anyway
+            os.write(self._write, b"\0")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits until set (or `timeout` seconds); returns whether it is set."""
+        readable, _, _ = select.select([self._read], [], [], timeout)
+        return bool(readable)
+
+    def clear(self) -> None:
+        """Forgets every `set` so far."""
+        with contextlib.suppress(BlockingIOError):  # drained
+            while os.read(self._read, 4096):
+                continue
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 class Signals:
@@ -24,7 +64,7 @@ class Signals:
     """
 
     def __init__(self) -> None:
-        self.wake = threading.Event()
+        self.wake = Wakeup()
         self.stop_signal: int | None = None
         self.reopen_logs = False
         self._previous: dict[int, object] = {}
