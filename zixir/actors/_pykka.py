@@ -304,7 +304,8 @@ class ActorBase(pykka.ThreadingActor):
                     if receive_in_span is None:
                         receive_in_span = _tracing().receive_in_span
                     traced = True
-                    response = receive_in_span(self, context, message, receive)
+                    plain = handlers is not None and kind not in handlers  # straight to on_receive
+                    response = receive_in_span(self, context, message, self.on_receive if plain else receive)
                 else:
                     if traced:
                         traced = False
