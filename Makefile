@@ -8,7 +8,9 @@ PYKKA_SDIST := $(VENV)/pykka-sdist
 
 .PHONY: demo test bench docs dist clean pykka-sdist
 
-$(INSTALLED): pyproject.toml setup.py zixir/_engine.pyx zixir/_kernels.h zixir/cache/lookup.py zixir/cache/lookup.pxd
+$(INSTALLED): pyproject.toml setup.py zixir/_engine.pyx zixir/_kernels.h zixir/cache/lookup.py zixir/cache/lookup.pxd \
+		zixir/tracing/_context.py zixir/tracing/_context.pxd zixir/tracing/spans.py zixir/tracing/spans.pxd \
+		zixir/tracing/_actors.py zixir/tracing/_actors.pxd
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,bench,docs,ray]"
@@ -58,7 +60,8 @@ dist: $(INSTALLED)
 	[importlib.import_module(m.name) for m in pkgutil.walk_packages(zixir.__path__, 'zixir.') if not m.name.endswith('.__main__')]; \
 	assert zixir.engine.IMPLEMENTATION == 'cython', zixir.engine.IMPLEMENTATION; \
 	assert zixir.cache.LOOKUP_IMPLEMENTATION == 'cython', zixir.cache.LOOKUP_IMPLEMENTATION; \
+	assert zixir.tracing.SPANS_IMPLEMENTATION == 'cython', zixir.tracing.SPANS_IMPLEMENTATION; \
 	print('wheel OK:', zixir.__file__)"
 
 clean:
-	rm -rf $(VENV) build dist site zixir/_engine.c zixir/cache/lookup.c zixir/*.so zixir/cache/*.so .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) build dist site zixir/_engine.c zixir/cache/lookup.c zixir/tracing/*.c zixir/*.so zixir/cache/*.so zixir/tracing/*.so .pytest_cache .mypy_cache .hypothesis

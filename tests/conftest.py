@@ -12,8 +12,10 @@ from hypothesis import settings
 from loguru import logger
 
 import zixir.metrics  # noqa: F401 - tests read Zixir's metrics from prometheus_client's registry
-from zixir import cache, engine
+from zixir import cache, engine, tracing
+from zixir.actors import _pykka
 from zixir.cache import lookup
+from zixir.tracing import _context, spans
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, max_examples=200)
@@ -24,17 +26,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Fails the run at once if the compiled modules the Makefile asked for (or the pure
     Python ones) are not the live ones."""
     expected = os.environ.get("ZIXIR_EXPECT_IMPLEMENTATION")
-    live = {"the engine": engine.IMPLEMENTATION, "the cache's lookups": cache.LOOKUP_IMPLEMENTATION}
+    live = {
+        "the engine": engine.IMPLEMENTATION,
+        "the cache's lookups": cache.LOOKUP_IMPLEMENTATION,
+        "the span core": tracing.SPANS_IMPLEMENTATION,
+    }
     for what, implementation in live.items():
         if expected and implementation != expected:
             raise pytest.UsageError(
                 f"this run expects {what} in {expected} but {implementation} is live; "
                 "rebuild the extensions with `pip install -e .`"
             )
-    built = lookup.__file__ or ""
-    source = os.path.join(os.path.dirname(built), "lookup.py")
-    if cache.LOOKUP_IMPLEMENTATION == "cython" and os.path.getmtime(source) > os.path.getmtime(built):
-        raise pytest.UsageError(f"{built} is older than {source}: rebuild it with `pip install -e .`")
+    for module in (lookup, _context, spans, _pykka._tracing()):  # compiled from their .py and .pxd
+        built = module.__file__ or ""
+        if built.endswith(".py"):
+            continue
+        stem = os.path.join(os.path.dirname(built), module.__name__.rpartition(".")[2])
+        for source in (f"{stem}.py", f"{stem}.pxd"):
+            if os.path.getmtime(source) > os.path.getmtime(built):
+                raise pytest.UsageError(f"{built} is older than {source}: rebuild it with `pip install -e .`")
 
 
 @pytest.fixture(autouse=True)

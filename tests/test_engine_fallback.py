@@ -17,7 +17,7 @@ from zixir import _compiled
 ROOT = Path(__file__).resolve().parents[1]
 
 # Runs in a fresh interpreter where the compiled modules look unbuilt: the engine's
-# extension cannot be found, and the cache's lookup loads from its .py source.
+# extension cannot be found, and the cache's lookup and the span core load from their .py source.
 UNBUILT = textwrap.dedent(
     """
     import importlib.util, json, os, sys, warnings
@@ -27,8 +27,8 @@ UNBUILT = textwrap.dedent(
         def find_spec(cls, name, path=None, target=None):
             if name == "zixir._engine":
                 raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            if name == "zixir.cache.lookup":
-                source = os.path.join(path[0], "lookup.py")
+            if name in ("zixir.cache.lookup", "zixir.tracing._context", "zixir.tracing.spans", "zixir.tracing._actors"):
+                source = os.path.join(path[0], name.rpartition(".")[2] + ".py")
                 return importlib.util.spec_from_file_location(name, source)
             return None
 
@@ -38,9 +38,13 @@ UNBUILT = textwrap.dedent(
         import zixir
         from zixir import engine
         total = engine.list_sum([1e16, 1.0, -1e16])
+        with zixir.tracing.span("unbuilt") as span:
+            pass
     print(json.dumps({
         "engine": engine.IMPLEMENTATION,
         "lookup": zixir.cache.LOOKUP_IMPLEMENTATION,
+        "spans": zixir.tracing.SPANS_IMPLEMENTATION,
+        "span": span.status,
         "sum": total,
         "warnings": [[w.category.__name__, str(w.message)] for w in caught],
     }))
@@ -61,14 +65,15 @@ def run_unbuilt(**env: str) -> dict[str, object]:
 
 def test_an_unbuilt_checkout_imports_and_runs_the_pure_python_code_with_one_warning() -> None:
     out = run_unbuilt()
-    assert out["engine"] == "python" and out["lookup"] == "python"
-    assert out["sum"] == 1.0
+    assert out["engine"] == "python" and out["lookup"] == "python" and out["spans"] == "python"
+    assert out["sum"] == 1.0 and out["span"] == "ok"
     (warning,) = out["warnings"]  # type: ignore[misc]
     category, message = warning
     assert category == "RuntimeWarning"
     assert re.match(
         r"^Zixir's compiled extensions are not built "
-        r"\(zixir\.(_engine|cache\.lookup) is missing\), so it runs its pure-Python code \(slower, same results\): ",
+        r"\(zixir\.(_engine|cache\.lookup|tracing\.spans) is missing\), "
+        r"so it runs its pure-Python code \(slower, same results\): ",
         message,
     )
     assert "`make`" in message and "`pip install -e .`" in message
@@ -77,7 +82,7 @@ def test_an_unbuilt_checkout_imports_and_runs_the_pure_python_code_with_one_warn
 
 def test_choosing_the_pure_python_code_on_purpose_gives_no_warning() -> None:
     out = run_unbuilt(ZIXIR_PUREPYTHON="1")
-    assert out == {"engine": "python", "lookup": "python", "sum": 1.0, "warnings": []}
+    assert out == {"engine": "python", "lookup": "python", "spans": "python", "span": "ok", "sum": 1.0, "warnings": []}
 
 
 def test_a_build_that_is_present_but_broken_is_an_error_not_a_fallback(

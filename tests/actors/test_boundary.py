@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
 from importlib.metadata import version
@@ -48,22 +49,41 @@ def test_the_installed_pykka_is_one_the_boundary_supports() -> None:
     assert _pykka.SUPPORTED_PYKKA == ">=4.5,<4.6" and (major, minor) == (4, 5)
 
 
-def recording(monkeypatch: pytest.MonkeyPatch) -> list[Envelope]:
-    """Records every Envelope built from now on, through its one constructor."""
-    built: list[Envelope] = []
-    original = Envelope.__init__
+class RecordingInbox:
+    """A mailbox that keeps every envelope put in it."""
 
-    def init(self: Envelope, message: Any, reply_to: Any = None) -> None:
-        original(self, message, reply_to)
-        built.append(self)
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[Envelope] = queue.SimpleQueue()
+        self.envelopes: list[Envelope] = []
 
-    monkeypatch.setattr(Envelope, "__init__", init)
-    return built
+    def put(self, envelope: Envelope, /) -> None:
+        self.envelopes.append(envelope)
+        self.queue.put(envelope)
+
+    def get(self) -> Envelope:
+        return self.queue.get()
+
+    def empty(self) -> bool:
+        return self.queue.empty()
+
+    def qsize(self) -> int:
+        return self.queue.qsize()
 
 
-def test_every_send_path_builds_its_envelope_with_one_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
-    built = recording(monkeypatch)
-    ref = Echo.start()
+class RecordedEcho(Echo):
+    @classmethod
+    def _new_inbox(cls) -> RecordingInbox:
+        return RecordingInbox()
+
+
+def envelopes(ref: pykka.ActorRef[Any]) -> list[Envelope]:
+    inbox = ref.actor_inbox
+    assert isinstance(inbox, RecordingInbox)
+    return inbox.envelopes
+
+
+def test_every_send_path_puts_zixirs_envelope_in_the_mailbox() -> None:
+    ref = RecordedEcho.start()
     seen: list[Any] = []
     done = threading.Event()
     ref.tell("told")
@@ -73,23 +93,45 @@ def test_every_send_path_builds_its_envelope_with_one_constructor(monkeypatch: p
     assert done.wait(WAIT) and seen == ["deferred"]
     ref.stop(timeout=WAIT)
     assert ref.wait_exit(WAIT) is not None  # type: ignore[attr-defined]
-    messages = [e.message for e in built]
+    built = envelopes(ref)
+    assert all(type(e) is tuple and len(e) == 3 and e[2] is None for e in built)  # outside any span
+    messages = [message for message, _, _ in built]
     assert messages[:2] == ["told", "asked"] and _pykka.is_stop(messages[-1])
     assert [type(m).__name__ for m in messages[2:4]] == ["ProxyCall", "ProxyCall"]
-    assert [e.reply_to is None for e in built] == [True, False, False, True, False]
-    assert all(type(e) is Envelope and e.context is None for e in built)
+    assert [reply_to is None for _, reply_to, _ in built] == [True, False, False, True, False]
 
 
-def test_system_messages_travel_in_the_same_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
-    built = recording(monkeypatch)
+def test_system_messages_travel_in_the_same_envelope() -> None:
     root = Supervisor.start(children=[])
-    watcher = Echo.start()
+    watcher = RecordedEcho.start()
     child = Echo.start()
     watcher.proxy().monitor(child).get(timeout=WAIT)
     child.stop()
     assert child.wait_exit(WAIT) is not None  # type: ignore[attr-defined]
-    assert "Down" in [type(e.message).__name__ for e in built]
+    assert watcher.ask("after the down", timeout=WAIT) == "after the down"  # the Down was handled
+    downs = [e for e in envelopes(watcher) if type(e[0]).__name__ == "Down"]
+    assert len(downs) == 1 and downs[0][1:] == (None, None)
     root.stop()
+
+
+def test_asks_left_in_the_mailbox_of_a_stopped_actor_get_actor_dead_error() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    class Blocker(Actor):
+        def block(self) -> None:
+            entered.set()
+            release.wait(WAIT)
+            raise RuntimeError("crashes while the asks below wait in its mailbox")
+
+    ref = Blocker.start()
+    ref.proxy().block.defer()  # told: its exception crashes the actor
+    assert entered.wait(WAIT)
+    left = ref.ask("left", block=False)
+    stop = ref.ask(_pykka.stop_message(), block=False)
+    release.set()
+    with pytest.raises(pykka.ActorDeadError, match=r"stopped before handling the message$"):
+        left.get(timeout=WAIT)
+    assert stop.get(timeout=WAIT) is None  # a stop request left behind is answered: stopped
 
 
 def test_crash_reports_go_through_loguru_with_pykka_texts(

@@ -189,8 +189,9 @@ def test_a_breaker_on_a_handle_fails_fast_once_the_actor_keeps_failing() -> None
         with pytest.raises(RuntimeError, match="c crashed"):
             h.call("crash_asked")
     assert breaker.state == "open"
-    with pytest.raises(CircuitOpenError):
-        h.call("bump")
+    for through_the_breaker in (lambda: h.call("bump"), lambda: h.ask("ping"), lambda: h.tell("ping")):
+        with pytest.raises(CircuitOpenError):
+            through_the_breaker()
     now[0] = 11.0
     assert h.call("bump") == 2 and breaker.state == "closed"
 

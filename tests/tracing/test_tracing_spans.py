@@ -204,3 +204,34 @@ def test_a_sampled_out_ratio_is_decided_from_the_trace_id_and_inherited() -> Non
     assert 100 < len(kept) < 300  # 0.5 of 400, far outside chance either way
     assert all((int(root.trace_id, 16) & (2**64 - 1) < 2**63) == root.sampled for root in roots)
     assert len(tracing.finished_spans()) == 2 * len(kept)
+
+
+def _fields(span: tracing.Span) -> tuple[object, ...]:
+    return (span.end, span.duration, span.status, span.error_type, span.error_message, span.attributes, span.events)
+
+
+def test_every_way_of_opening_a_span_gives_an_open_span_with_every_field_set() -> None:
+    from zixir.tracing.spans import start_span
+
+    open_fields = (None, None, "unset", None, None, {}, [])
+    with tracing.span("scoped") as scoped:
+        assert _fields(scoped) == open_fields and scoped.start > 0
+    started = start_span("started", None, None)
+    checked = tracing.Span("checked", scoped.trace_id, scoped.span_id, None, True, {})
+    for opened in (started, checked):
+        assert _fields(opened) == open_fields and opened.start > 0 and opened.parent_id is None
+        opened.finish()
+        assert opened.status == "ok" and opened.duration is not None and opened.end == opened.start + opened.duration
+    assert tracing.finished_spans() == [scoped, started, checked]
+
+
+def test_a_span_ends_once_and_its_times_can_be_set_as_a_rebuilt_span_does() -> None:
+    with tracing.span("once") as span:
+        pass
+    ended = (span.end, span.duration)
+    span.finish()  # a second end changes nothing and exports nothing
+    assert (span.end, span.duration) == ended and tracing.finished_spans() == [span]
+    span.end, span.duration = 12.5, 0.5
+    assert (span.end, span.duration) == (12.5, 0.5)
+    span.end = span.duration = None
+    assert (span.end, span.duration) == (None, None) and "open" in repr(span)

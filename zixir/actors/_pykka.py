@@ -16,8 +16,9 @@ re-run it before widening the pin. The touch points, and why each is needed:
    actor, not all; a crash reason is kept; ``crash_on_ask_error``; system messages),
    ``_handle_failure`` and ``_stop`` (crash reports through loguru), and
    ``_start_actor_loop`` (called to start the thread). The loop also lets a handler
-   answer its caller later (it returns `DEFER_REPLY`; a supervisor's dynamic starts). pykka's ``_actor_loop_teardown``
-   is reused as is: it answers asks left in the mailbox with ActorDeadError. pykka's
+   answer its caller later (it returns `DEFER_REPLY`; a supervisor's dynamic starts).
+   ``_actor_loop_teardown`` keeps pykka's behaviour for Zixir's envelope: asks left in
+   the mailbox get ActorDeadError, a stop request its answer. pykka's
    ``_handle_receive`` is reused as the dispatch of proxy calls and the stop.
 3. ``pykka.Actor.__init__`` stores a plain ``pykka.ActorRef`` in ``_actor_ref``:
    `ActorBase` overrides the public ``actor_ref`` property instead of writing to it.
@@ -32,8 +33,8 @@ re-run it before widening the pin. The touch points, and why each is needed:
    their ``attr_path`` names the method a traced message's span is named after
    (`handler_name`).
 
-Zixir's own envelope (`zixir.actors.envelope`) keeps pykka's attribute names
-``message`` and ``reply_to``, which pykka's teardown reads.
+Zixir's own envelope (`zixir.actors.envelope`) is a tuple ``(message, reply_to,
+context)``; only Zixir's loop and teardown take it apart.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
 import pykka
 from loguru import logger
-from pykka import ActorRegistry
+from pykka import ActorDeadError, ActorRegistry
 from pykka.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 
 from zixir.actors import _metrics
@@ -71,6 +73,7 @@ __all__ = [
     "SUPPORTED_PYKKA",
     "ActorBase",
     "Inbox",
+    "SystemHandler",
     "current_actor",
     "forward_logs_to_stdlib",
     "future_has_result",
@@ -136,6 +139,8 @@ PROXY_TYPES: Final[tuple[type, ...]] = _PROXY_MESSAGES
 #: The messages pykka's own dispatch handles; anything else goes to ``on_receive``.
 _PYKKA_MESSAGES = (*_PROXY_MESSAGES, _ActorStop)
 _pykka_dispatch = pykka.ThreadingActor._handle_receive
+#: A handler of a message that does not go to ``on_receive``: called as handler(actor, message).
+SystemHandler = Callable[[Any, Any], Any]
 _SYSTEM_HANDLERS = {"Down": "on_down", "_LinkedExit": "on_linked_exit", "_ActorStop": "stop"}
 
 
@@ -175,6 +180,9 @@ class ActorBase(pykka.ThreadingActor):
     """
 
     crash_on_ask_error: ClassVar[bool] = False
+    #: The messages that do not go to ``on_receive``, by exact type, and their handlers:
+    #: pykka's stop request and proxy messages here; subclasses add their own.
+    _system_handlers: ClassVar[dict[type, SystemHandler]] = dict.fromkeys(_PYKKA_MESSAGES, _pykka_dispatch)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -184,6 +192,10 @@ class ActorBase(pykka.ThreadingActor):
         self._stopped_from_outside = False
         self._started = threading.Event()
         self._messages_handled = 0  # written by the actor's thread only; read by scrapes
+        # False once the actor has stopped: what the loop checks between messages, a plain
+        # attribute where ``actor_stopped.is_set()`` is a call. Only the actor's thread
+        # stops it (`_stop`, `_handle_failure`), next to ``actor_stopped.set()``.
+        self._looping = True
         self._ask_latency = _metrics.ask_latency(type(self).__name__)
 
     @property
@@ -205,8 +217,12 @@ class ActorBase(pykka.ThreadingActor):
         return queue.SimpleQueue()  # C-level: ~5x faster tells than queue.Queue
 
     def _receive(self, message: Any) -> Any:
-        """Handles one message; pykka's dispatch (proxy calls, stop, on_receive) by default."""
-        return self._dispatch(message)
+        """Handles one message: a system message's handler, else ``on_receive``.
+
+        The loop runs this very code inline unless a subclass overrides it.
+        """
+        handler = self._system_handlers.get(type(message))
+        return self.on_receive(message) if handler is None else handler(self, message)
 
     def _exit(self) -> None:
         """Runs once, last, in the actor's thread."""
@@ -227,15 +243,6 @@ class ActorBase(pykka.ThreadingActor):
     def _start_thread(self) -> None:
         """Starts the actor's thread (pykka names it and honours ``use_daemon_thread``)."""
         self._start_actor_loop()
-
-    def _dispatch(self, message: Any) -> Any:
-        """pykka's dispatch: the stop request, proxy calls and attribute access, on_receive.
-
-        A plain message goes to ``on_receive`` after one check instead of pykka's four.
-        """
-        if isinstance(message, _PYKKA_MESSAGES):
-            return _pykka_dispatch(self, message)
-        return self.on_receive(message)
 
     # ---- pykka's private hooks ----------------------------------------------------------
 
@@ -275,33 +282,39 @@ class ActorBase(pykka.ThreadingActor):
                 _set_span(None)  # left by the last traced message; on_exit must not send in it
 
     def _actor_loop_messages(self) -> None:
-        inbox: Any = self.actor_inbox
+        get = cast("Inbox", self.actor_inbox).get
         latency = self._ask_latency.observe
+        receive = self._receive
+        # `_receive`, inlined below unless a subclass overrides it (a supervisor does).
+        handlers = self._system_handlers if type(self)._receive is ActorBase._receive else None
         receive_in_span: Any = None  # zixir.tracing's, loaded by the first traced message
         # A traced message leaves its span current (the context of this thread is the
         # actor's own): it is cleared before the next untraced message instead, so traced
         # messages cost one context change each, not two.
         traced = False
-        while not self.actor_stopped.is_set():
-            envelope: Envelope = inbox.get()
-            reply_to = envelope.reply_to
+        while self._looping:
+            message, reply_to, context = get()
             self._messages_handled += 1  # only this thread writes it: no lock
             try:
-                message = envelope.message
-                if type(message) is _ActorStop:
+                kind = type(message)
+                if kind is _ActorStop:
                     # pykka sends an outside stop as an ask, a self-stop as a tell.
                     self._stopped_from_outside = reply_to is not None
-                context = envelope.context
-                if context is None:
-                    if traced:
-                        traced = False
-                        _set_span(None)
-                    response = self._receive(message)
-                else:  # the sender was in a span: handle the message in a child span
+                if context is not None:  # the sender was in a span: handle it in a child span
                     if receive_in_span is None:
                         receive_in_span = _tracing().receive_in_span
                     traced = True
-                    response = receive_in_span(self, context, message, self._receive)
+                    plain = handlers is not None and kind not in handlers  # straight to on_receive
+                    response = receive_in_span(self, context, message, self.on_receive if plain else receive)
+                else:
+                    if traced:
+                        traced = False
+                        _set_span(None)
+                    if handlers is None:
+                        response = receive(message)
+                    else:
+                        handler = handlers.get(kind)
+                        response = self.on_receive(message) if handler is None else handler(self, message)
                 if reply_to is not None:
                     if response is DEFER_REPLY:
                         self._defer_reply(reply_to)
@@ -333,6 +346,19 @@ class ActorBase(pykka.ThreadingActor):
                     reply_to.set_exception()
                 self._stop()
 
+    def _actor_loop_teardown(self) -> None:
+        # pykka's, for Zixir's envelope: what is left in the mailbox is not handled.
+        inbox = cast("Inbox", self.actor_inbox)
+        while not inbox.empty():
+            message, reply_to, _ = inbox.get()
+            if reply_to is None:
+                continue
+            if type(message) is _ActorStop:
+                reply_to.set(None)
+            else:
+                error = ActorDeadError(f"{self.actor_ref} stopped before handling the message")
+                reply_to.set_exception(exc_info=(ActorDeadError, error, None))
+
     def _fail(self, exc_info: Any) -> None:
         self._handle_failure(*exc_info)
         try:
@@ -355,11 +381,13 @@ class ActorBase(pykka.ThreadingActor):
             error_type=None if exception_type is None else exception_type.__name__,
         ).opt(exception=(exception_type, exception_value, traceback)).error("Unhandled exception in {}:", self)
         ActorRegistry.unregister(self.actor_ref)
+        self._looping = False
         self.actor_stopped.set()
 
     def _stop(self) -> None:
         # pykka's, logged through loguru.
         ActorRegistry.unregister(self.actor_ref)
+        self._looping = False
         self.actor_stopped.set()
         logger.bind(event=events.ACTOR_STOPPED, actor_class=type(self).__name__).debug("Stopped {}", self)
         try:

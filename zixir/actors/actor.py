@@ -16,7 +16,7 @@ from pykka import ActorRegistry
 
 from zixir._counters import counter
 from zixir.actors import _metrics, registry
-from zixir.actors._pykka import ActorBase, current_actor
+from zixir.actors._pykka import ActorBase, SystemHandler, current_actor
 from zixir.actors.inbox import BoundedInbox
 from zixir.actors.messages import Down, ExitReason, _LinkedExit, _Ping, _Started
 from zixir.actors.ref import ActorRef, Future
@@ -54,6 +54,12 @@ class Actor(ActorBase):
     ask_timeout: ClassVar[float | None] = None
     crash_on_ask_error: ClassVar[bool] = False
     trap_exits: ClassVar[bool] = False
+    _system_handlers: ClassVar[dict[type, SystemHandler]] = {
+        **ActorBase._system_handlers,
+        Down: lambda actor, down: actor.on_down(down),
+        _LinkedExit: lambda actor, signal: actor._on_linked_exit_signal(signal),
+        _Ping: lambda actor, ping: True,  # answered by the loop itself: a hung actor does not answer
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -201,16 +207,6 @@ class Actor(ActorBase):
         if cls.mailbox_size < 1:
             raise ValueError(f"{cls.__name__}.mailbox_size must be None or at least 1, got {cls.mailbox_size}")
         return BoundedInbox(cls.mailbox_size, cls.mailbox_timeout, cls.__name__)
-
-    def _receive(self, message: Any) -> Any:
-        kind = type(message)
-        if kind is Down:
-            return self.on_down(message)
-        if kind is _LinkedExit:
-            return self._on_linked_exit_signal(message)
-        if kind is _Ping:
-            return True
-        return self._dispatch(message)
 
     # ---- exit ---------------------------------------------------------------------------
 

@@ -65,11 +65,16 @@ class Handle:
 
     def tell(self, message: Any) -> None:
         """Tells the current incarnation `message`."""
-        self._guarded(lambda: self.ref.tell(message))
+        if self.breaker is None:  # no closure, no extra call: a handle costs a name lookup
+            self.ref.tell(message)
+        else:
+            self.breaker.call(lambda: self.ref.tell(message))
 
     def ask(self, message: Any, *, timeout: float | None = None) -> Any:
         """Asks the current incarnation and waits for the answer (`pykka.ActorRef.ask`)."""
-        return self._guarded(lambda: self.ref.ask(message, timeout=timeout))
+        if self.breaker is None:
+            return self.ref.ask(message, timeout=timeout)
+        return self.breaker.call(lambda: self.ref.ask(message, timeout=timeout))
 
     def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Calls `method` on the current incarnation through its proxy and waits.

@@ -51,7 +51,7 @@ class BoundedInbox:
             MailboxFullError: the mailbox stayed full for the whole put timeout.
         """
         with self._lock:
-            if is_system_message(envelope.message):
+            if is_system_message(envelope[0]):
                 self._system.append(envelope)
             else:
                 deadline = time.monotonic() + self._put_timeout

@@ -1,7 +1,7 @@
 """Zixir's actor references and futures: default ask timeouts and self-ask detection.
 
 They subclass pykka's, so every pykka API (proxies, `ActorRegistry`) keeps working; every
-message they send travels in Zixir's envelope.
+message they send travels in Zixir's envelope (`zixir.actors.envelope`), built here only.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pykka
 
 from zixir.actors._pykka import future_has_result, future_is_settled
-from zixir.actors.envelope import Envelope
 from zixir.errors import DeadlockError
+from zixir.tracing._context import CURRENT
 
 if TYPE_CHECKING:
     from zixir.actors._pykka import Inbox
@@ -26,6 +26,8 @@ __all__ = ["ActorRef", "Future"]
 
 T = TypeVar("T")
 A = TypeVar("A", bound="Actor")
+
+_current = CURRENT.get  # the sender's span, the envelope's third item
 
 
 class Future(pykka.ThreadingFuture[T]):
@@ -73,13 +75,15 @@ class Future(pykka.ThreadingFuture[T]):
 class ActorRef(pykka.ActorRef[A]):
     """A pykka `ActorRef` with Zixir's additions: default ask timeouts, mailbox depth, exits.
 
-    `tell`, `ask` (and so proxies, ``defer()`` and ``stop()``) send Zixir's envelope.
+    `tell`, `ask` (and so proxies, ``defer()`` and ``stop()``) send Zixir's envelope,
+    ``(message, reply_to, context)``: the only two places one is built.
     """
 
     def __init__(self, actor: A) -> None:
         super().__init__(actor)
         self._owner: weakref.ref[Actor] = weakref.ref(actor)
         self._inbox = cast("Inbox", actor.actor_inbox)
+        self._put = self._inbox.put
         self._exited = threading.Event()
         self._exit_reason: ExitReason | None = None
 
@@ -113,7 +117,7 @@ class ActorRef(pykka.ActorRef[A]):
         """
         if self.actor_stopped.is_set():
             raise pykka.ActorDeadError(f"{self} not found")
-        self._inbox.put(Envelope(message))
+        self._put((message, None, _current()))
 
     def ask(self, message: Any, *, block: bool = True, timeout: float | None = None) -> Any:
         """Sends `message` and waits for the answer, as `pykka.ActorRef.ask`.
@@ -129,7 +133,7 @@ class ActorRef(pykka.ActorRef[A]):
             except pykka.ActorDeadError:
                 future.set_exception()
         else:
-            self._inbox.put(Envelope(message, future))
+            self._put((message, future, _current()))
         if block:
             return future.get(timeout=timeout)
         return future

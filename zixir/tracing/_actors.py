@@ -1,14 +1,15 @@
 """The receiving side of a traced message: the actor handles it inside a child span.
 
 Called by the actor loop only for an envelope that carries a context, so actors whose
-senders never open a span never reach this module.
+senders never open a span never reach this module. Compiled by Cython when built
+(_actors.pxd), like `zixir.tracing.spans`; ``ZIXIR_PUREPYTHON=1`` runs this source.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from zixir.actors._pykka import PROXY_TYPES, handler_name
 from zixir.tracing._context import CURRENT, SpanContext
 from zixir.tracing.spans import start_span
 
@@ -23,13 +24,22 @@ SPAN_NAMES: Final = 1024
 
 _set_current = CURRENT.set
 _names: dict[tuple[type, type], str] = {}
+# zixir.actors._pykka, loaded with the first name built: this module imports nothing but
+# tracing, so that zixir.tracing can load it from source under ZIXIR_PUREPYTHON without
+# a circular import.
+_boundary: ModuleType | None = None
 
 
 def span_name(actor: object, message: object) -> str:
     """``"Worker.work"`` for a proxy call or attribute, ``"Worker.on_receive"`` for a plain message."""
-    name = f"{type(actor).__name__}.{handler_name(message)}"
+    global _boundary
+    if _boundary is None:
+        from zixir.actors import _pykka
+
+        _boundary = _pykka
+    name = f"{type(actor).__name__}.{_boundary.handler_name(message)}"
     kind = type(message)
-    if kind not in PROXY_TYPES and len(_names) < SPAN_NAMES:
+    if kind not in _boundary.PROXY_TYPES and len(_names) < SPAN_NAMES:
         _names[type(actor), kind] = name
     return name
 

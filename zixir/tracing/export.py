@@ -38,6 +38,7 @@ __all__ = [
     "ring_size",
     "sample",
     "sample_ratio",
+    "sampler",
     "set_queue_size",
     "set_ring_size",
     "set_sample_ratio",
@@ -110,14 +111,20 @@ def set_sample_ratio(ratio: float) -> None:
         InvalidArgumentError: `ratio` is outside 0..1 or not finite.
         ArgumentTypeError: `ratio` is not a number.
     """
-    global _ratio, _threshold
+    global _ratio, _threshold, sampler
     _ratio = _validate.number("ratio", ratio, at_least=0.0, at_most=1.0)
     _threshold = int(_ratio * (1 << 64))
+    sampler = None if _threshold > (1 << 64) - 1 else sample
 
 
 def sample(trace: int) -> bool:
     """Whether a new trace is sampled, under the ratio, from its id `trace` (as an int)."""
     return _threshold > (1 << 64) - 1 or (trace & ((1 << 64) - 1)) < _threshold
+
+
+#: What a root span asks whether its new trace is sampled: `sample`, or None while the
+#: ratio is 1.0 and every trace is (no call at all).
+sampler: Callable[[int], bool] | None = None
 
 
 def ring_size() -> int:

@@ -2,12 +2,18 @@
 
 `span` works as a context manager and as a decorator of sync and async functions; the
 span it opens is the child of the current one (or of an explicit `parent`).
+
+Plain Python that Cython compiles as is when the package is built (spans.pxd makes
+`Span` and the span scope C structs, so opening and ending a span runs without a Python
+frame or a dict); ``ZIXIR_PUREPYTHON=1`` runs this source instead. Keep it free of
+anything Cython compiles differently from Python.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -27,10 +33,13 @@ _PRIMITIVES = (str, bool, int, float)
 _getrandbits = random.getrandbits  # the module's generator is reseeded in a forked child
 _time = time.time
 _perf_counter = time.perf_counter
-_new = object.__new__
 _current = CURRENT.get
 _set_current = CURRENT.set
 _reset_current = CURRENT.reset
+_OPEN = math.nan  # a span's end and duration while it is open (None when read)
+# export's globals, where `deliver` and `sampler` are re-pointed as exporters come and go:
+# read by key, a dict lookup, where ``export.deliver`` is a module attribute lookup.
+_routes = vars(export)
 
 
 def _random_id(bits: int) -> int:
@@ -103,11 +112,11 @@ class Span(SpanContext):
 
     __slots__ = (
         "_attributes",
+        "_duration",
+        "_end",
         "_events",
         "_parent",
         "_started",
-        "duration",
-        "end",
         "error_message",
         "error_type",
         "name",
@@ -117,12 +126,12 @@ class Span(SpanContext):
 
     _parent: int | None
     _started: float
+    _end: float  # NaN while open, so that it stays a plain float (a C double when compiled)
+    _duration: float
     _attributes: dict[str, Any] | None
     _events: list[SpanEvent] | None
     name: str
     start: float
-    end: float | None
-    duration: float | None
     status: str
     error_type: str | None
     error_message: str | None
@@ -145,7 +154,8 @@ class Span(SpanContext):
         self._events = None
         self.start = _time()
         self._started = _perf_counter()
-        self.end = self.duration = self.error_type = self.error_message = None
+        self._end = self._duration = _OPEN
+        self.error_type = self.error_message = None
         self.status = "unset"
 
     @property
@@ -153,6 +163,26 @@ class Span(SpanContext):
         """The parent span's id (16 lowercase hex digits); None for a root span."""
         parent = self._parent
         return None if parent is None else f"{parent:016x}"
+
+    @property
+    def end(self) -> float | None:
+        """Wall clock at the end (``start + duration``); None while the span is open."""
+        end = self._end
+        return None if end != end else end  # NaN: open
+
+    @end.setter
+    def end(self, end: float | None) -> None:
+        self._end = _OPEN if end is None else end
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end on the monotonic clock; None while the span is open."""
+        duration = self._duration
+        return None if duration != duration else duration  # NaN: open
+
+    @duration.setter
+    def duration(self, duration: float | None) -> None:
+        self._duration = _OPEN if duration is None else duration
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -179,7 +209,8 @@ class Span(SpanContext):
         self._events = events
 
     def __repr__(self) -> str:
-        took = "open" if self.duration is None else f"{self.duration * 1000:.3f} ms"
+        duration = self.duration
+        took = "open" if duration is None else f"{duration * 1000:.3f} ms"
         return f"<Span {self.name!r} {self.trace_id}/{self.span_id} parent={self.parent_id} {self.status}, {took}>"
 
     def set_attribute(self, key: str, value: Any) -> None:
@@ -219,18 +250,18 @@ class Span(SpanContext):
 
     def finish(self) -> None:
         """Ends the span (once) and hands it to the exporters if sampled."""
-        if self.end is not None:
+        if self._end == self._end:  # not NaN: already ended
             return
-        duration = self.duration = _perf_counter() - self._started
-        self.end = self.start + duration
+        duration = self._duration = _perf_counter() - self._started
+        self._end = self.start + duration
         if self.status == "unset":
             self.status = "ok"
         if self.sampled:
-            export.deliver(self)
+            _routes["deliver"](self)
 
     def context(self) -> SpanContext:
         """The span's place in its trace, as a plain `SpanContext`."""
-        context = _new(SpanContext)
+        context = SpanContext.__new__(SpanContext)
         context._trace, context._span, context.sampled = self._trace, self._span, self.sampled
         return context
 
@@ -240,23 +271,24 @@ def start_span(name: str, parent: SpanContext | None, attributes: dict[str, Any]
 
     `attributes` (already checked) becomes the span's own dict; None for none.
     """
-    opened: Span = _new(Span)
+    opened = Span.__new__(Span)  # Span.__init__'s fields, set without its checks
     if parent is None:
         opened._trace = trace = _getrandbits(128) or _random_id(128)
-        opened.sampled = export.sample(trace)
+        sampler = _routes["sampler"]
+        opened.sampled = True if sampler is None else sampler(trace)
         opened._parent = None
     else:
         opened._trace = parent._trace
         opened.sampled = parent.sampled
         opened._parent = parent._span
     opened._span = _getrandbits(64) or _random_id(64)
-    # Span.__init__'s fields, set here without a call: this runs for every traced message.
     opened.name = name
     opened._attributes = attributes
     opened._events = None
     opened.start = _time()
     opened._started = _perf_counter()
-    opened.end = opened.duration = opened.error_type = opened.error_message = None
+    opened._end = opened._duration = _OPEN
+    opened.error_type = opened.error_message = None
     opened.status = "unset"
     return opened
 
@@ -266,12 +298,11 @@ class _SpanScope:
 
     __slots__ = ("_attributes", "_name", "_parent", "_span", "_token")
 
-    def __init__(self, name: str, parent: SpanContext | None, attributes: dict[str, Any] | None) -> None:
-        self._name = name
-        self._parent = parent
-        self._attributes = attributes  # checked; None for none, so no span copies an empty dict
-        self._span: Span | None = None
-        self._token: Any = None
+    _name: str
+    _parent: SpanContext | None
+    _attributes: dict[str, Any] | None  # checked; None for none, so no span copies an empty dict
+    _span: Span | None
+    _token: Any
 
     def __enter__(self) -> Span:
         if self._span is not None:
@@ -290,12 +321,12 @@ class _SpanScope:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        opened, token = self._span, self._token
-        self._span = self._token = None
+        opened = self._span
+        self._span = None
         assert opened is not None
         if error is not None:
             opened.record_error(error)
-        _reset_current(token)
+        _reset_current(self._token)
         opened.finish()
 
     async def __aenter__(self) -> Span:
@@ -312,17 +343,27 @@ class _SpanScope:
 
             @functools.wraps(fn)
             async def traced_async(*args: Any, **kwargs: Any) -> Any:
-                with _SpanScope(name, parent, attributes):
+                with _scope(name, parent, attributes):
                     return await fn(*args, **kwargs)
 
             return cast("F", traced_async)
 
         @functools.wraps(fn)
         def traced(*args: Any, **kwargs: Any) -> Any:
-            with _SpanScope(name, parent, attributes):
+            with _scope(name, parent, attributes):
                 return fn(*args, **kwargs)
 
         return cast("F", traced)
+
+
+def _scope(name: str, parent: SpanContext | None, attributes: dict[str, Any] | None) -> _SpanScope:
+    """A new scope, not open yet."""
+    scope = _SpanScope.__new__(_SpanScope)
+    scope._name = name
+    scope._parent = parent
+    scope._attributes = attributes
+    scope._span = None
+    return scope
 
 
 def span(name: str, *, parent: SpanContext | None = None, **attributes: Any) -> _SpanScope:
@@ -351,7 +392,7 @@ def span(name: str, *, parent: SpanContext | None = None, **attributes: Any) -> 
         raise ArgumentTypeError(
             f"parent must be a SpanContext (tracing.from_traceparent(header) or a Span), got {parent!r}", "parent"
         )
-    return _SpanScope(name, parent, _attributes(attributes) if attributes else None)
+    return _scope(name, parent, _attributes(attributes) if attributes else None)
 
 
 def current_span() -> Span | None:
