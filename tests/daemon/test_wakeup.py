@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 
-from zixir.daemon.signals import Wakeup
+from zixir.daemon.signals import Signals, Wakeup
 
 
 def test_a_set_from_another_thread_wakes_the_waiter_and_clear_forgets_it() -> None:
@@ -42,3 +42,16 @@ def test_many_sets_never_block_and_many_wakeups_leave_no_descriptors_open() -> N
         Wakeup().set()
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_a_signal_delivered_to_another_thread_still_wakes_the_main_thread() -> None:
+    signals = Signals()
+    signals.install()
+    try:
+        # The kernel may hand a process signal to any thread; this one goes to a worker, a
+        # moment later, so that the main thread is asleep in the wait when it arrives.
+        threading.Timer(0.2, lambda: signal.pthread_kill(threading.get_ident(), signal.SIGHUP)).start()
+        assert signals.wake.wait(10.0) is True  # without the wakeup fd: asleep until the timeout
+        assert signals.reopen_logs is True
+    finally:
+        signals.restore()

@@ -3,7 +3,10 @@
 Handlers only set flags and wake the main thread: they run between the main thread's
 bytecodes, where taking a lock the main thread holds (loguru's, or the one inside a
 ``threading.Event`` it is waiting on) would deadlock. So the wake-up is a pipe: a handler
-writes one byte, which takes no lock.
+writes one byte, which takes no lock. The pipe is also the interpreter's wakeup fd
+(`signal.set_wakeup_fd`): a signal delivered to another thread only sets a flag for the
+main thread, and would never run its handler while the main thread sleeps in a wait; the
+byte the C-level handler writes ends that wait, so the Python handler runs.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class Wakeup:
         readable, _, _ = select.select([self._read], [], [], timeout)
         return bool(readable)
 
+    def fileno(self) -> int:
+        """The write end, for `signal.set_wakeup_fd`."""
+        return self._write
+
     def clear(self) -> None:
         """Forgets every `set` so far."""
         with contextlib.suppress(BlockingIOError):  # drained
@@ -68,9 +75,11 @@ class Signals:
         self.stop_signal: int | None = None
         self.reopen_logs = False
         self._previous: dict[int, object] = {}
+        self._previous_wakeup_fd: int | None = None
 
     def install(self) -> None:
-        """Takes over SIGTERM, SIGINT and SIGHUP (call from the main thread)."""
+        """Takes over SIGTERM, SIGINT and SIGHUP, and the wakeup fd (call from the main thread)."""
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self.wake.fileno(), warn_on_full_buffer=False)
         for signum, handler in (
             (signal.SIGTERM, self._on_stop),
             (signal.SIGINT, self._on_stop),
@@ -83,6 +92,9 @@ class Signals:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
         self._previous.clear()
+        if self._previous_wakeup_fd is not None:
+            signal.set_wakeup_fd(self._previous_wakeup_fd)
+            self._previous_wakeup_fd = None
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         if self.stop_signal is not None:
