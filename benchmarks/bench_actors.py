@@ -138,6 +138,29 @@ def _asks(ask: Callable[[Any], Any]) -> Callable[[], object]:
     return loop
 
 
+def _fresh_asks(actor_class: Any) -> Callable[[], float]:
+    """ASKS asks to an actor started for this repetition (its start and stop not timed).
+
+    Where the scheduler puts a new actor's thread relative to the caller's decides how
+    fast it wakes (on this kind of VM, about 12 us or 80 us a round trip, by placement): a
+    fresh pair of actors per repetition gives both sides the same odds, where one actor
+    each would compare two draws.
+    """
+
+    def run() -> float:
+        ref = actor_class.start()
+        try:
+            ref.ask(-1)
+            start = time.perf_counter()
+            for i in range(ASKS):
+                ref.ask(i)
+            return time.perf_counter() - start
+        finally:
+            ref.stop()
+
+    return run
+
+
 def _crash_and_recover() -> object:
     """One cycle: crash the running child, wait for its successor, get an answer from it."""
     old = whereis(CRASHY)
@@ -235,22 +258,23 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
     z_counter.stop()
     p_counter.stop()
 
-    # 2. ask round trips.
-    z_echo = _ZixirEcho.start()
-    p_echo = _PykkaEcho.start()
+    # 2. ask round trips, a fresh pair of actors per repetition.
     rows.append(
         compare(
             f"{ASKS:,} ref.ask, zixir.Actor",
             f"{ASKS:,} ref.ask, pykka",
-            _asks(z_echo.ask),
-            _asks(p_echo.ask),
+            _fresh_asks(_ZixirEcho),
+            _fresh_asks(_PykkaEcho),
             target=1.1,
             repeats=ASK_REPEATS,
+            self_timed=True,
         )
     )
 
     # 2b. the same ask inside a span (the actor handles it in a child span, both kept in
-    # the ring) against an ask with no span: what tracing costs a traced request.
+    # the ring) against an ask with no span, to one actor: what tracing costs a traced request.
+    z_echo = _ZixirEcho.start()
+
     def traced_ask(message: Any) -> Any:
         with tracing.span("bench"):
             return z_echo.ask(message)
@@ -267,7 +291,6 @@ def _measure(supervisors: list[pykka.ActorRef[Any]]) -> list[Comparison]:
     )
     tracing.clear()
     z_echo.stop()
-    p_echo.stop()
 
     # 3. a stable handle against the raw ref, same supervised actor. max_restarts is high
     # because row 4 crashes its child on purpose, many times a second.
