@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pykka
@@ -16,6 +17,7 @@ from zixir import cache, engine, tracing
 from zixir.actors import _pykka
 from zixir.cache import lookup
 from zixir.tracing import _context, spans
+from zixir.workflow import Workflow
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, max_examples=200)
@@ -63,3 +65,19 @@ def records() -> Iterator[list[dict[str, Any]]]:
     yield out
     logger.remove(handler)
     logger.disable("zixir")
+
+
+@pytest.fixture
+def make(tmp_path: Path) -> Iterator[Callable[..., Workflow]]:
+    """Builds workflows on the test's store; each is closed after the test."""
+    made: list[Workflow] = []
+
+    def build(name: str = "wf", **options: Any) -> Workflow:
+        options.setdefault("store", tmp_path / "store")
+        wf = Workflow(name, **options)
+        made.append(wf)
+        return wf
+
+    yield build
+    for wf in made:
+        wf.close()

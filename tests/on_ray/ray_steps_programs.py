@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,17 @@ def tell(fifo: str, line: str) -> None:
     """Writes a line to a FIFO the test reads: how a step says where it is."""
     with open(fifo, "w") as pipe:
         pipe.write(line + "\n")
+
+
+def read_line(fifo: str | Path, timeout: float) -> str:
+    """A line a step writes to `fifo` (with `tell`), waited for at most `timeout` seconds."""
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # read-write: no EOF before the step writes
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"nothing came on {fifo} within {timeout}s"
+        return os.read(fd, 4096).decode().strip()
+    finally:
+        os.close(fd)
 
 
 def block_on(fifo: str) -> None:

@@ -5,9 +5,8 @@ worker, remote failures named, spans brought back."""
 from __future__ import annotations
 
 import os
-import select
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +26,6 @@ from zixir.observability import events
 from zixir.workflow import Workflow
 
 ray = pytest.importorskip("ray")
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Callable[..., Workflow]]:
-    """Builds workflows on the test's store; each is closed after the test."""
-    made: list[Workflow] = []
-
-    def build(name: str = "wf", **options: Any) -> Workflow:
-        options.setdefault("store", tmp_path / "store")
-        wf = Workflow(name, **options)
-        made.append(wf)
-        return wf
-
-    yield build
-    for wf in made:
-        wf.close()
 
 
 def _mixed(make: Callable[..., Workflow], name: str, on_ray: str | None) -> Workflow:
@@ -239,7 +222,7 @@ def test_cancelling_a_run_cancels_its_ray_tasks_and_a_resume_runs_them_again(
     ended: list[Any] = []
     runner = threading.Thread(target=lambda: ended.append(execution.execute()))
     runner.start()
-    worker = int(_read_line(markers / "held"))  # the step runs on its worker
+    worker = int(programs.read_line(markers / "held", 60.0))  # the step runs on its worker
     assert wf.cancel("r1")
     runner.join(60)
     try:  # its task was cancelled: the worker process is gone
@@ -249,17 +232,6 @@ def test_cancelling_a_run_cancels_its_ray_tasks_and_a_resume_runs_them_again(
     assert ended[0].status == "cancelled" and ended[0].steps["hold"].status == "pending"
     result = wf.run("r1")  # hold's second run does not wait
     assert result.outputs["hold"] == 10 and programs.runs_of(markers, "hold") == 2
-
-
-def _read_line(fifo: Path, timeout: float = 60.0) -> str:
-    """A line a step writes to `fifo`, waited for at most `timeout` seconds."""
-    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # read-write: no EOF before the step writes
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        assert ready, f"nothing came on {fifo} within {timeout}s"
-        return os.read(fd, 4096).decode().strip()
-    finally:
-        os.close(fd)
 
 
 def test_steps_on_ray_need_a_connection_when_the_workflow_runs(make: Callable[..., Workflow]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -48,23 +47,13 @@ def _coordinator(address: str, store: Path, markers: Path, *, output: bool) -> s
     )  # fmt: skip
 
 
-def _read_line(fifo: Path, timeout: float) -> str:
-    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # read-write: no EOF before the step writes
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        assert ready, f"nothing came on {fifo} within {timeout}s"
-        return os.read(fd, 4096).decode().strip()
-    finally:
-        os.close(fd)
-
-
 def test_a_coordinator_killed_mid_run_is_resumed_by_another_with_the_same_outputs(
     ray_head: str, tmp_path: Path, markers: Path
 ) -> None:
     store = tmp_path / "store"
     first = _coordinator(ray_head, store, markers, output=False)
     try:
-        worker = int(_read_line(markers / "held", WAIT))  # hold's Ray task is running there
+        worker = int(programs.read_line(markers / "held", WAIT))  # hold's Ray task is running there
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(WAIT)
