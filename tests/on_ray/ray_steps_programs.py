@@ -9,13 +9,15 @@ talk to the test through FIFOs there, so it waits on them, never on the clock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from zixir import RetryPolicy
 from zixir.workflow import Workflow
@@ -54,6 +56,12 @@ def read_line(fifo: str | Path, timeout: float) -> str:
         return os.read(fd, 4096).decode().strip()
     finally:
         os.close(fd)
+
+
+def wait_gone(pid: int, timeout: float) -> None:
+    """Waits until the process `pid` has ended (psutil.TimeoutExpired if it has not)."""
+    with contextlib.suppress(psutil.NoSuchProcess):  # gone already
+        psutil.Process(pid).wait(timeout=timeout)
 
 
 def block_on(fifo: str) -> None:
@@ -118,12 +126,15 @@ def traced_double(numbers: int) -> int:
 
 
 def slow_first_attempt(markers: str) -> int:
-    """The first attempt records its pid and sleeps past the step's timeout (a marker named
-    ``survived`` would show it was not stopped); later attempts return at once."""
+    """The first attempt records its pid and blocks on a FIFO no one writes, past the step's
+    timeout, until its task is cancelled (a marker named ``survived`` would show it was not
+    stopped); later attempts return at once."""
     if runs_of(markers, "attempt") == 0:
         mark(markers, "attempt")
         Path(markers, "first.pid").write_text(str(os.getpid()))
-        time.sleep(30)
+        never = os.path.join(markers, "never")
+        os.mkfifo(never)
+        block_on(never)
         mark(markers, "survived")
         return -1
     mark(markers, "attempt")

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 from loguru import logger
 
@@ -142,10 +141,8 @@ def test_a_ray_step_past_its_timeout_is_cancelled_and_retried(
     [timed_out] = errors
     assert isinstance(timed_out, StepTimeoutError)
     assert str(timed_out) == "step 'slow' took longer than its timeout of 1.0s: its Ray task was cancelled"
-    try:  # the first attempt's worker process was killed, not left to run
-        psutil.Process(int((markers / "first.pid").read_text())).wait(timeout=30)
-    except psutil.NoSuchProcess:
-        pass
+    # the first attempt's worker process was killed, not left to run
+    programs.wait_gone(int((markers / "first.pid").read_text()), 30)
     assert programs.runs_of(markers, "survived") == 0
     cancelled = [r for r in seen if r.get("event") == events.RAY_STEP_CANCELLED]
     assert cancelled == [{"event": "ray.step_cancelled", "workflow": "slow", "step": "slow", "timeout": 1.0}]
@@ -225,10 +222,7 @@ def test_cancelling_a_run_cancels_its_ray_tasks_and_a_resume_runs_them_again(
     worker = int(programs.read_line(markers / "held", 60.0))  # the step runs on its worker
     assert wf.cancel("r1")
     runner.join(60)
-    try:  # its task was cancelled: the worker process is gone
-        psutil.Process(worker).wait(timeout=30)
-    except psutil.NoSuchProcess:
-        pass
+    programs.wait_gone(worker, 30)  # its task was cancelled: the worker process is gone
     assert ended[0].status == "cancelled" and ended[0].steps["hold"].status == "pending"
     result = wf.run("r1")  # hold's second run does not wait
     assert result.outputs["hold"] == 10 and programs.runs_of(markers, "hold") == 2

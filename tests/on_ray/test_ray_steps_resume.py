@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.on_ray import ray_steps_programs as programs
@@ -57,10 +56,7 @@ def test_a_coordinator_killed_mid_run_is_resumed_by_another_with_the_same_output
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(WAIT)
-    try:  # Ray stops the tasks of a coordinator that died
-        psutil.Process(worker).wait(WAIT)
-    except psutil.NoSuchProcess:
-        pass
+    programs.wait_gone(worker, WAIT)  # Ray stops the tasks of a coordinator that died
     assert (programs.runs_of(markers, "prepare"), programs.runs_of(markers, "scale")) == (1, 4)
     second = _coordinator(ray_head, store, markers, output=True)
     out, _ = second.communicate(timeout=WAIT)

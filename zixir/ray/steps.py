@@ -342,10 +342,8 @@ class RaySteps:
             spans, text = report
             if isinstance(spans, bytes):
                 wire.receive(spans)
-            try:
+            with contextlib.suppress(AttributeError):  # no report on it: nothing to remove
                 delattr(original, worker.REPORT)
-            except AttributeError:
-                pass
         else:
             text = getattr(error, "traceback_str", None) or str(error)
         return Finished(call.context, error=original, text=str(text))

@@ -7,6 +7,7 @@ Ray imports this module on the worker; it imports no Ray itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import threading
@@ -198,10 +199,8 @@ def run_step(
         if text is None:
             text = "".join(traceback.format_exception(error))
         sent = _sendable(error, text)
-        try:
+        with contextlib.suppress(Exception):  # an error without a __dict__: its traceback stays in Ray's text
             setattr(sent, REPORT, (spans, text))
-        except Exception:  # an error without a __dict__: its traceback stays in Ray's own text
-            pass
         if sent is error:
             raise
         raise sent from None
